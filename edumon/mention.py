@@ -1,0 +1,118 @@
+"""The one record that flows through every stage: connectors produce it,
+classifiers annotate it, the warehouse stores it."""
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import unicodedata
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+SOURCES = ("rss", "bluesky", "mastodon")
+
+_TRACKING_PARAMS = re.compile(r"^(utm_.*|fbclid|gclid|mc_cid|mc_eid|ref|oc)$", re.I)
+_WS = re.compile(r"\s+")
+
+
+def canonical_url(url: str | None) -> str | None:
+    """Normalise a link so the same story from two feeds gets the same key.
+
+    Lower-cases scheme and host, drops the fragment, tracking parameters
+    (utm_*, fbclid, ...), a default port and a trailing slash.
+    """
+    if not url:
+        return None
+    parts = urlsplit(url.strip())
+    if not parts.scheme or not parts.netloc:
+        return url.strip()
+    host = parts.hostname or ""
+    if parts.port and parts.port not in (80, 443):
+        host = f"{host}:{parts.port}"
+    if host.startswith("www."):
+        host = host[4:]
+    query = urlencode(sorted((k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True)
+                             if not _TRACKING_PARAMS.match(k)))
+    path = parts.path.rstrip("/") or "/"
+    return urlunsplit(("https" if parts.scheme in ("http", "https") else parts.scheme,
+                       host.lower(), path, query, ""))
+
+
+def normalise_text(text: str) -> str:
+    """Case-, accent- and whitespace-insensitive form of a text, for de-duplication."""
+    text = unicodedata.normalize("NFKD", text or "")
+    text = "".join(c for c in text if not unicodedata.combining(c) and unicodedata.category(c) != "Cf")
+    return _WS.sub(" ", text).strip().lower()
+
+
+def text_hash(text: str) -> str:
+    """SHA-256 (hex) of the normalised text: the classification cache key and dedup key."""
+    return hashlib.sha256(normalise_text(text).encode("utf-8")).hexdigest()
+
+
+def make_mention_id(source: str, source_id: str, url: str | None = None) -> str:
+    """A stable id: from the canonical link where there is one (RSS), else source + source_id."""
+    key = canonical_url(url) if source == "rss" and url else f"{source}:{source_id}"
+    return hashlib.sha256(key.encode("utf-8")).hexdigest()[:24]
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+@dataclass
+class Mention:
+    """A public post or article that mentions one or more schools.
+
+    Connectors fill the identity and content fields; `school_ids` is set by
+    relevance matching; the classification fields by a classifier.
+    """
+
+    source: str                      # rss | bluesky | mastodon
+    source_id: str                   # guid / at-uri / status id (instance-qualified)
+    text: str                        # plain text (title + summary for RSS)
+    url: str | None = None
+    author: str | None = None        # handle / acct / feed author name
+    author_id: str | None = None     # did / account id
+    title: str | None = None
+    published_at: datetime | None = None
+    fetched_at: datetime = field(default_factory=utcnow)
+    target: str | None = None        # the feed URL / query / hashtag that found it
+    lang: str | None = None
+    links: list[str] = field(default_factory=list)
+    has_media: bool = False
+    media: list[dict[str, Any]] = field(default_factory=list)
+    metrics: dict[str, int] = field(default_factory=dict)   # replies, reposts, likes, ...
+    reply_to: str | None = None      # source_id of the parent post, if a reply
+    raw: str | None = None           # the item as fetched (JSON or XML text), kept unaltered
+    school_ids: list[str] = field(default_factory=list)
+    # classification
+    sentiment: str | None = None     # positive | neutral | negative
+    harm: str | None = None          # none | insult | threat
+    harm_kind: str | None = None     # pesten | kwetsen | stalken | bedreigen | zwartmaken | discriminatie
+    scores: dict[str, float] = field(default_factory=dict)
+    cues: list[str] = field(default_factory=list)
+    classifier: str | None = None    # name/version
+    mention_id: str = ""
+
+    def __post_init__(self) -> None:
+        if self.source not in SOURCES:
+            raise ValueError(f"unknown source {self.source!r}; expected one of {', '.join(SOURCES)}")
+        if not self.mention_id:
+            self.mention_id = make_mention_id(self.source, self.source_id, self.url)
+
+    @property
+    def canonical_url(self) -> str | None:
+        return canonical_url(self.url)
+
+    @property
+    def text_hash(self) -> str:
+        return text_hash(self.text)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), default=str, ensure_ascii=False)
