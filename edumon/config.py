@@ -1,0 +1,222 @@
+"""TOML configuration, validated into typed dataclasses.
+
+Every section is a dataclass; `load_config` walks the TOML against their
+fields, so an unknown key, a wrong type or a missing required key is one
+`ConfigError` naming the key path (e.g. ``schools[2].aliases``).
+Secrets never live here: the config names the environment variable
+(`*_env` keys) and `edumon.secrets` reads it.
+"""
+from __future__ import annotations
+
+import dataclasses
+import tomllib
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from classifiers.config import ClassifierConfig
+
+
+class ConfigError(ValueError):
+    """A configuration mistake, phrased as one line that names the key path."""
+
+
+@dataclass
+class Organisation:
+    name: str
+    timezone: str = "Europe/Amsterdam"
+
+
+@dataclass
+class WarehouseConfig:
+    path: str = "data/edumon.duckdb"
+    lock_timeout_s: float = 60.0          # how long a writer waits for another process's lock
+    spool_dir: str | None = None          # where fetched mentions wait if the lock never frees; default: next to the database
+
+
+@dataclass
+class School:
+    id: str
+    name: str
+    aliases: list[str] = field(default_factory=list)
+    exclude: list[str] = field(default_factory=list)
+    context: list[str] = field(default_factory=list)
+    contacts: list[str] = field(default_factory=list)
+
+
+@dataclass
+class RssSource:
+    url: str
+    name: str | None = None
+    timeout_s: float = 20.0
+    retries: int = 3
+
+
+@dataclass
+class BlueskySource:
+    handle: str
+    app_password_env: str
+    base_url: str = "https://bsky.social"
+    queries: list[str] | None = None
+    max_pages: int = 5
+
+
+@dataclass
+class MastodonSource:
+    api_base_url: str
+    hashtags: list[str] = field(default_factory=list)
+    access_token_env: str | None = None
+    max_pages: int = 5
+
+
+@dataclass
+class Sources:
+    rss: list[RssSource] = field(default_factory=list)
+    bluesky: list[BlueskySource] = field(default_factory=list)
+    mastodon: list[MastodonSource] = field(default_factory=list)
+
+
+@dataclass
+class AlertsConfig:
+    webhook_url: str | None = None
+
+
+@dataclass
+class Config:
+    organisation: Organisation
+    schools: list[School]
+    warehouse: WarehouseConfig = field(default_factory=WarehouseConfig)
+    sources: Sources = field(default_factory=Sources)
+    alerts: AlertsConfig = field(default_factory=AlertsConfig)
+    classifier: ClassifierConfig = field(default_factory=ClassifierConfig)
+    path: Path | None = field(default=None, metadata={"internal": True})
+
+    def school(self, school_id: str) -> School:
+        for s in self.schools:
+            if s.id == school_id:
+                return s
+        raise KeyError(school_id)
+
+
+# --- validation ---------------------------------------------------------------------------
+
+def _type_name(tp: Any) -> str:
+    origin = typing.get_origin(tp)
+    if origin in (typing.Union, types.UnionType):
+        return " or ".join(_type_name(a) for a in typing.get_args(tp) if a is not type(None))
+    if origin is list:
+        (inner,) = typing.get_args(tp)
+        return f"a list of {_type_name(inner)}"
+    if dataclasses.is_dataclass(tp):
+        return "a table"
+    return {str: "a string", int: "an integer", float: "a number", bool: "true or false"}.get(tp, str(tp))
+
+
+def _what(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true/false"
+    return {str: "a string", int: "an integer", float: "a number", list: "a list",
+            dict: "a table"}.get(type(value), type(value).__name__)
+
+
+def _convert(value: Any, tp: Any, path: str) -> Any:
+    origin = typing.get_origin(tp)
+    if origin in (typing.Union, types.UnionType):
+        args = [a for a in typing.get_args(tp) if a is not type(None)]
+        if value is None:
+            return None
+        errors = []
+        for a in args:
+            try:
+                return _convert(value, a, path)
+            except ConfigError as e:
+                errors.append(e)
+        raise ConfigError(f"{path}: expected {_type_name(tp)}, got {_what(value)}")
+    if origin is list:
+        (inner,) = typing.get_args(tp)
+        if not isinstance(value, list):
+            raise ConfigError(f"{path}: expected {_type_name(tp)}, got {_what(value)}")
+        return [_convert(v, inner, f"{path}[{i}]") for i, v in enumerate(value)]
+    if dataclasses.is_dataclass(tp):
+        if not isinstance(value, dict):
+            raise ConfigError(f"{path}: expected a table, got {_what(value)}")
+        return _build(tp, value, path)
+    if tp is float and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    if tp in (str, int, float, bool):
+        if type(value) is not tp:
+            raise ConfigError(f"{path}: expected {_type_name(tp)}, got {_what(value)}")
+        if tp is str and not value.strip():
+            raise ConfigError(f"{path}: must not be empty")
+        return value
+    if tp is Any:
+        return value
+    raise ConfigError(f"{path}: unsupported type {tp}")  # pragma: no cover - a programming error
+
+
+def _build(cls: type, data: dict[str, Any], prefix: str) -> Any:
+    hints = typing.get_type_hints(cls)
+    fields = {f.name: f for f in dataclasses.fields(cls) if not f.metadata.get("internal")}
+    for key in data:
+        if key not in fields:
+            where = f"{prefix}.{key}" if prefix else key
+            raise ConfigError(f"{where}: unknown key (expected one of: {', '.join(fields)})")
+    kwargs = {}
+    for name, f in fields.items():
+        where = f"{prefix}.{name}" if prefix else name
+        if name in data:
+            kwargs[name] = _convert(data[name], hints[name], where)
+        elif f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
+            raise ConfigError(f"{where}: missing required key")
+    return cls(**kwargs)
+
+
+def _check(cfg: Config) -> None:
+    try:
+        ZoneInfo(cfg.organisation.timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigError(f"organisation.timezone: unknown time zone {cfg.organisation.timezone!r}") from None
+    if not cfg.schools:
+        raise ConfigError("schools: at least one [[schools]] entry is required")
+    seen: set[str] = set()
+    for i, s in enumerate(cfg.schools):
+        if s.id in seen:
+            raise ConfigError(f"schools[{i}].id: duplicate school id {s.id!r}")
+        seen.add(s.id)
+        if not s.aliases:
+            s.aliases = [s.name]
+    for kind in ("rss", "bluesky", "mastodon"):
+        for i, src in enumerate(getattr(cfg.sources, kind)):
+            url = getattr(src, "url", None) or getattr(src, "base_url", None) or getattr(src, "api_base_url", None)
+            key = "url" if kind == "rss" else ("base_url" if kind == "bluesky" else "api_base_url")
+            if not str(url).startswith(("http://", "https://")):
+                raise ConfigError(f"sources.{kind}[{i}].{key}: expected an http(s) URL, got {url!r}")
+            if getattr(src, "max_pages", 1) < 1:
+                raise ConfigError(f"sources.{kind}[{i}].max_pages: must be at least 1")
+
+
+def parse_config(data: dict[str, Any], path: Path | None = None) -> Config:
+    """Validate a parsed TOML document into a `Config` (raises `ConfigError`)."""
+    cfg = _build(Config, data, "")
+    cfg.path = path
+    _check(cfg)
+    return cfg
+
+
+def load_config(path: str | Path) -> Config:
+    """Read and validate a TOML config file (raises `ConfigError` with one line)."""
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"{p}: config file not found") from None
+    except OSError as e:
+        raise ConfigError(f"{p}: cannot read config file ({e.strerror})") from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as e:
+        raise ConfigError(f"{p}: not valid TOML ({e})") from None
+    return parse_config(data, p)
