@@ -62,6 +62,9 @@ class BlueskySource:
     base_url: str = "https://bsky.social"
     queries: list[str] | None = None
     max_pages: int = 5
+    page_size: int = 100                  # searchPosts `limit` (at most 100)
+    timeout_s: float = 20.0
+    lookback_days: int = 7                # how far back the first cycle looks
 
 
 @dataclass
@@ -70,6 +73,11 @@ class MastodonSource:
     hashtags: list[str] = field(default_factory=list)
     access_token_env: str | None = None
     max_pages: int = 5
+    queries: list[str] | None = None      # keyword search (needs a token); default: the schools' aliases
+    page_size: int = 40                   # statuses per page (at most 40)
+    timeout_s: float = 20.0
+    lookback_days: int = 7                # how far back the first cycle looks
+    mastodon_version: str = "4.3.0"       # assumed server version: no version probing, no recursion
 
 
 @dataclass
