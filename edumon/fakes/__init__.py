@@ -1,0 +1,1 @@
+"""Local fake servers that speak the sources' real protocols, for tests and `edumon demo`."""
