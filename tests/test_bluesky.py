@@ -35,12 +35,11 @@ def searches(fake):
 # --- targets ---------------------------------------------------------------------------------
 
 def test_targets_default_to_school_aliases(make_config):
-    cfg = make_config(bluesky=[{"handle": BSKY_HANDLE, "app_password_env": "BSKY_APP_PASSWORD"}])
+    cfg = make_config(sources={"bluesky": [{"handle": BSKY_HANDLE, "app_password_env": "BSKY_APP_PASSWORD"}]})
     keys = [t.key for t in bsky.targets(cfg)]
-    assert keys == [f"{BSKY_HANDLE}|Ley College", f"{BSKY_HANDLE}|LeyCollege",
-                    f"{BSKY_HANDLE}|De Regenboog Leiderdorp", f"{BSKY_HANDLE}|Rijnland Lyceum Ley"]
-    cfg = make_config(bluesky=[{"handle": BSKY_HANDLE, "app_password_env": "X", "queries": ["a", "A", "b"],
-                                "page_size": 500}])
+    assert keys == [f"{BSKY_HANDLE}|{a}" for s in cfg.schools for a in s.aliases]
+    cfg = make_config(sources={"bluesky": [{"handle": BSKY_HANDLE, "app_password_env": "X",
+                                            "queries": ["a", "A", "b"], "page_size": 500}]})
     ts = bsky.targets(cfg)
     assert [t.params["query"] for t in ts] == ["a", "b"]
     assert ts[0].params["page_size"] == 100          # searchPosts' maximum

@@ -1,12 +1,26 @@
-"""Local fake servers that speak the real Bluesky (XRPC) and Mastodon APIs.
+"""Local fake servers that speak the sources' real protocols, for tests and `edumon demo`.
 
-They run on 127.0.0.1 in a background thread, keep a log of every request
-and can be told to fail the next requests (401, 429, 5xx, malformed JSON,
-a slow answer).  The tests drive the real client libraries against them;
-`edumon demo` starts them loaded with `demo/sources/*.json`.
+`rss` / `server`: a news site with feeds.  `bluesky` / `mastodon`: XRPC and
+Mastodon API servers (on `base.ProtocolFake`) with a request log and failure
+injection (401, 429, 5xx, malformed JSON, a slow answer); the tests drive the
+real client libraries against them.
 """
-from edumon.fakes.base import FakeServer, LoggedRequest
-from edumon.fakes.bluesky import FakeBluesky
-from edumon.fakes.mastodon import FakeMastodon
+from __future__ import annotations
 
-__all__ = ["FakeServer", "LoggedRequest", "FakeBluesky", "FakeMastodon"]
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from edumon.fakes.bluesky import FakeBluesky
+    from edumon.fakes.mastodon import FakeMastodon
+
+__all__ = ["FakeBluesky", "FakeMastodon"]
+
+
+def __getattr__(name: str) -> Any:   # lazy, so `edumon.fakes.rss` does not import the social fakes
+    if name == "FakeBluesky":
+        from edumon.fakes.bluesky import FakeBluesky
+        return FakeBluesky
+    if name == "FakeMastodon":
+        from edumon.fakes.mastodon import FakeMastodon
+        return FakeMastodon
+    raise AttributeError(name)

@@ -44,7 +44,7 @@ class Reply:
     headers: dict[str, str] = field(default_factory=dict)
 
 
-class FakeServer:
+class ProtocolFake:
     """Base class: subclasses implement `handle(req) -> Reply`."""
 
     def __init__(self) -> None:
@@ -56,7 +56,7 @@ class FakeServer:
 
     # --- lifecycle ---------------------------------------------------------------------
 
-    def start(self) -> "FakeServer":
+    def start(self) -> "ProtocolFake":
         fake = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -82,7 +82,7 @@ class FakeServer:
             self._httpd.server_close()
             self._httpd = None
 
-    def __enter__(self) -> "FakeServer":
+    def __enter__(self) -> "ProtocolFake":
         return self.start() if self._httpd is None else self
 
     def __exit__(self, *exc: Any) -> None:

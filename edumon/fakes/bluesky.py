@@ -20,7 +20,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
-from edumon.fakes.base import FakeServer, LoggedRequest, Reply, iso_z, parse_ts, shift_timestamps
+from edumon.fakes.base import ProtocolFake, LoggedRequest, Reply, iso_z, parse_ts, shift_timestamps
 
 _B32_SORT = "234567abcdefghijklmnopqrstuvwxyz"
 
@@ -59,7 +59,7 @@ def sort_at(post: dict[str, Any]) -> datetime:
     return min(created, indexed)
 
 
-class FakeBluesky(FakeServer):
+class FakeBluesky(ProtocolFake):
     def __init__(self, accounts: dict[str, str] | None = None, posts: list[dict[str, Any]] | None = None,
                  access_ttl_s: int = 2 * 3600) -> None:
         super().__init__()

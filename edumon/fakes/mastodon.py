@@ -24,7 +24,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from connectors.html import html_to_text
-from edumon.fakes.base import FakeServer, LoggedRequest, Reply, iso_z, parse_ts, shift_timestamps
+from edumon.fakes.base import ProtocolFake, LoggedRequest, Reply, iso_z, parse_ts, shift_timestamps
 
 
 def snowflake(dt: datetime, seq: int) -> str:
@@ -32,7 +32,7 @@ def snowflake(dt: datetime, seq: int) -> str:
     return str((int(dt.timestamp() * 1000) << 16) | (seq & 0xFFFF))
 
 
-class FakeMastodon(FakeServer):
+class FakeMastodon(ProtocolFake):
     def __init__(self, domain: str = "mastodon.nl", *, tokens: set[str] | None = None,
                  version: str = "4.3.0", statuses: list[dict[str, Any]] | None = None) -> None:
         super().__init__()

@@ -1,0 +1,209 @@
+"""The `edumon` command: a thin layer over the library."""
+from __future__ import annotations
+
+import functools
+import json
+import logging
+import os
+import sys
+from pathlib import Path
+from typing import Any, Callable
+
+import click
+
+from edumon.config import Config, ConfigError, load_config
+
+os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+os.environ.setdefault("DO_NOT_TRACK", "1")
+
+
+def config_option(f: Callable[..., Any]) -> Callable[..., Any]:
+    """`--config FILE`, loaded and validated; a mistake is one line and exit code 2."""
+    @click.option("--config", "config_path", required=True, type=click.Path(dir_okay=False),
+                  envvar="EDUMON_CONFIG", help="The TOML config file (or $EDUMON_CONFIG).")
+    @functools.wraps(f)
+    def wrapper(config_path: str, **kw: Any) -> Any:
+        try:
+            cfg = load_config(config_path)
+        except ConfigError as e:
+            raise click.UsageError(f"config error: {e}") from None
+        return f(cfg, **kw)
+    return wrapper
+
+
+@click.group()
+@click.version_option(package_name="edumon")
+@click.option("-v", "--verbose", is_flag=True, help="Log debug detail to stderr.")
+def main(verbose: bool) -> None:
+    """edumon: social-media monitoring for Dutch school groups.
+
+    \b
+    Example:
+        edumon run --config config/example.toml
+    """
+    logging.basicConfig(level=logging.DEBUG if verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+
+
+def _run_flow(cfg: Config, use_prefect: bool):  # type: ignore[no-untyped-def]
+    from edumon import pipeline
+
+    if not use_prefect:
+        return pipeline.run_cycle(cfg)
+    from flows.monitor import monitor_cycle
+
+    if cfg.path is None:  # pragma: no cover - demo configs are written to disk first
+        raise click.ClickException("the flow needs a config file")
+    state = monitor_cycle(str(cfg.path), return_state=True)
+    report = state.result(raise_on_failure=False)
+    if isinstance(report, BaseException):
+        raise click.ClickException(f"cycle crashed: {type(report).__name__}: {report}")
+    return report
+
+
+@main.command()
+@config_option
+@click.option("--prefect/--no-prefect", "use_prefect", default=True, show_default=True,
+              help="Run as a Prefect flow (visible in the Prefect UI) or as plain Python.")
+def run(cfg: Config, use_prefect: bool) -> None:
+    """Run one monitoring cycle: fetch, keep what is about a school, classify, store.
+
+    Exits 1 when a source failed (after storing what the healthy ones returned).
+
+    \b
+    Example:
+        edumon run --config config/example.toml
+    """
+    from edumon.report import cycle_summary
+
+    report = _run_flow(cfg, use_prefect)
+    click.echo(cycle_summary(cfg, report))
+    if not report.ok:
+        sys.exit(1)
+
+
+@main.command()
+@click.option("--db", "db_path", default="demo/edumon.duckdb", show_default=True, type=click.Path(dir_okay=False),
+              help="Where the demo warehouse goes.")
+@click.option("--keep", is_flag=True, help="Keep the existing demo warehouse instead of starting afresh.")
+@click.option("--prefect/--no-prefect", "use_prefect", default=True, show_default=True,
+              help="Run the cycle as a Prefect flow (ephemeral, no server needed).")
+def demo(db_path: str, keep: bool, use_prefect: bool) -> None:
+    """Run one real cycle offline against sample Dutch sources served on 127.0.0.1.
+
+    \b
+    Example:
+        edumon demo
+    """
+    from edumon import demo as d
+    from edumon.report import cycle_summary
+
+    db = Path(db_path)
+    if not keep:
+        d.reset(db)
+    with d.demo_sources(db) as src:
+        src.config.path = _write_demo_config(src.config, db.parent)
+        report = _run_flow(src.config, use_prefect)
+        click.echo(cycle_summary(src.config, report))
+        click.echo(f"Warehouse: {db}")
+
+
+def _write_demo_config(cfg: Config, where: Path) -> Path:
+    """The flow takes a config path: write the demo's config as TOML."""
+    where.mkdir(parents=True, exist_ok=True)
+    path = where / "demo-config.toml"
+    path.write_text(to_toml(cfg), encoding="utf-8")
+    return path
+
+
+def to_toml(cfg: Config) -> str:
+    """Serialise a Config back to TOML (for the demo)."""
+    import dataclasses
+
+    def val(v: Any) -> str:
+        return json.dumps(v, ensure_ascii=False)
+
+    def table(name: str, obj: Any, array: bool = False) -> list[str]:
+        out = [f"[[{name}]]" if array else f"[{name}]"]
+        sub: list[str] = []
+        for f in dataclasses.fields(obj):
+            if f.metadata.get("internal"):
+                continue
+            v = getattr(obj, f.name)
+            if v is None:
+                continue
+            if dataclasses.is_dataclass(v):
+                sub += table(f"{name}.{f.name}", v)
+            elif isinstance(v, list) and v and dataclasses.is_dataclass(v[0]):
+                for item in v:
+                    sub += table(f"{name}.{f.name}", item, array=True)
+            else:
+                out.append(f"{f.name} = {val(v)}")
+        return out + [""] + sub
+
+    lines: list[str] = []
+    for f in dataclasses.fields(cfg):
+        if f.metadata.get("internal"):
+            continue
+        v = getattr(cfg, f.name)
+        if isinstance(v, list):
+            for item in v:
+                lines += table(f.name, item, array=True)
+        else:
+            lines += table(f.name, v)
+    return "\n".join(lines) + "\n"
+
+
+@main.command()
+@click.option("--input", "input_path", required=True, type=click.File("r", encoding="utf-8"),
+              help="JSON lines with {\"id\", \"text\"}.")
+@click.option("--output", "output_path", required=True, type=click.File("w", encoding="utf-8"),
+              help="JSON lines: the same ids with sentiment and harm.")
+@click.option("--config", "config_path", type=click.Path(dir_okay=False), help="Use this config's [classifier].")
+def classify(input_path: Any, output_path: Any, config_path: str | None) -> None:
+    """Classify texts from JSON lines.
+
+    \b
+    Example:
+        edumon classify --input posts.jsonl --output labelled.jsonl
+    """
+    from classifiers import load_classifier
+
+    try:
+        clf_cfg = load_config(config_path).classifier if config_path else None
+    except ConfigError as e:
+        raise click.UsageError(f"config error: {e}") from None
+    rows = []
+    for n, line in enumerate(input_path, 1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+            if not isinstance(row, dict) or "text" not in row or not isinstance(row["text"], str):
+                raise ValueError('expected an object with "id" and a string "text"')
+        except ValueError as e:
+            raise click.ClickException(f"{input_path.name}:{n}: {e}") from None
+        rows.append(row)
+    clf = load_classifier(clf_cfg)
+    for row, lab in zip(rows, clf.classify([r["text"] for r in rows])):
+        output_path.write(json.dumps({"id": row.get("id"), "sentiment": lab.sentiment, "harm": lab.harm,
+                                      "harm_kind": lab.harm_kind, "scores": dict(lab.scores),
+                                      "cues": list(lab.cues), "classifier": lab.classifier},
+                                     ensure_ascii=False) + "\n")
+    click.echo(f"classified {len(rows)} texts", err=True)
+
+
+@main.command("check-config")
+@config_option
+def check_config(cfg: Config) -> None:
+    """Validate a config file and print what it monitors.
+
+    \b
+    Example:
+        edumon check-config --config config/example.toml
+    """
+    click.echo(f"{cfg.organisation.name}: {len(cfg.schools)} schools, {len(cfg.sources.rss)} feeds, "
+               f"{len(cfg.sources.bluesky)} Bluesky accounts, {len(cfg.sources.mastodon)} Mastodon instances")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

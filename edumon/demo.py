@@ -1,0 +1,79 @@
+"""`edumon demo`: one real monitoring cycle with no network and no credentials.
+
+Sample Dutch sources from `demo/sources/` are served by local fake servers on
+127.0.0.1, the embedded demo config points at them, and the cycle classifies
+and stores into `demo/edumon.duckdb`.
+"""
+from __future__ import annotations
+
+import contextlib
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterator
+
+from edumon.config import Config, parse_config
+from edumon.fakes.rss import serve_feeds
+from edumon.fakes.server import FakeServer
+
+import tomllib
+
+REPO = Path(__file__).resolve().parents[1]
+DEFAULT_SOURCES = REPO / "demo" / "sources"
+
+DEMO_CONFIG = """
+[organisation]
+name = "Edu-Ley (demo)"
+timezone = "Europe/Amsterdam"
+
+[warehouse]
+path = "{db}"
+lock_timeout_s = 10
+
+[[schools]]
+id = "ley-college"
+name = "Ley College"
+aliases = ["Ley College", "LeyCollege"]
+exclude = ["ley lines"]
+contacts = ["directie@leycollege.example.nl"]
+
+[[schools]]
+id = "regenboog-leiderdorp"
+name = "Basisschool De Regenboog"
+aliases = ["De Regenboog", "Basisschool De Regenboog", "Regenboogschool"]
+context = ["Leiderdorp"]
+contacts = ["directie@regenboog-leiderdorp.example.nl"]
+
+[[schools]]
+id = "rijnland-lyceum-ley"
+name = "Rijnland Lyceum Ley"
+aliases = ["Rijnland Lyceum Ley", "RLLey"]
+contacts = ["schoolleiding@rijnlandlyceumley.example.nl"]
+"""
+
+
+@dataclass
+class DemoSources:
+    """The running fake servers and the config that points at them."""
+    config: Config
+    servers: list[FakeServer] = field(default_factory=list)
+
+
+@contextlib.contextmanager
+def demo_sources(db_path: Path, sources_dir: Path = DEFAULT_SOURCES) -> Iterator[DemoSources]:
+    """Start the fake sources and yield a config for them; stops them afterwards."""
+    rss = FakeServer().start()
+    try:
+        feeds = {f"/{p.name}": p.read_bytes() for p in sorted(sources_dir.glob("*.xml"))}
+        serve_feeds(rss, feeds)
+        data = tomllib.loads(DEMO_CONFIG.format(db=str(db_path).replace("\\", "/")))
+        data["sources"] = {"rss": [{"url": rss.url + path, "retries": 1, "timeout_s": 5} for path in feeds]}
+        yield DemoSources(parse_config(data), [rss])
+    finally:
+        rss.stop()
+
+
+def reset(db_path: Path) -> None:
+    for p in (db_path, db_path.with_name(db_path.name + ".wal")):
+        with contextlib.suppress(FileNotFoundError):
+            os.remove(p)

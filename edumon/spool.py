@@ -1,0 +1,41 @@
+"""A local spool: what a cycle fetched but could not write (the warehouse stayed
+locked) waits here as JSON lines and is replayed by the next cycle."""
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import fields
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Iterator
+
+from edumon.mention import Mention
+
+_DT = {"published_at", "fetched_at"}
+
+
+def mention_from_dict(d: dict[str, Any]) -> Mention:
+    names = {f.name for f in fields(Mention)}
+    kw = {k: v for k, v in d.items() if k in names}
+    for k in _DT:
+        if isinstance(kw.get(k), str):
+            kw[k] = datetime.fromisoformat(kw[k])
+    return Mention(**kw)
+
+
+def write(spool_dir: Path, cycle_id: str, payload: dict[str, Any]) -> Path:
+    """Write one cycle's unwritten results atomically; returns the file."""
+    spool_dir.mkdir(parents=True, exist_ok=True)
+    path = spool_dir / f"{cycle_id}.json"
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(payload, default=str, ensure_ascii=False), encoding="utf-8")
+    os.replace(tmp, path)
+    return path
+
+
+def pending(spool_dir: Path) -> Iterator[tuple[Path, dict[str, Any]]]:
+    """Spooled cycles, oldest first."""
+    if not spool_dir.exists():
+        return
+    for p in sorted(spool_dir.glob("*.json"), key=lambda p: p.stat().st_mtime):
+        yield p, json.loads(p.read_text(encoding="utf-8"))

@@ -1,0 +1,107 @@
+"""The warehouse schema, created and migrated by the code.
+
+Each migration is applied once, in order, and recorded in `schema_version`.
+Add a migration by appending to `MIGRATIONS`; never edit an applied one.
+"""
+from __future__ import annotations
+
+MIGRATIONS: list[tuple[int, str, str]] = [
+    (1, "foundation", """
+CREATE TABLE mentions (
+    mention_id    VARCHAR PRIMARY KEY,
+    source        VARCHAR NOT NULL,
+    source_id     VARCHAR NOT NULL,
+    url           VARCHAR,
+    canonical_url VARCHAR,
+    author        VARCHAR,
+    author_id     VARCHAR,
+    title         VARCHAR,
+    text          VARCHAR NOT NULL,
+    text_hash     VARCHAR NOT NULL,
+    published_at  TIMESTAMPTZ,
+    fetched_at    TIMESTAMPTZ NOT NULL,
+    target        VARCHAR,
+    lang          VARCHAR,
+    links         VARCHAR[],
+    has_media     BOOLEAN,
+    media         JSON,
+    metrics       JSON,
+    reply_to      VARCHAR,
+    raw           VARCHAR,
+    school_ids    VARCHAR[] NOT NULL,
+    sentiment     VARCHAR,
+    harm          VARCHAR,
+    harm_kind     VARCHAR,
+    scores        JSON,
+    cues          VARCHAR[],
+    classifier    VARCHAR,
+    deleted_at    TIMESTAMPTZ
+);
+CREATE INDEX mentions_text_hash ON mentions (text_hash);
+CREATE INDEX mentions_canonical_url ON mentions (canonical_url);
+
+CREATE TABLE source_runs (
+    run_id       VARCHAR PRIMARY KEY,
+    cycle_id     VARCHAR NOT NULL,
+    source       VARCHAR NOT NULL,
+    target       VARCHAR NOT NULL,
+    status       VARCHAR NOT NULL,   -- ok | not_modified | failed | rate_limited
+    error        VARCHAR,
+    http_status  INTEGER,
+    requests     INTEGER,
+    fetched      INTEGER,            -- items the source returned
+    relevant     INTEGER,            -- of those, about a school
+    new          INTEGER,            -- of those, stored for the first time
+    started_at   TIMESTAMPTZ NOT NULL,
+    finished_at  TIMESTAMPTZ NOT NULL,
+    duration_ms  DOUBLE
+);
+
+CREATE TABLE source_state (
+    source      VARCHAR NOT NULL,
+    target      VARCHAR NOT NULL,
+    state       JSON NOT NULL,
+    updated_at  TIMESTAMPTZ NOT NULL,
+    PRIMARY KEY (source, target)
+);
+
+CREATE TABLE classifications (
+    text_hash     VARCHAR PRIMARY KEY,
+    sentiment     VARCHAR NOT NULL,
+    harm          VARCHAR NOT NULL,
+    harm_kind     VARCHAR,
+    scores        JSON,
+    cues          VARCHAR[],
+    classifier    VARCHAR NOT NULL,
+    classified_at TIMESTAMPTZ NOT NULL
+);
+
+CREATE TABLE followups (
+    mention_id  VARCHAR PRIMARY KEY,
+    school_ids  VARCHAR[] NOT NULL,
+    action      VARCHAR NOT NULL,    -- in_real_life | report_police | correct_online
+    status      VARCHAR NOT NULL,    -- open | done | dismissed
+    note        VARCHAR,
+    created_at  TIMESTAMPTZ NOT NULL,
+    updated_at  TIMESTAMPTZ NOT NULL,
+    updated_by  VARCHAR NOT NULL
+);
+
+CREATE TABLE alerts (
+    alert_id    VARCHAR PRIMARY KEY,
+    mention_id  VARCHAR,
+    school_id   VARCHAR NOT NULL,
+    kind        VARCHAR NOT NULL,    -- threat | insult | spike | source_health
+    severity    VARCHAR NOT NULL,    -- urgent | normal
+    channel     VARCHAR NOT NULL,    -- webhook | email
+    recipient   VARCHAR,
+    status      VARCHAR NOT NULL,    -- pending | sent | failed
+    attempts    INTEGER NOT NULL DEFAULT 0,
+    last_error  VARCHAR,
+    created_at  TIMESTAMPTZ NOT NULL,
+    sent_at     TIMESTAMPTZ
+);
+"""),
+]
+
+LATEST = MIGRATIONS[-1][0]

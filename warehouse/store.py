@@ -1,0 +1,298 @@
+"""The DuckDB warehouse: short connections, lock retries, idempotent batch writes.
+
+DuckDB lets one process hold a read-write connection to a file, and that
+locks it for every other process, readers included.  So every operation
+opens a connection, does its work in one transaction and closes it; when
+another process holds the lock we wait and retry up to `lock_timeout_s`,
+then raise `WarehouseLocked`.
+"""
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Iterator, Sequence
+
+import duckdb
+import pyarrow as pa
+
+from edumon.mention import Mention, canonical_url, normalise_text
+
+from .schema import LATEST, MIGRATIONS
+
+# Texts shorter than this (normalised) are not merged by text alone: "Ley College!" from two
+# people is two mentions; a 60-character article lead carried by two feeds is one.
+MIN_DEDUP_TEXT = 30
+
+
+class WarehouseLocked(RuntimeError):
+    """Another process held the database lock for longer than we were willing to wait."""
+
+
+def _is_lock_error(e: Exception) -> bool:
+    msg = str(e).lower()
+    return "lock" in msg and ("conflicting" in msg or "could not set lock" in msg)
+
+
+@dataclass
+class UpsertResult:
+    inserted: int
+    duplicates: int
+    inserted_ids: list[str]
+
+
+MENTION_SCHEMA = pa.schema([
+    ("mention_id", pa.string()), ("source", pa.string()), ("source_id", pa.string()),
+    ("url", pa.string()), ("canonical_url", pa.string()), ("author", pa.string()),
+    ("author_id", pa.string()), ("title", pa.string()), ("text", pa.string()),
+    ("text_hash", pa.string()), ("dedup_hash", pa.string()),
+    ("published_at", pa.timestamp("us", tz="UTC")), ("fetched_at", pa.timestamp("us", tz="UTC")),
+    ("target", pa.string()), ("lang", pa.string()), ("links", pa.list_(pa.string())),
+    ("has_media", pa.bool_()), ("media", pa.string()), ("metrics", pa.string()),
+    ("reply_to", pa.string()), ("raw", pa.string()), ("school_ids", pa.list_(pa.string())),
+    ("sentiment", pa.string()), ("harm", pa.string()), ("harm_kind", pa.string()),
+    ("scores", pa.string()), ("cues", pa.list_(pa.string())), ("classifier", pa.string()),
+    ("ord", pa.int64()),
+])
+
+_MENTION_COLS = [f.name for f in MENTION_SCHEMA if f.name not in ("dedup_hash", "ord")]
+
+
+def _utc(dt: datetime | None) -> datetime | None:
+    if dt is None:
+        return None
+    return dt.replace(tzinfo=timezone.utc) if dt.tzinfo is None else dt.astimezone(timezone.utc)
+
+
+def mentions_to_arrow(mentions: Sequence[Mention]) -> pa.Table:
+    """The mentions as an Arrow table in the `mentions` column order (plus dedup helpers)."""
+    cols: dict[str, list[Any]] = {f.name: [] for f in MENTION_SCHEMA}
+    for i, m in enumerate(mentions):
+        norm = normalise_text(m.text)
+        cols["mention_id"].append(m.mention_id)
+        cols["source"].append(m.source)
+        cols["source_id"].append(m.source_id)
+        cols["url"].append(m.url)
+        cols["canonical_url"].append(canonical_url(m.url) if m.source == "rss" else None)
+        cols["author"].append(m.author)
+        cols["author_id"].append(m.author_id)
+        cols["title"].append(m.title)
+        cols["text"].append(m.text)
+        cols["text_hash"].append(m.text_hash)
+        cols["dedup_hash"].append(m.text_hash if len(norm) >= MIN_DEDUP_TEXT else None)
+        cols["published_at"].append(_utc(m.published_at))
+        cols["fetched_at"].append(_utc(m.fetched_at))
+        cols["target"].append(m.target)
+        cols["lang"].append(m.lang)
+        cols["links"].append(list(m.links))
+        cols["has_media"].append(bool(m.has_media))
+        cols["media"].append(json.dumps(m.media, ensure_ascii=False) if m.media else None)
+        cols["metrics"].append(json.dumps(m.metrics) if m.metrics else None)
+        cols["reply_to"].append(m.reply_to)
+        cols["raw"].append(m.raw)
+        cols["school_ids"].append(list(m.school_ids))
+        cols["sentiment"].append(m.sentiment)
+        cols["harm"].append(m.harm)
+        cols["harm_kind"].append(m.harm_kind)
+        cols["scores"].append(json.dumps(m.scores) if m.scores else None)
+        cols["cues"].append(list(m.cues))
+        cols["classifier"].append(m.classifier)
+        cols["ord"].append(i)
+    return pa.table(cols, schema=MENTION_SCHEMA)
+
+
+class Warehouse:
+    """One DuckDB file.  Every method opens and closes its own connection."""
+
+    def __init__(self, path: str | Path, lock_timeout_s: float = 60.0) -> None:
+        self.path = Path(path)
+        self.lock_timeout_s = lock_timeout_s
+        self._migrated = False
+
+    # --- connections ---------------------------------------------------------------------
+    @contextmanager
+    def connect(self, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A connection, retried while another process holds the lock."""
+        if read_only and not self.path.exists():
+            raise FileNotFoundError(f"{self.path}: no warehouse here yet (run a cycle first)")
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        deadline = time.monotonic() + self.lock_timeout_s
+        delay = 0.05
+        while True:
+            try:
+                con = duckdb.connect(str(self.path), read_only=read_only)
+                break
+            except duckdb.Error as e:
+                if not _is_lock_error(e):
+                    raise
+                if time.monotonic() >= deadline:
+                    raise WarehouseLocked(
+                        f"{self.path}: the database is locked by another process "
+                        f"(waited {self.lock_timeout_s:.0f} s)") from None
+                time.sleep(min(delay, max(0.0, deadline - time.monotonic())))
+                delay = min(delay * 2, 1.0)
+        try:
+            con.execute("SET TimeZone = 'UTC'")
+            if not read_only and not self._migrated:
+                migrate(con)
+                self._migrated = True
+            yield con
+        finally:
+            con.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A read-write connection inside one transaction (rolled back on error)."""
+        with self.connect() as con:
+            con.execute("BEGIN TRANSACTION")
+            try:
+                yield con
+            except BaseException:
+                con.execute("ROLLBACK")
+                raise
+            con.execute("COMMIT")
+
+    def migrate(self) -> int:
+        """Create or upgrade the schema; returns the schema version."""
+        self._migrated = False
+        with self.connect():
+            return LATEST
+
+    # --- reads ---------------------------------------------------------------------------
+    def query(self, sql: str, params: Sequence[Any] | None = None) -> list[tuple[Any, ...]]:
+        """Run a read-only query and return all rows."""
+        with self.connect(read_only=True) as con:
+            return con.execute(sql, params or []).fetchall()
+
+    def query_dicts(self, sql: str, params: Sequence[Any] | None = None) -> list[dict[str, Any]]:
+        with self.connect(read_only=True) as con:
+            cur = con.execute(sql, params or [])
+            names = [d[0] for d in cur.description]
+            return [dict(zip(names, row)) for row in cur.fetchall()]
+
+    def states(self) -> dict[tuple[str, str], dict[str, Any]]:
+        """The cursor state of every target, keyed by (source, target)."""
+        if not self.path.exists():
+            return {}
+        if not self._migrated:
+            self.migrate()
+        rows = self.query("SELECT source, target, state FROM source_state")
+        return {(s, t): json.loads(st) for s, t, st in rows}
+
+    def cached_labels(self, hashes: Sequence[str]) -> dict[str, dict[str, Any]]:
+        """Stored classifications for these text hashes."""
+        if not hashes or not self.path.exists():
+            return {}
+        if not self._migrated:
+            self.migrate()
+        tbl = pa.table({"h": list(set(hashes))})
+        with self.connect(read_only=True) as con:
+            con.register("wanted", tbl)
+            cur = con.execute("""SELECT c.text_hash, c.sentiment, c.harm, c.harm_kind, c.scores, c.cues, c.classifier
+                                 FROM classifications c JOIN wanted w ON w.h = c.text_hash""")
+            out = {}
+            for h, s, hm, hk, sc, cues, clf in cur.fetchall():
+                out[h] = {"sentiment": s, "harm": hm, "harm_kind": hk,
+                          "scores": json.loads(sc) if sc else {}, "cues": list(cues or []), "classifier": clf}
+            return out
+
+
+def migrate(con: duckdb.DuckDBPyConnection) -> int:
+    con.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER PRIMARY KEY, name VARCHAR, applied_at TIMESTAMPTZ)")
+    current = con.execute("SELECT coalesce(max(version), 0) FROM schema_version").fetchone()[0]
+    for version, name, sql in MIGRATIONS:
+        if version <= current:
+            continue
+        con.execute("BEGIN TRANSACTION")
+        try:
+            con.execute(sql)
+            con.execute("INSERT INTO schema_version VALUES (?, ?, now())", [version, name])
+            con.execute("COMMIT")
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
+    return LATEST
+
+
+def upsert_mentions(con: duckdb.DuckDBPyConnection, mentions: Sequence[Mention]) -> UpsertResult:
+    """Insert mentions not stored yet, in one batch from Arrow.
+
+    A mention is already stored when its `mention_id` is (same post, or same
+    canonical link for articles), or when a stored mention has the same
+    normalised text (of at least `MIN_DEDUP_TEXT` characters).  Within the
+    batch the first occurrence wins.  Nothing is ever inserted twice.
+    """
+    if not mentions:
+        return UpsertResult(0, 0, [])
+    tbl = mentions_to_arrow(mentions)
+    con.register("incoming", tbl)
+    try:
+        cols = ", ".join(_MENTION_COLS)
+        rows = con.execute(f"""
+            WITH ranked AS (
+                SELECT *,
+                       row_number() OVER (PARTITION BY mention_id ORDER BY ord) AS r_id,
+                       row_number() OVER (PARTITION BY coalesce(dedup_hash, mention_id) ORDER BY ord) AS r_text,
+                       row_number() OVER (PARTITION BY coalesce(canonical_url, mention_id) ORDER BY ord) AS r_url
+                FROM incoming
+            ), fresh AS (
+                SELECT * FROM ranked i
+                WHERE r_id = 1 AND r_text = 1 AND r_url = 1
+                  AND NOT EXISTS (SELECT 1 FROM mentions m WHERE m.mention_id = i.mention_id)
+                  AND (i.dedup_hash IS NULL OR NOT EXISTS (SELECT 1 FROM mentions m WHERE m.text_hash = i.dedup_hash))
+                  AND (i.canonical_url IS NULL OR NOT EXISTS (SELECT 1 FROM mentions m WHERE m.canonical_url = i.canonical_url))
+            )
+            INSERT INTO mentions ({cols}) SELECT {cols} FROM fresh ORDER BY ord
+            ON CONFLICT DO NOTHING
+            RETURNING mention_id
+        """).fetchall()
+    finally:
+        con.unregister("incoming")
+    ids = [r[0] for r in rows]
+    return UpsertResult(len(ids), len(mentions) - len(ids), ids)
+
+
+def save_labels(con: duckdb.DuckDBPyConnection, labelled: Sequence[Mention]) -> None:
+    """Cache classifications by text hash (first one wins)."""
+    seen: dict[str, Mention] = {}
+    for m in labelled:
+        if m.sentiment and m.harm and m.text_hash not in seen:
+            seen[m.text_hash] = m
+    if not seen:
+        return
+    now = datetime.now(timezone.utc)
+    tbl = pa.table({
+        "text_hash": list(seen),
+        "sentiment": [m.sentiment for m in seen.values()],
+        "harm": [m.harm for m in seen.values()],
+        "harm_kind": [m.harm_kind for m in seen.values()],
+        "scores": [json.dumps(m.scores) for m in seen.values()],
+        "cues": [list(m.cues) for m in seen.values()],
+        "classifier": [m.classifier or "" for m in seen.values()],
+        "classified_at": pa.array([now] * len(seen), pa.timestamp("us", tz="UTC")),
+    })
+    con.register("labels_in", tbl)
+    try:
+        con.execute("INSERT INTO classifications SELECT * FROM labels_in ON CONFLICT DO NOTHING")
+    finally:
+        con.unregister("labels_in")
+
+
+def save_state(con: duckdb.DuckDBPyConnection, source: str, target: str, state: dict[str, Any]) -> None:
+    con.execute("""INSERT INTO source_state VALUES (?, ?, ?, now())
+                   ON CONFLICT (source, target) DO UPDATE SET state = excluded.state, updated_at = excluded.updated_at""",
+                [source, target, json.dumps(state, default=str)])
+
+
+def record_run(con: duckdb.DuckDBPyConnection, *, cycle_id: str, source: str, target: str, status: str,
+               error: str | None, http_status: int | None, requests: int, fetched: int, relevant: int,
+               new: int, started_at: datetime, finished_at: datetime) -> str:
+    run_id = uuid.uuid4().hex
+    con.execute("INSERT INTO source_runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [run_id, cycle_id, source, target, status, error, http_status, requests, fetched, relevant, new,
+                 started_at, finished_at, (finished_at - started_at).total_seconds() * 1000])
+    return run_id
