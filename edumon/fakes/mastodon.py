@@ -51,7 +51,7 @@ class FakeMastodon(ProtocolFake):
             user, _, home = acct.partition("@")
             home = home or self.domain
             self._accounts[acct] = {
-                "id": str(100000 + len(self._accounts) * 7 + (hash(self.domain) % 5)),
+                "id": str(100000 + len(self._accounts) * 7 + sum(self.domain.encode()) % 5),
                 "username": user, "acct": acct, "display_name": display_name or user.replace("_", " ").title(),
                 "locked": False, "bot": False, "discoverable": True, "group": False,
                 "created_at": "2023-01-15T00:00:00.000Z", "note": "", "url": f"https://{home}/@{user}",
@@ -131,6 +131,15 @@ class FakeMastodon(ProtocolFake):
             newest = max(parse_ts(s["created_at"]) for s in statuses)
             delta = datetime.now(timezone.utc) - timedelta(minutes=5) - newest
             statuses = [shift_timestamps(s, delta, {"created_at", "edited_at"}) for s in statuses]
+            # ids are timestamps too (snowflakes): shift them by the same amount, order kept
+            shift_ms = int(delta.total_seconds() * 1000)
+
+            def move(sid: Any) -> Any:
+                return str(((int(sid) >> 16) + shift_ms) << 16 | (int(sid) & 0xFFFF)) if sid else sid
+            for s in statuses:
+                for st in (s, s.get("reblog") or {}):
+                    if st:
+                        st["id"], st["in_reply_to_id"] = move(st.get("id")), move(st.get("in_reply_to_id"))
             for s in statuses:
                 for a in (s["account"], (s.get("reblog") or {}).get("account")):
                     if a:
