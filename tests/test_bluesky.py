@@ -4,7 +4,6 @@ from __future__ import annotations
 import json
 from datetime import datetime, timedelta, timezone
 
-import pytest
 
 import connectors.bluesky as bsky
 from connectors.base import Target
@@ -258,3 +257,14 @@ def test_unreachable_server(secrets):
                                 "timeout_s": 1.0, "lookback_days": 1})
     res = bsky.fetch(t, {}, secrets)
     assert res.status == "failed" and "network error" in res.error
+
+
+def test_a_stale_cursor_falls_back_to_the_watermark(bluesky_fake, secrets):
+    posts = add_posts(bluesky_fake, 3)
+    since = "2020-01-01T00:00:00.000Z"
+    res = bsky.fetch(target(bluesky_fake), {"since": since, "boundary": [], "cursor": "not-a-cursor",
+                                            "pending": since, "pending_boundary": []}, secrets)
+    assert res.status == "ok", res.error
+    assert len(res.mentions) == 3
+    assert [c.param("cursor") for c in searches(bluesky_fake)] == ["not-a-cursor", None]
+    assert res.state == {"since": posts[-1]["record"]["createdAt"], "boundary": [posts[-1]["uri"]]}

@@ -195,6 +195,12 @@ def _walk(target: Target, state: dict[str, Any], secrets: Secrets, stats: _Stats
                         newest_uris.add(uri)
             break
         except Exception as e:
+            if (isinstance(e, atx.BadRequestError) and not _is_token_error(e) and state.get("cursor")
+                    and cursor == state.get("cursor") and pages_done == 0):
+                # the kept cursor is no longer accepted: search again from the watermark
+                cursor, newest, newest_uris = None, None, set()
+                state = {k: v for k, v in state.items() if k != "cursor"}
+                continue
             if stored and _is_token_error(e):
                 # the stored session is dead (expired refresh token, revoked app password): log in again once
                 _drop(p, secrets)
