@@ -19,13 +19,16 @@ from __future__ import annotations
 import json
 import shutil
 import uuid
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Iterator
+
+import duckdb
 
 from .store import Warehouse
-from .views import get_setting, key_id, prepare, require_key, schema_version
+from .views import get_setting, key_id, missing_pseudonyms, prepare, require_key, schema_version
 
 if TYPE_CHECKING:  # pragma: no cover
     from edumon.config import Config
@@ -56,6 +59,19 @@ def _sql_str(p: Path) -> str:
     return "'" + str(p).replace("'", "''") + "'"
 
 
+@contextmanager
+def _current(wh: Warehouse, cfg: Config, key: bytes) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A read-only connection on which every author has a pseudonym under `key` (a cycle
+    may store new authors between `prepare` and the read: then prepare again)."""
+    for _ in range(3):
+        prepare(wh, cfg, key)
+        with wh.connect(read_only=True) as con:
+            if missing_pseudonyms(con, key) == 0:
+                yield con
+                return
+    raise RuntimeError("new authors keep arriving faster than their pseudonyms are computed; try again")
+
+
 def export(cfg: Config, out: str | Path, *, secrets: Secrets | None = None,
            now: datetime | None = None, wh: Warehouse | None = None) -> ExportReport:
     """Write the pseudonymous datasets to `out` (created if needed); returns row counts."""
@@ -63,14 +79,13 @@ def export(cfg: Config, out: str | Path, *, secrets: Secrets | None = None,
     wh = wh or Warehouse(cfg.warehouse.path, lock_timeout_s=cfg.warehouse.lock_timeout_s)
     if not wh.path.exists():
         raise FileNotFoundError(f"{wh.path}: no warehouse here yet (run a cycle first)")
-    prepare(wh, cfg, key)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     report = ExportReport(out=out)
     staging = out / f".staging-{uuid.uuid4().hex[:8]}"
     staging.mkdir()
     try:
-        with wh.connect(read_only=True) as con:
+        with _current(wh, cfg, key) as con:
             version = schema_version(con)
             tz = get_setting(con, "timezone")
             for name, sql in DATASETS.items():
