@@ -39,8 +39,8 @@ def test_cutoff_is_local_midnight_days_ago() -> None:
     assert retention_cutoff(datetime(2026, 10, 1, 1, 0, tzinfo=AMS), 90, "Europe/Amsterdam") == utc(2026, 7, 2, 22, 0)
 
 
-@pytest.fixture
-def boundary(tmp_path: Path):  # type: ignore[no-untyped-def]
+@pytest.fixture(params=["plain", "foreign_key"])
+def boundary(tmp_path: Path, request: pytest.FixtureRequest):  # type: ignore[no-untyped-def]
     cfg = make_config(tmp_path)
     wh = Warehouse(cfg.warehouse.path)
     ms = {
@@ -65,8 +65,9 @@ def boundary(tmp_path: Path):  # type: ignore[no-untyped-def]
                      local(2026, 3, 11, 12), local(2026, 4, 1, 12))
         add_followup(con, ms["d91_irl_open"].mention_id, ["ley-college"], "in_real_life", "open", local(2026, 3, 11, 12))
         # the evidence table issue 6 adds (append-only: mention_id and what was captured)
-        con.execute("CREATE TABLE evidence (evidence_id VARCHAR, mention_id VARCHAR, kind VARCHAR, content VARCHAR, "
-                    "captured_at TIMESTAMPTZ)")
+        ref = " REFERENCES mentions (mention_id)" if request.param == "foreign_key" else ""
+        con.execute(f"CREATE TABLE evidence (evidence_id VARCHAR, mention_id VARCHAR{ref}, kind VARCHAR, "
+                    "content VARCHAR, captured_at TIMESTAMPTZ)")
         for k in ("d91_police", "d91_police_closed", "d89"):
             con.execute("INSERT INTO evidence VALUES (?, ?, 'screenshot', 'png...', now())", [k, ms[k].mention_id])
     return cfg, wh, ms

@@ -106,6 +106,11 @@ def _tables_with_mention_id(con: duckdb.DuckDBPyConnection) -> set[str]:
     return {r[0] for r in rows}
 
 
+def _referenced_by_foreign_key(con: duckdb.DuckDBPyConnection) -> bool:
+    return bool(con.execute("""SELECT count(*) FROM duckdb_constraints()
+                               WHERE constraint_type = 'FOREIGN KEY' AND referenced_table = 'mentions'""").fetchall()[0][0])
+
+
 def apply(con: duckdb.DuckDBPyConnection, cfg: Config, now: datetime, dry_run: bool = False) -> PurgeReport:
     """Run the rule on an open connection (inside the caller's transaction)."""
     ret = cfg.retention
@@ -141,6 +146,11 @@ def apply(con: duckdb.DuckDBPyConnection, cfg: Config, now: datetime, dry_run: b
             report.removed[table] = n
         if dry_run:
             return report
+        if _referenced_by_foreign_key(con):
+            # DuckDB cannot delete a referenced row in the transaction that deleted its referrers:
+            # commit the dependents first (a crash in between leaves mentions the next purge removes).
+            con.execute("COMMIT")
+            con.execute("BEGIN TRANSACTION")
         con.execute("DELETE FROM mentions WHERE mention_id IN (SELECT mention_id FROM purge_ids)")
         con.execute("""INSERT INTO purged_mentions SELECT mention_id, $now, reason FROM purge_ids
                        ON CONFLICT DO NOTHING""", {"now": now})
