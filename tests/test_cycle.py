@@ -169,4 +169,5 @@ def test_classify_command_adds_labels(tmp_path: Path) -> None:
     bad = tmp_path / "bad.jsonl"
     bad.write_text('{"id": 1}\n')
     result = CliRunner().invoke(main, ["classify", "--input", str(bad), "--output", str(out)])
-    assert result.exit_code == 1 and "bad.jsonl:1" in result.output
+    assert result.exit_code != 0 and "bad.jsonl: row 1 has no 'text' field" in result.output
+    assert "Traceback" not in result.output
