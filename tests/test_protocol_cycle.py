@@ -68,7 +68,8 @@ def test_threat_alerts_once_per_channel_and_rerun_raises_none(env: Env, smtp_ser
     env.set_feed(THREAT, INSULT, NEGATIVE, POSITIVE, NEUTRAL, item("t7", "Nieuws", "Het Ley College krijgt een nieuwe aula."))
     again = run_cycle(env.cfg)
     assert len(again.stored) == 1 and again.actions.raised == []
-    act(env.cfg, Warehouse(env.db))                       # and acting again directly changes nothing either
+    assert again.actions.errors == []
+    assert act(env.cfg, Warehouse(env.db)).errors == []   # and acting again directly changes nothing either
     assert len(rows(env, "SELECT * FROM alerts")) == n_alerts
     assert (len(box.messages), len(env.hook.calls)) == (sent_mail, sent_hooks)
 

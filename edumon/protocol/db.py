@@ -103,7 +103,8 @@ def fetch_dicts(con: duckdb.DuckDBPyConnection, sql: str, params: Sequence[Any] 
 def resolve_mention_id(con: duckdb.DuckDBPyConnection, given: str, table: str = "mentions") -> str:
     """The full mention id for an id or a unique prefix of at least 6 characters (raises KeyError/ValueError)."""
     given = given.strip()
-    if con.execute(f"SELECT 1 FROM {table} WHERE mention_id = ? LIMIT 1", [given]).fetchone():
+    # fetchall, not fetchone: DuckDB refuses the next statement while a result is unfinished
+    if con.execute(f"SELECT 1 FROM {table} WHERE mention_id = ? LIMIT 1", [given]).fetchall():
         return given
     if len(given) < 6:
         raise KeyError(given)

@@ -129,7 +129,8 @@ def record(cfg: Config, con: duckdb.DuckDBPyConnection, found: Sequence[Escalati
         gap = timedelta(hours=cfg.escalation.window_hours if e.kind == "spike" else cfg.escalation.pileon_hours)
         last = con.execute("""SELECT escalation_id, last_seen_at FROM escalations
                               WHERE school_id = ? AND kind = ? AND key = ? ORDER BY last_seen_at DESC LIMIT 1""",
-                           [e.school_id, e.kind, e.key]).fetchone()
+                           [e.school_id, e.kind, e.key]).fetchall()
+        last = last[0] if last else None
         ids = [m["mention_id"] for m in e.mentions]
         if last and same_episode(last[1], now, gap):
             e.escalation_id = last[0]
