@@ -1,6 +1,7 @@
 """`edumon followups`, `edumon evidence` and `edumon digest`: the protocol's commands."""
 from __future__ import annotations
 
+import getpass
 import os
 import re
 from datetime import date, datetime, timedelta
@@ -28,6 +29,13 @@ def parse_duration(text: str) -> timedelta:
 
 def _duration(ctx: click.Context, param: click.Parameter, value: str | None) -> timedelta | None:
     return parse_duration(value) if value else None
+
+
+def _whoami() -> str:
+    try:
+        return os.environ.get("USER") or getpass.getuser()
+    except (KeyError, OSError):
+        return ""
 
 
 def _warehouse(cfg: Config) -> Warehouse:
@@ -156,7 +164,7 @@ def show_cmd(cfg: Config, mention_id: str) -> None:
 @click.option("--status", type=click.Choice(["open", "done", "dismissed"]),
               help="done: handled; dismissed: not about us / false alarm (both need --note).")
 @click.option("--note", help="What was done, or why (required to change the action or to close).")
-@click.option("--by", "by", default=lambda: os.environ.get("USER") or "", show_default="$USER",
+@click.option("--by", "by", default=lambda: _whoami(), show_default="$USER",
               help="Who makes the change (kept in the audit trail).")
 def update_cmd(cfg: Config, mention_id: str, action: str | None, status: str | None, note: str | None,
                by: str) -> None:

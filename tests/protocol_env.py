@@ -5,6 +5,7 @@ from __future__ import annotations
 import email
 import json
 import socket
+from datetime import datetime, timedelta, timezone
 from dataclasses import dataclass, field
 from email.message import Message
 from pathlib import Path
@@ -22,8 +23,13 @@ SMTP_USER, SMTP_PASSWORD = "edumon-mailer", "s3cret-smtp-pw"
 HOOK_PATH = "/hooks/T0KEN-abc123"      # a Slack-like URL with a secret in its path
 
 
-def item(guid: str, title: str, text: str, author: str = "forumgebruiker", pub: str = "Wed, 25 Nov 2026 08:00:00 +0100") -> str:
+PUBLISHED = datetime.now(timezone.utc).replace(microsecond=0) - timedelta(hours=1)   # the posts are an hour old
+
+
+def item(guid: str, title: str, text: str, author: str = "forumgebruiker", pub: str | None = None) -> str:
+    from email.utils import format_datetime
     from xml.sax.saxutils import escape
+    pub = pub or format_datetime(PUBLISHED)
     return (f"<item><title>{escape(title)}</title><link>https://forum.example.nl/t/{guid}</link>"
             f"<guid isPermaLink=\"false\">{guid}</guid><pubDate>{pub}</pubDate>"
             f"<dc:creator>{escape(author)}</dc:creator><description>{escape(text)}</description></item>")
