@@ -214,5 +214,10 @@ main.add_command(followups)
 main.add_command(evidence_cmd)
 main.add_command(digest_cmd)
 
+from edumon.cli_analysts import export, purge, query  # noqa: E402
+main.add_command(query)
+main.add_command(export)
+main.add_command(purge)
+
 if __name__ == "__main__":  # pragma: no cover
     main()

@@ -76,7 +76,8 @@ def test_threat_alerts_once_per_channel_and_rerun_raises_none(env: Env, smtp_ser
 
 def test_secrets_are_not_stored(env: Env) -> None:
     run_cycle(env.cfg)
-    dump = json.dumps(rows(env, "SELECT * FROM alerts"), default=str)
+    dump = json.dumps(rows(env, "SELECT * FROM alerts a JOIN alert_messages USING (alert_id)"), default=str)
+    assert "https://forum.example.nl/t/t1" in dump                      # (the dump has the messages)
     assert HOOK_PATH not in dump and "T0KEN" not in dump and SMTP_PASSWORD not in dump
 
 
@@ -121,10 +122,13 @@ def test_dead_webhook_and_smtp_never_fail_storage(tmp_path, monkeypatch) -> None
 
 def test_each_negative_has_a_followup(env: Env) -> None:
     run_cycle(env.cfg)
-    got = {r["source_id"]: (r["action"], r["status"], r["reason"]) for r in rows(env, """
-        SELECT m.source_id, f.action, f.status, f.reason FROM mentions m LEFT JOIN followups f USING (mention_id)""")}
-    assert got == {"t1": ("report_police", "open", "threat"), "t2": ("in_real_life", "open", "insult"),
-                   "t3": ("in_real_life", "open", "negative"), "t4": ("in_real_life", "open", "negative"),
+    got = {r["source_id"]: (r["action"], r["status"], r["note"]) for r in rows(env, """
+        SELECT m.source_id, f.action, f.status, e.note FROM mentions m LEFT JOIN followups f USING (mention_id)
+        LEFT JOIN followup_events e ON e.mention_id = m.mention_id AND e.field = 'created'""")}
+    assert got == {"t1": ("report_police", "open", "automatisch: threat"),
+                   "t2": ("in_real_life", "open", "automatisch: insult"),
+                   "t3": ("in_real_life", "open", "automatisch: negative"),
+                   "t4": ("in_real_life", "open", "automatisch: negative"),
                    "t5": (None, None, None), "t6": (None, None, None)}
     created = rows(env, "SELECT * FROM followup_events WHERE field = 'created'")
     assert len(created) == 4 and {e["by_whom"] for e in created} == {"edumon"}

@@ -5,6 +5,8 @@ Add a migration by appending to `MIGRATIONS`; never edit an applied one.
 """
 from __future__ import annotations
 
+from .views import ANALYST_VIEWS
+
 MIGRATIONS: list[tuple[int, str, str]] = [
     (1, "foundation", """
 CREATE TABLE mentions (
@@ -103,8 +105,10 @@ CREATE TABLE alerts (
 );
 """),
     (2, "protocol", """
--- follow-ups: why the follow-up exists; every change is in followup_events
-ALTER TABLE followups ADD COLUMN reason VARCHAR;          -- negative | insult | threat | ...
+-- Shared tables from migration 1 (followups, alerts) keep their columns (other modules insert
+-- into them); what the protocol needs besides lives in tables of its own.
+
+-- the audit trail of follow-ups: who changed what, when, from, to, with which note
 CREATE TABLE followup_events (
     event_id    VARCHAR PRIMARY KEY,
     mention_id  VARCHAR NOT NULL,
@@ -117,14 +121,17 @@ CREATE TABLE followup_events (
 );
 CREATE INDEX followup_events_mention ON followup_events (mention_id);
 
--- alerts: one row per (subject, channel, recipient); alert_id is derived from them, so a
--- re-run cannot raise the same alert twice.  Rows with status pending/failed are delivered
--- (retried) by every cycle until sent or max_attempts.
-ALTER TABLE alerts ADD COLUMN ref VARCHAR;                -- mention_id, escalation_id or source key
-ALTER TABLE alerts ADD COLUMN subject VARCHAR;
-ALTER TABLE alerts ADD COLUMN body VARCHAR;
-ALTER TABLE alerts ADD COLUMN link VARCHAR;
-ALTER TABLE alerts ADD COLUMN updated_at TIMESTAMPTZ;
+-- the text of an alert.  alert_id is derived from (kind, subject, channel, recipient), so a
+-- re-run cannot raise the same alert twice; alerts rows with status pending/failed are
+-- delivered (retried) by every cycle until sent or max_attempts.  An alerts row without a
+-- message here (e.g. source_health from another module) gets a generic Dutch text.
+CREATE TABLE alert_messages (
+    alert_id    VARCHAR PRIMARY KEY,
+    ref         VARCHAR,             -- mention_id, escalation_id or source key
+    subject     VARCHAR NOT NULL,
+    body        VARCHAR NOT NULL,
+    link        VARCHAR
+);
 
 -- evidence: append-only; the raw payload as fetched, never updated or deleted by edumon
 CREATE TABLE evidence (
@@ -178,6 +185,30 @@ CREATE TABLE protocol_done (
     acted_at    TIMESTAMPTZ NOT NULL
 );
 """),
+    (3, "analyst-views", """
+-- Values the views need from the config (a view cannot read it): written by
+-- `warehouse.views.sync_settings` whenever the config is at hand (purge, export, query).
+CREATE TABLE settings (
+    key    VARCHAR PRIMARY KEY,
+    value  VARCHAR NOT NULL
+);
+INSERT INTO settings VALUES ('timezone', 'Europe/Amsterdam');
+
+-- The keyed hash (HMAC-SHA256, key from the environment) of each author, computed in Python
+-- by `warehouse.views.refresh_pseudonyms`; the key itself is never stored, only its fingerprint
+-- (settings 'pseudonym_key_id'), so a new key recomputes them all.
+CREATE TABLE pseudonyms (
+    author_key  VARCHAR PRIMARY KEY,   -- source || ':' || coalesce(author_id, author)
+    pseudonym   VARCHAR NOT NULL
+);
+
+-- Ids (hashes) of purged mentions, so a feed that still serves an item cannot bring it back.
+CREATE TABLE purged_mentions (
+    mention_id  VARCHAR PRIMARY KEY,
+    purged_at   TIMESTAMPTZ NOT NULL,
+    reason      VARCHAR NOT NULL       -- retention | deleted_at_source
+);
+""" + ANALYST_VIEWS),
 ]
 
 LATEST = MIGRATIONS[-1][0]

@@ -261,7 +261,10 @@ def alert_rows(kind: str, ref: str, targets: Sequence[AlertTarget], subject: str
              "school_id": t.school_id or (",".join(school_ids) or "*"), "kind": kind, "severity": severity(kind),
              "channel": t.channel, "recipient": t.recipient, "status": "pending", "attempts": 0,
              "last_error": None, "created_at": now, "sent_at": None, "ref": ref, "subject": subject,
-             "body": body, "link": link, "updated_at": now} for t in targets]
+             "body": body, "link": link} for t in targets]
+
+
+MESSAGE_COLS = ("ref", "subject", "body", "link")
 
 
 ALERT_TYPES = {"attempts": pa.int32(), "sent_at": pa.timestamp("us", tz="UTC"), "last_error": pa.string(),
@@ -279,7 +282,9 @@ def enqueue(con: Any, rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
         if r["alert_id"] not in seen:
             seen.add(r["alert_id"])
             fresh.append(r)
-    insert_rows(con, "alerts", fresh, ALERT_TYPES)
+    insert_rows(con, "alerts", [{k: v for k, v in r.items() if k not in MESSAGE_COLS} for r in fresh], ALERT_TYPES)
+    insert_rows(con, "alert_messages", [{"alert_id": r["alert_id"], **{k: r[k] for k in MESSAGE_COLS}} for r in fresh],
+                {"link": pa.string(), "ref": pa.string()})
     return fresh
 
 
@@ -422,8 +427,10 @@ def deliver_pending(cfg: Config, wh: Warehouse, secrets: Secrets, now: datetime)
 
     No connection is held while sending: one read, the network, one short write.
     """
-    rows = wh.query_dicts("SELECT * FROM alerts WHERE status IN ('pending', 'failed') AND attempts < ? "
-                          "ORDER BY severity = 'urgent' DESC, created_at, alert_id", [cfg.alerts.max_attempts])
+    rows = wh.query_dicts("""
+        SELECT a.*, m.ref, m.subject, m.body, m.link FROM alerts a LEFT JOIN alert_messages m USING (alert_id)
+        WHERE a.status IN ('pending', 'failed') AND a.attempts < ?
+        ORDER BY a.severity = 'urgent' DESC, a.created_at, a.alert_id""", [cfg.alerts.max_attempts])
     report = DeliveryReport()
     for row in rows:
         try:
@@ -448,9 +455,8 @@ def deliver_pending(cfg: Config, wh: Warehouse, secrets: Secrets, now: datetime)
         try:
             con.execute("""UPDATE alerts SET status = CASE WHEN o.ok THEN 'sent' ELSE 'failed' END,
                                   attempts = alerts.attempts + 1, last_error = o.err,
-                                  sent_at = CASE WHEN o.ok THEN ?::TIMESTAMPTZ ELSE NULL END,
-                                  updated_at = ?::TIMESTAMPTZ
-                           FROM outcome o WHERE alerts.alert_id = o.alert_id""", [now, now])
+                                  sent_at = CASE WHEN o.ok THEN ?::TIMESTAMPTZ ELSE NULL END
+                           FROM outcome o WHERE alerts.alert_id = o.alert_id""", [now])
         finally:
             con.unregister("outcome")
     return report

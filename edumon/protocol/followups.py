@@ -35,6 +35,11 @@ class FollowupError(ValueError):
     """A change to a follow-up that the protocol does not allow (one line)."""
 
 
+# why a follow-up exists, from its mention: threat | insult | negative (NULL once the mention is gone)
+REASON = ("CASE WHEN m.mention_id IS NULL THEN NULL WHEN m.harm IN ('threat', 'insult') THEN m.harm "
+          "ELSE 'negative' END")
+
+
 def possibly_criminal(m: Mention, criminal_kinds: Sequence[str] = DEFAULT_CRIMINAL_KINDS) -> bool:
     """A threat, or harm of a kind that may be a crime (stalking, ...)."""
     return m.harm == "threat" or (m.harm not in (None, "none") and m.harm_kind in criminal_kinds)
@@ -111,7 +116,7 @@ def create_followups(con: duckdb.DuckDBPyConnection, mentions: Sequence[Mention]
         existing.add(m.mention_id)
         rows.append({"mention_id": m.mention_id, "school_ids": list(m.school_ids), "action": action,
                      "status": "open", "note": None, "created_at": now, "updated_at": now,
-                     "updated_by": SYSTEM, "reason": reason_for(m)})
+                     "updated_by": SYSTEM})
         events.append({"event_id": uuid.uuid4().hex, "mention_id": m.mention_id, "event_at": now,
                        "by_whom": SYSTEM, "field": "created", "from_value": None, "to_value": action,
                        "note": f"automatisch: {reason_for(m)}"})
@@ -122,9 +127,9 @@ def create_followups(con: duckdb.DuckDBPyConnection, mentions: Sequence[Mention]
 
 def get_followup(con: duckdb.DuckDBPyConnection, mention_id: str) -> dict[str, Any]:
     """One follow-up with its mention (raises KeyError)."""
-    rows = fetch_dicts(con, """
+    rows = fetch_dicts(con, f"""
         SELECT f.*, m.text, m.url, m.author, m.source, m.published_at, m.fetched_at, m.harm, m.harm_kind, m.cues,
-               m.sentiment
+               m.sentiment, {REASON} AS reason
         FROM followups f LEFT JOIN mentions m USING (mention_id) WHERE f.mention_id = ?""", [mention_id])
     if not rows:
         raise KeyError(mention_id)
@@ -181,6 +186,6 @@ def list_followups(con: duckdb.DuckDBPyConnection, now: datetime, *, school: str
         where.append("f.created_at >= ?")
         params.append(now - newer_than)
     return fetch_dicts(con, f"""
-        SELECT f.*, m.text, m.url, m.source, m.author, m.harm
+        SELECT f.*, m.text, m.url, m.source, m.author, m.harm, {REASON} AS reason
         FROM followups f LEFT JOIN mentions m USING (mention_id)
         WHERE {' AND '.join(where)} ORDER BY f.created_at, f.mention_id""", params)
