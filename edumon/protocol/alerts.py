@@ -336,14 +336,21 @@ def webhook_payload(fmt: str, alert: dict[str, Any]) -> dict[str, Any]:
             "ref": alert.get("ref")}
 
 
-def post_webhook(url: str, payload: dict[str, Any], timeout_s: float) -> None:
+def post_webhook(url: str, payload: dict[str, Any], timeout_s: float, client: httpx.Client | None = None) -> None:
     try:
-        resp = httpx.post(url, json=payload, timeout=timeout_s,
-                          headers={"User-Agent": "edumon/0.1 alerts"})
+        if client is None:
+            with _client(timeout_s) as c:
+                resp = c.post(url, json=payload)
+        else:
+            resp = client.post(url, json=payload)
     except httpx.HTTPError as e:
         raise DeliveryError(f"webhook unreachable: {type(e).__name__}") from None
     if resp.status_code >= 300:
         raise DeliveryError(f"webhook answered HTTP {resp.status_code}")
+
+
+def _client(timeout_s: float) -> httpx.Client:
+    return httpx.Client(timeout=timeout_s, headers={"User-Agent": "edumon/0.1 alerts"})
 
 
 def smtp_secrets(smtp: SmtpConfig, secrets: Secrets) -> tuple[str | None, str | None]:
@@ -393,7 +400,7 @@ def recipients_for(cfg: Config, row: dict[str, Any]) -> list[str]:
     return admins if row.get("kind") == "source_health" and admins else list(cfg.alerts.email_to)
 
 
-def deliver(cfg: Config, row: dict[str, Any], secrets: Secrets) -> None:
+def deliver(cfg: Config, row: dict[str, Any], secrets: Secrets, client: httpx.Client | None = None) -> None:
     """Deliver one alert row (raises `DeliveryError`)."""
     if not row.get("subject") or not row.get("body"):
         row = {**row, **dict(zip(("subject", "body"), default_message(row)))}
@@ -402,7 +409,7 @@ def deliver(cfg: Config, row: dict[str, Any], secrets: Secrets) -> None:
         if not url:
             raise DeliveryError(f"no webhook URL configured for {row.get('recipient') or GLOBAL_WEBHOOK}")
         try:
-            post_webhook(url, webhook_payload(cfg.alerts.webhook_format, row), cfg.alerts.timeout_s)
+            post_webhook(url, webhook_payload(cfg.alerts.webhook_format, row), cfg.alerts.timeout_s, client)
         except DeliveryError as e:
             raise DeliveryError(redact(str(e), [url])) from None
     elif row["channel"] == "email":
@@ -432,9 +439,23 @@ def deliver_pending(cfg: Config, wh: Warehouse, secrets: Secrets, now: datetime)
         WHERE a.status IN ('pending', 'failed') AND a.attempts < ?
         ORDER BY a.severity = 'urgent' DESC, a.created_at, a.alert_id""", [cfg.alerts.max_attempts])
     report = DeliveryReport()
+    client = _client(cfg.alerts.timeout_s) if any(r["channel"] == "webhook" for r in rows) else None
+    try:
+        _deliver_all(cfg, rows, secrets, client, report)
+    finally:
+        if client is not None:
+            client.close()
+    if not rows:
+        return report
+    _record(wh, report, now)
+    return report
+
+
+def _deliver_all(cfg: Config, rows: Sequence[dict[str, Any]], secrets: Secrets, client: httpx.Client | None,
+                 report: DeliveryReport) -> None:
     for row in rows:
         try:
-            deliver(cfg, row, secrets)
+            deliver(cfg, row, secrets, client)
         except DeliveryError as e:
             report.failed.append({**row, "last_error": str(e)})
             log.warning("alert %s via %s failed: %s", row["alert_id"], row["channel"], e)
@@ -443,8 +464,10 @@ def deliver_pending(cfg: Config, wh: Warehouse, secrets: Secrets, now: datetime)
             log.exception("alert %s crashed", row["alert_id"])
         else:
             report.sent.append(row)
-    if not rows:
-        return report
+
+
+def _record(wh: Warehouse, report: DeliveryReport, now: datetime) -> None:
+    """Write the outcomes of one delivery run in one short transaction."""
     outcome = pa.table({
         "alert_id": [r["alert_id"] for r in report.sent] + [r["alert_id"] for r in report.failed],
         "ok": [True] * len(report.sent) + [False] * len(report.failed),
@@ -459,4 +482,3 @@ def deliver_pending(cfg: Config, wh: Warehouse, secrets: Secrets, now: datetime)
                            FROM outcome o WHERE alerts.alert_id = o.alert_id""", [now])
         finally:
             con.unregister("outcome")
-    return report
