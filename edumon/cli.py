@@ -104,6 +104,9 @@ def demo(db_path: str, keep: bool, use_prefect: bool) -> None:
         src.config.path = _write_demo_config(src.config, db.parent)
         report = _run_flow(src.config, use_prefect)
         click.echo(cycle_summary(src.config, report))
+        click.echo(f"Alerts received by the demo webhook on 127.0.0.1: {len(src.webhook_deliveries())}")
+        for path in d.write_digests(src.config, db.parent):
+            click.echo(f"Digest: {path}")
         click.echo(f"Warehouse: {db}")
 
 
@@ -167,6 +170,12 @@ def check_config(cfg: Config) -> None:
 
 
 from classifiers.cli import COMMANDS as CLASSIFIER_COMMANDS  # noqa: E402
+from edumon.cli_protocol import digest_cmd, evidence_cmd, followups  # noqa: E402
+
+main.add_command(followups)
+main.add_command(evidence_cmd)
+main.add_command(digest_cmd)
+
 from edumon.cli_analysts import export, purge, query  # noqa: E402
 for _command in CLASSIFIER_COMMANDS:
     main.add_command(_command)

@@ -36,4 +36,7 @@ def cycle_summary(cfg: Config, report: CycleReport) -> str:
         cues = f" (cues: {', '.join(m.cues)})" if m.cues else ""
         lines.append(f"  - {m.harm}{'/' + m.harm_kind if m.harm_kind else ''} [{', '.join(m.school_ids)}] "
                      f"{m.text.splitlines()[0][:100]}{cues}")
+    if report.actions is not None:
+        from edumon.protocol import summary
+        lines += summary(report.actions)
     return "\n".join(lines)
