@@ -24,6 +24,7 @@ class FetchError(Exception):
         self.status = status
         self.rate_limited = rate_limited
         self.retry_after_s = retry_after_s
+        self.requests = 0   # how many requests were made before giving up
 
 
 @dataclass
@@ -79,12 +80,16 @@ def get(url: str, *, headers: Mapping[str, str] | None = None, policy: HttpPolic
                     err = FetchError(f"HTTP 429 Too Many Requests (Retry-After: {resp.headers.get('Retry-After', '-')})",
                                      429, rate_limited=True, retry_after_s=wait)
                     if wait is not None and wait > MAX_RETRY_AFTER_S:
+                        err.requests = requests
                         raise err
                 elif resp.status_code >= 500:
                     err = FetchError(f"HTTP {resp.status_code} {resp.reason_phrase}", resp.status_code, retry_after_s=wait)
                 else:
-                    raise FetchError(f"HTTP {resp.status_code} {resp.reason_phrase}", resp.status_code)
+                    err = FetchError(f"HTTP {resp.status_code} {resp.reason_phrase}", resp.status_code)
+                    err.requests = requests
+                    raise err
             if attempt > policy.retries:
+                err.requests = requests
                 raise err
             delay = err.retry_after_s if err.retry_after_s is not None else policy.backoff_s * 2 ** (attempt - 1)
             sleep(min(delay, MAX_RETRY_AFTER_S))

@@ -68,7 +68,7 @@ def fetch(target: Target, state: dict[str, Any], secrets: Secrets | None = None)
         resp, result.requests = get(src.url, headers=headers, policy=HttpPolicy(timeout_s=src.timeout_s, retries=src.retries))
     except FetchError as e:
         result.status = "rate_limited" if e.rate_limited else "failed"
-        result.error, result.http_status = str(e), e.status
+        result.error, result.http_status, result.requests = str(e), e.status, e.requests
         return result
     result.http_status = resp.status_code
     if resp.status_code == 304:

@@ -213,8 +213,11 @@ def check_config(cfg: Config) -> None:
                f"{len(cfg.sources.bluesky)} Bluesky accounts, {len(cfg.sources.mastodon)} Mastodon instances")
 
 
+from edumon.cli_analysts import export, purge, query  # noqa: E402
+main.add_command(query)
+main.add_command(export)
+main.add_command(purge)
 from edumon.cli_schedule import serve as _serve, status as _status  # noqa: E402
-
 main.add_command(_serve)
 main.add_command(_status)
 

@@ -18,6 +18,7 @@ Delivery is the alert sender's job; `alert_text` gives the Dutch message.
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any, Iterable, Mapping, Sequence
@@ -94,37 +95,65 @@ def failure_streak(runs: Sequence[Run]) -> list[Run]:
     return streak[::-1]
 
 
-def check_target(runs: Sequence[Run], *, failures_before_alert: int, silent_after: timedelta,
-                 now: datetime) -> list[Finding]:
-    """The findings for one target's runs (sorted oldest first)."""
+def source_group(source: str, target: str) -> str:
+    """What goes silent together: a feed; a Bluesky account (all its queries); a Mastodon
+    instance (all its hashtags and searches).  A quiet query is normal, a quiet account is not."""
+    if source == "bluesky":
+        return target.split("|", 1)[0]
+    if source == "mastodon":
+        return re.split(r"[#?]", target, maxsplit=1)[0]
+    return target
+
+
+def check_failing(runs: Sequence[Run], *, failures_before_alert: int) -> list[Finding]:
+    """A failing finding when one target's last `failures_before_alert` runs all failed."""
     if not runs:
         return []
     last = runs[-1]
-    source, target = last["source"], last["target"]
     streak = failure_streak(runs)
-    if len(streak) >= failures_before_alert:
-        return [Finding(source, target, "failing", _utc(streak[0]["started_at"]), len(streak),
-                        streak[-1].get("error"), _utc(last["started_at"]))]
+    if len(streak) < failures_before_alert:
+        return []
+    return [Finding(last["source"], last["target"], "failing", _utc(streak[0]["started_at"]), len(streak),
+                    streak[-1].get("error"), _utc(last["started_at"]))]
+
+
+def check_silent(runs: Sequence[Run], *, silent_after: timedelta, now: datetime) -> list[Finding]:
+    """A silent finding when the runs (of one target or one source group, oldest first) delivered
+    before, have delivered nothing for `silent_after`, and are still being made."""
+    if not runs:
+        return []
+    last = runs[-1]
     delivered = [r for r in runs if _delivered(r)]
     if not delivered or delivered[-1] is last:
         return []
     since = _utc(delivered[-1]["started_at"])
     if _utc(now) - since < silent_after:
         return []
-    return [Finding(source, target, "silent", since, len(streak), last.get("error"), _utc(last["started_at"]))]
+    group = source_group(last["source"], last["target"])
+    return [Finding(last["source"], group, "silent", since, 0, last.get("error"), _utc(last["started_at"]))]
 
 
 def findings(runs: Iterable[Run], health: HealthConfig, now: datetime | None = None,
              targets: Iterable[tuple[str, str]] | None = None) -> list[Finding]:
-    """Every finding over `runs` (all targets), optionally only for the configured `targets`."""
+    """Every finding over `runs`: failing per target, silent per source group (see
+    `source_group`); optionally only for the configured `targets`."""
     now = now or datetime.now(timezone.utc)
     wanted = set(targets) if targets is not None else None
+    by = {k: rs for k, rs in _by_target(runs).items() if wanted is None or k in wanted}
     out: list[Finding] = []
-    for key, rs in sorted(_by_target(runs).items()):
-        if wanted is not None and key not in wanted:
+    groups: dict[tuple[str, str], list[Run]] = {}
+    all_failing: dict[tuple[str, str], bool] = {}
+    for (source, target), rs in sorted(by.items()):
+        failing = check_failing(rs, failures_before_alert=health.failures_before_alert)
+        out += failing
+        g = (source, source_group(source, target))
+        groups.setdefault(g, []).extend(rs)
+        all_failing[g] = all_failing.get(g, True) and bool(failing)
+    for g, rs in sorted(groups.items()):
+        if all_failing[g]:                  # every target of the group is failing: already said
             continue
-        out += check_target(rs, failures_before_alert=health.failures_before_alert,
-                            silent_after=timedelta(hours=health.silent_after_hours), now=now)
+        rs.sort(key=lambda r: _utc(r["started_at"]))
+        out += check_silent(rs, silent_after=timedelta(hours=health.silent_after_hours), now=now)
     return out
 
 
@@ -150,8 +179,10 @@ def statuses(cfg: Config, runs: Iterable[Run], now: datetime | None = None) -> l
     by = _by_target(runs)
     grace = timedelta(minutes=cfg.health.overdue_grace_minutes)
     expected = last_scheduled(cfg.schedule.cycle_cron, cfg.organisation.timezone, now - grace)
+    targets = configured_targets(cfg)
+    found = findings([r for rs in by.values() for r in rs], cfg.health, now, targets)
     out = []
-    for key in configured_targets(cfg):
+    for key in targets:
         rs = by.get(key, [])
         st = TargetStatus(*key)
         if rs:
@@ -162,8 +193,7 @@ def statuses(cfg: Config, runs: Iterable[Run], now: datetime | None = None) -> l
             st.failures = len(failure_streak(rs))
             delivered = [r for r in rs if _delivered(r)]
             st.last_delivery_at = _utc(delivered[-1]["started_at"]) if delivered else None
-            st.findings = check_target(rs, failures_before_alert=cfg.health.failures_before_alert,
-                                       silent_after=timedelta(hours=cfg.health.silent_after_hours), now=now)
+            st.findings = [f for f in found if (f.source, f.target) in (key, (key[0], source_group(*key)))]
         st.overdue = expected is not None and (st.last_run_at is None or st.last_run_at < expected)
         out.append(st)
     return out

@@ -46,5 +46,6 @@ def retention(config_path: str) -> Any:
     except CycleBusy as e:
         get_run_logger().warning(str(e))
         return Cancelled(message=str(e))
-    get_run_logger().info("retention: %s", result)
+    summary = result.summary() if hasattr(result, "summary") else result
+    get_run_logger().info("retention: %s", summary)
     return result

@@ -164,37 +164,42 @@ def test_daily_digest_without_the_digest_module_fails_clearly(prefect_harness, t
     assert "digest is not available" in state.message
 
 
-def test_retention_purges_under_the_warehouse_lock(prefect_harness, tmp_path, monkeypatch):
+def test_retention_purges_old_mentions_under_the_warehouse_lock(prefect_harness, tmp_path, monkeypatch):
     from flows import retention
+    from warehouse import retention as policy
 
-    cfg_path = write_config(tmp_path, [])
+    feed = rss_feed([("old", "Ley College in het nieuws", "Een oud bericht over het Ley College."),
+                     ("new", "Ley College opent sporthal", "Een nieuw bericht over het Ley College.")])
+    feed = feed.replace(b"<guid isPermaLink=\"false\">old</guid><pubDate>Tue, 24 Nov 2026",
+                        b"<guid isPermaLink=\"false\">old</guid><pubDate>Tue, 06 Jan 2026")
+    with FakeServer() as src:
+        src.route("/feed.xml", FeedHandler(feed))
+        cfg_path = write_config(tmp_path, [src.url + "/feed.xml"])
+        assert monitor_cycle(str(cfg_path), return_state=True).is_completed()
+    assert sorted(r[0] for r in rows(cfg_path, "SELECT source_id FROM mentions")) == ["new", "old"]
     cfg = load_config(cfg_path)
-    seen: list[bool] = []
+    held: list[bool] = []
+    real_purge = policy.purge
 
-    def purge(c):
-        # while purge runs, nobody else can take the warehouse lock
-        fd = os.open(lock_path(c), os.O_RDWR)
+    def purge_and_check_lock(c):
+        fd = os.open(lock_path(c), os.O_RDWR)    # while purge runs, nobody else gets the lock
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            seen.append(False)
+            held.append(False)
         except BlockingIOError:
-            seen.append(True)
+            held.append(True)
         finally:
             os.close(fd)
-        return {"deleted": 0}
+        return real_purge(c)
 
-    if _have("warehouse.retention"):
-        from warehouse import retention as real
-
-        monkeypatch.setattr(real, "purge", lambda c, _p=real.purge: (purge(c), _p(c))[1])
-    else:
-        monkeypatch.setattr(retention, "_purge_api", lambda: purge)
+    monkeypatch.setattr(policy, "purge", purge_and_check_lock)
     state = retention.retention(str(cfg_path), return_state=True)
     assert state.is_completed(), state.message
-    assert seen == [True]
-    # and a retention run waiting on a busy warehouse is skipped, not run beside it
+    assert held == [True] and state.result().expired == 1
+    assert rows(cfg_path, "SELECT source_id FROM mentions") == [("new",)]
+    # a retention run that finds the warehouse busy is skipped, not run beside the cycle
     monkeypatch.setattr(retention, "RETENTION_LOCK_WAIT_S", 0.2)
     with cycle_lock(cfg, "cycle"):
         state = retention.retention(str(cfg_path), return_state=True)
     assert state.is_cancelled() and "retention is skipped" in state.message
-    assert seen == [True]
+    assert held == [True]

@@ -158,3 +158,20 @@ def test_overdue_follows_the_schedule_in_local_time():
     # summer time: 06:20 Amsterdam is 04:20 UTC; due at 06:15 local
     assert health.last_scheduled(crons, ams, datetime(2026, 6, 1, 4, 20, tzinfo=timezone.utc)) == \
         datetime(2026, 6, 1, 4, 15, tzinfo=timezone.utc)
+
+
+def test_a_quiet_query_is_not_silent_but_a_quiet_account_is():
+    def bs(query: str, ago: timedelta, fetched: int = 0) -> dict:
+        return {**run("x", ago, fetched=fetched), "source": "bluesky", "target": f"monitor.example.nl|{query}"}
+
+    quiet_query = [bs("RLLey", timedelta(days=5), 2), bs("RLLey", m(5)),
+                   bs("Ley College", timedelta(days=5), 3), bs("Ley College", timedelta(hours=1), 4), bs("Ley College", m(5))]
+    assert health.findings(quiet_query, H, NOW) == []
+    quiet_account = [bs("RLLey", timedelta(days=5), 2), bs("RLLey", m(5)),
+                     bs("Ley College", timedelta(days=3), 3), bs("Ley College", m(5))]
+    (f,) = health.findings(quiet_account, H, NOW)
+    assert (f.source, f.target, f.kind, f.since) == ("bluesky", "monitor.example.nl", "silent", NOW - timedelta(days=3))
+    # Mastodon: hashtags and searches of one instance go quiet together
+    assert health.source_group("mastodon", "mastodon.nl#leycollege") == "mastodon.nl"
+    assert health.source_group("mastodon", "mastodon.nl?q=Ley College") == "mastodon.nl"
+    assert health.source_group("rss", "https://a.example.nl/feed?q=x#y") == "https://a.example.nl/feed?q=x#y"

@@ -51,3 +51,19 @@ def serve_feeds(server: FakeServer, feeds: dict[str, bytes]) -> dict[str, FeedHa
         handlers[path] = FeedHandler(body)
         server.route(path, handlers[path])
     return handlers
+
+
+def rss_xml(items: Sequence[dict[str, str]], title: str = "Test feed") -> bytes:
+    """An RSS 2.0 document from dicts with title, link, guid, description, pubDate, author."""
+    from xml.sax.saxutils import escape
+
+    parts = [f'<?xml version="1.0" encoding="UTF-8"?>\n<rss version="2.0"><channel><title>{escape(title)}</title>'
+             "<link>https://example.nl/</link><description>test</description><language>nl</language>"]
+    for it in items:
+        parts.append("<item>")
+        for key in ("title", "link", "guid", "description", "pubDate", "author"):
+            if key in it:
+                parts.append(f"<{key}>{escape(it[key])}</{key}>")
+        parts.append("</item>")
+    parts.append("</channel></rss>")
+    return "".join(parts).encode("utf-8")
