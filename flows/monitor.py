@@ -42,14 +42,21 @@ class SourceUnavailable(Exception):
         self.report = report
 
 
+# What the connectors say for a timeout or a network error (connectors/http.py, bluesky, mastodon).
+TRANSIENT_ERRORS = ("timed out", "did not answer within", "network error")
+
+
 def retryable(result: FetchResult) -> bool:
     """A 5xx, a timeout or a network error: worth another try.  A 4xx, a 429 (the next cycle
-    honours it), a parse error or a connector bug are not."""
+    honours it), a missing secret, a payload that is not a feed or a connector bug are not."""
     if result.status != "failed":
         return False
-    if result.http_status is not None:
-        return result.http_status >= 500
-    return not (result.error or "").startswith("connector error")
+    if result.http_status is not None and result.http_status >= 500:
+        return True
+    if result.http_status is not None and 400 <= result.http_status < 500:
+        return False
+    error = (result.error or "").lower()
+    return any(p in error for p in TRANSIENT_ERRORS)
 
 
 @task(name="fetch-target", task_run_name="fetch {target.source} {target.key}", cache_policy=NO_CACHE)

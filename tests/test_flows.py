@@ -203,3 +203,24 @@ def test_retention_purges_old_mentions_under_the_warehouse_lock(prefect_harness,
         state = retention.retention(str(cfg_path), return_state=True)
     assert state.is_cancelled() and "retention is skipped" in state.message
     assert held == [True]
+
+
+def test_only_transient_failures_are_retried():
+    from connectors import FetchResult, Target
+    from flows.monitor import retryable
+
+    t = Target("rss", "https://a.example.nl/feed")
+
+    def res(status: str, http: int | None, error: str | None) -> FetchResult:
+        return FetchResult(target=t, status=status, http_status=http, error=error)
+
+    assert retryable(res("failed", 503, "HTTP 503 Service Unavailable"))
+    assert retryable(res("failed", None, "timed out after 20 s"))
+    assert retryable(res("failed", None, "network error: ConnectError: [Errno 111] Connection refused"))
+    assert retryable(res("failed", None, "bsky.social did not answer within 20s"))
+    assert not retryable(res("failed", 404, "HTTP 404 Not Found"))
+    assert not retryable(res("rate_limited", 429, "HTTP 429 Too Many Requests"))
+    assert not retryable(res("failed", 200, "not an RSS or Atom feed (content-type text/html)"))
+    assert not retryable(res("failed", None, "bluesky: environment variable EDUMON_BLUESKY_APP_PASSWORD is not set"))
+    assert not retryable(res("failed", None, "connector error: KeyError: 'x'"))
+    assert not retryable(res("ok", 200, None))
