@@ -130,4 +130,4 @@ CREATE TABLE purged_mentions (
 """ + ANALYST_VIEWS),
 ]
 
-LATEST = MIGRATIONS[-1][0]
+LATEST = max(version for version, _, _ in MIGRATIONS)
