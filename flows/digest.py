@@ -6,6 +6,7 @@ server.
 """
 from __future__ import annotations
 
+from datetime import date
 from typing import Any, Callable
 
 from prefect import flow, get_run_logger, task
@@ -28,7 +29,7 @@ def _digest_api() -> tuple[Callable[..., str], Callable[..., Any]]:
 
 
 @task(name="build-digest", cache_policy=NO_CACHE)
-def build(cfg: Config, fmt: str, day: str | None) -> str:
+def build(cfg: Config, fmt: str, day: date | None) -> str:
     """The digest of `day` (default: the last 24 hours) as `html` or `text`."""
     build_digest, _ = _digest_api()
     return build_digest(cfg, day=day, fmt=fmt)
@@ -43,8 +44,9 @@ def send(cfg: Config, html: str, text: str) -> Any:
 
 
 @flow(name="daily-digest", log_prints=True)
-def daily_digest(config_path: str, day: str | None = None, send_mail: bool = True) -> Any:
-    """Build the daily digest and send it (`send_mail=False`: build only)."""
+def daily_digest(config_path: str, day: date | None = None, send_mail: bool = True) -> Any:
+    """Build the daily digest of `day` (default: the last 24 hours) and send it
+    (`send_mail=False`: build only)."""
     cfg = load_config(config_path)
     html = build(cfg, "html", day)
     text = build(cfg, "text", day)

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import fcntl
 import os
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -147,6 +148,10 @@ def test_daily_digest_builds_html_and_text_then_sends(prefect_harness, sources, 
         assert calls == [("build", "Edu-Ley (test)", None, "html"), ("build", "Edu-Ley (test)", None, "text"),
                          ("send", "<html>", "<text>")]
         assert state.result()["sent"] == "sent"
+        # a given day arrives as a date (a deployment run passes it as an ISO string)
+        calls.clear()
+        assert digest.daily_digest(str(cfg), day="2026-11-24", send_mail=False, return_state=True).is_completed()
+        assert [c[2] for c in calls] == [date(2026, 11, 24)] * 2
     else:
         state = digest.daily_digest(str(cfg), send_mail=False, return_state=True)
         assert state.is_completed(), state.message
