@@ -48,12 +48,20 @@ def _run_flow(cfg: Config, use_prefect: bool):  # type: ignore[no-untyped-def]
     from edumon import pipeline
 
     if not use_prefect:
-        return pipeline.run_cycle(cfg)
+        from edumon.cyclelock import CycleBusy, cycle_lock
+
+        try:
+            with cycle_lock(cfg, "cycle"):
+                return pipeline.run_cycle(cfg)
+        except CycleBusy as e:
+            raise click.ClickException(str(e)) from None
     from flows.monitor import monitor_cycle
 
     if cfg.path is None:  # pragma: no cover - demo configs are written to disk first
         raise click.ClickException("the flow needs a config file")
     state = monitor_cycle(str(cfg.path), return_state=True)
+    if state.is_cancelled():
+        raise click.ClickException(state.message or "the cycle was cancelled")
     report = state.result(raise_on_failure=False)
     if isinstance(report, BaseException):
         raise click.ClickException(f"cycle crashed: {type(report).__name__}: {report}")
@@ -182,6 +190,9 @@ for _command in CLASSIFIER_COMMANDS:
 main.add_command(query)
 main.add_command(export)
 main.add_command(purge)
+from edumon.cli_schedule import serve as _serve, status as _status  # noqa: E402
+main.add_command(_serve)
+main.add_command(_status)
 
 if __name__ == "__main__":  # pragma: no cover
     main()

@@ -166,6 +166,26 @@ class AnalyticsConfig:
 
 
 @dataclass
+class ScheduleConfig:
+    """When the deployments run (cron, in `organisation.timezone`) and how a cycle behaves."""
+    cycle_cron: list[str] = field(default_factory=lambda: ["*/15 6-22 * * *", "0 23 * * *"])
+    digest_cron: str = "30 7 * * 1-5"        # weekdays 07:30
+    retention_cron: str = "15 3 * * *"       # nightly 03:15
+    fetch_retries: int = 2                   # extra attempts of a target after a 5xx / timeout / network error
+    retry_delays_s: list[float] = field(default_factory=lambda: [10.0, 60.0])
+    retry_jitter_factor: float = 0.5         # delays vary by up to this fraction
+    lock_wait_s: float = 60.0                # how long a cycle waits for a running one before it is skipped
+
+
+@dataclass
+class HealthConfig:
+    """When a source counts as broken: failing N cycles in a row, or silent while it used to deliver."""
+    failures_before_alert: int = 3
+    silent_after_hours: float = 48.0
+    overdue_grace_minutes: float = 30.0      # `edumon status`: a cycle this late after its schedule is overdue
+
+
+@dataclass
 class Config:
     organisation: Organisation
     schools: list[School]
@@ -179,6 +199,8 @@ class Config:
     classifier: ClassifierConfig = field(default_factory=ClassifierConfig)
     retention: RetentionConfig = field(default_factory=RetentionConfig)
     analytics: AnalyticsConfig = field(default_factory=AnalyticsConfig)
+    schedule: ScheduleConfig = field(default_factory=ScheduleConfig)
+    health: HealthConfig = field(default_factory=HealthConfig)
     path: Path | None = field(default=None, metadata={"internal": True})
 
     def school(self, school_id: str) -> School:
@@ -292,6 +314,7 @@ def _check(cfg: Config) -> None:
             if getattr(src, "max_pages", 1) < 1:
                 raise ConfigError(f"sources.{kind}[{i}].max_pages: must be at least 1")
     _check_protocol(cfg, seen)
+    _check_schedule(cfg)
 
 
 def _check_protocol(cfg: Config, school_ids: set[str]) -> None:
@@ -316,6 +339,36 @@ def _check_protocol(cfg: Config, school_ids: set[str]) -> None:
         raise ConfigError("escalation: window_hours, baseline_weeks, factor, min_negatives and pileon_replies must be positive")
     if cfg.digest.trend_days < 2:
         raise ConfigError("digest.trend_days: must be at least 2")
+
+
+def _check_schedule(cfg: Config) -> None:
+    """Cron expressions parse; counts and durations are sensible."""
+    from datetime import datetime, timezone
+
+    from cronsim import CronSim, CronSimError
+
+    sch, h = cfg.schedule, cfg.health
+    crons = [(f"schedule.cycle_cron[{i}]", c) for i, c in enumerate(sch.cycle_cron)]
+    crons += [("schedule.digest_cron", sch.digest_cron), ("schedule.retention_cron", sch.retention_cron)]
+    if not sch.cycle_cron:
+        raise ConfigError("schedule.cycle_cron: at least one cron expression is required")
+    for where, expr in crons:
+        try:
+            CronSim(expr, datetime.now(timezone.utc))
+        except CronSimError as e:
+            raise ConfigError(f"{where}: not a cron expression {expr!r} ({e})") from None
+    for where, value, low in (("schedule.fetch_retries", sch.fetch_retries, 0),
+                              ("health.failures_before_alert", h.failures_before_alert, 1)):
+        if value < low:
+            raise ConfigError(f"{where}: must be at least {low}")
+    for where, num in (("schedule.lock_wait_s", sch.lock_wait_s), ("schedule.retry_jitter_factor", sch.retry_jitter_factor),
+                       ("health.silent_after_hours", h.silent_after_hours),
+                       ("health.overdue_grace_minutes", h.overdue_grace_minutes)):
+        if num < 0:
+            raise ConfigError(f"{where}: must not be negative")
+    for i, d in enumerate(sch.retry_delays_s):
+        if d < 0:
+            raise ConfigError(f"schedule.retry_delays_s[{i}]: must not be negative")
 
 
 def parse_config(data: dict[str, Any], path: Path | None = None) -> Config:
