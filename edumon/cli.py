@@ -205,5 +205,11 @@ def check_config(cfg: Config) -> None:
                f"{len(cfg.sources.bluesky)} Bluesky accounts, {len(cfg.sources.mastodon)} Mastodon instances")
 
 
+from edumon.cli_web import web as _web  # noqa: E402
+main.add_command(_web)
+from edumon.cli_feedback import feedback as _feedback  # noqa: E402
+main.add_command(_feedback)
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()
