@@ -70,6 +70,22 @@ SEVERITY_SQL = ("CASE WHEN m.harm = 'threat' OR f.action = 'report_police' THEN 
                 "WHEN m.harm = 'insult' THEN 2 ELSE 1 END")
 
 
+def group_alerts(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """One entry per alert subject (kind + ref), with its schools and the delivery states of its
+    channels; the input order (urgent first, newest first) is kept."""
+    out: dict[tuple[str, str | None], dict[str, Any]] = {}
+    for r in rows:
+        key = (r["kind"], r["ref"])
+        a = out.setdefault(key, {**r, "schools": set(), "statuses": set(), "deliveries": 0})
+        a["schools"].update(s for s in (r["school_id"] or "").split(",") if s)
+        a["statuses"].add(r["status"])
+        a["deliveries"] += 1
+        a["created_at"] = min(a["created_at"], r["created_at"])
+    for a in out.values():
+        a["statuses"] = sorted(a["statuses"])
+    return list(out.values())
+
+
 def _dicts(con: duckdb.DuckDBPyConnection, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
     cur = con.execute(sql, list(params))
     names = [d[0] for d in cur.description]
@@ -125,17 +141,16 @@ class ReviewStore:
                 FROM followups f LEFT JOIN mentions m USING (mention_id)
                 WHERE {' AND '.join(where)}
                 ORDER BY severity DESC, coalesce(m.published_at, m.fetched_at, f.created_at) DESC, f.mention_id""", params)
-            a_where, a_params = ["school_id IN (SELECT unnest(?))"], [list(schools)]
+            a_where, a_params = ["list_has_any(string_split(school_id, ','), ?)"], [list(schools)]
             if since is not None:
                 a_where.append("created_at >= ?")
                 a_params.append(since)
-            alerts = _dicts(con, f"""
-                SELECT school_id, kind, severity, coalesce(ref, mention_id) AS ref, mention_id,
-                       any_value(subject) AS subject, min(created_at) AS created_at,
-                       list(DISTINCT status ORDER BY status) AS statuses, count(*) AS deliveries
+            alert_rows = _dicts(con, f"""
+                SELECT school_id, kind, severity, coalesce(ref, mention_id) AS ref, mention_id, subject, status,
+                       created_at
                 FROM alerts WHERE {' AND '.join(a_where)}
-                GROUP BY school_id, kind, severity, coalesce(ref, mention_id), mention_id
-                ORDER BY severity = 'urgent' DESC, created_at DESC LIMIT 200""", a_params)
+                ORDER BY severity = 'urgent' DESC, created_at DESC, alert_id""", a_params)
+            alerts = group_alerts(alert_rows)
             ids = [r["mention_id"] for r in rows]
             return rows, alerts, self._flags(con, ids)
 
@@ -149,7 +164,7 @@ class ReviewStore:
                 sec.counts[r["status"]] = sec.counts.get(r["status"], 0) + 1
                 if flt.status in ("all", r["status"]):
                     sec.items.append({**r, "flags": flags.get(r["mention_id"], [])})
-            sec.alerts = [a for a in alerts if a["school_id"] == sid]
+            sec.alerts = [a for a in alerts if sid in a["schools"]]
             sections.append(sec)
         return sections
 
@@ -188,7 +203,7 @@ class ReviewStore:
             f["feedback"] = _dicts(con, "SELECT * FROM label_feedback WHERE mention_id = ? ORDER BY created_at",
                                    [mention_id])
             f["alerts"] = _dicts(con, "SELECT * FROM alerts WHERE coalesce(ref, mention_id) = ? "
-                                      "AND school_id IN (SELECT unnest(?)) ORDER BY created_at",
+                                      "AND list_has_any(string_split(school_id, ','), ?) ORDER BY created_at",
                                  [mention_id, list(visible)])
             return f
         return self._read(read)
