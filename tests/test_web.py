@@ -53,7 +53,7 @@ def test_login_required_and_wrong_password_refused(site) -> None:  # type: ignor
     r = login(c, "anna", PASSWORDS["anna"])
     assert r.status_code == 303 and r.headers["location"] == "/"
     page = c.get("/")
-    assert page.status_code == 200 and "Anna (communicatie)" in page.text
+    assert page.status_code == 200 and "Anna de Vries" in page.text
 
 
 def test_overview_most_severe_first_with_labels_cues_and_links(site) -> None:  # type: ignore[no-untyped-def]

@@ -17,7 +17,7 @@ PASSWORDS = {"anna": "anna-wachtwoord", "bert": "bert-wachtwoord", "carla": "car
              "dirk": "dirk-wachtwoord"}
 _HASHES = {u: hash_password(p, n=2**10) for u, p in PASSWORDS.items()}   # cheap scrypt: tests log in often
 USERS = [
-    {"username": "anna", "role": "comms", "name": "Anna (communicatie)", "password_hash": _HASHES["anna"]},
+    {"username": "anna", "role": "comms", "name": "Anna de Vries", "password_hash": _HASHES["anna"]},
     {"username": "bert", "role": "leader", "schools": ["ley-college"], "password_hash": _HASHES["bert"]},
     {"username": "carla", "role": "leader", "schools": ["regenboog-leiderdorp"], "password_hash": _HASHES["carla"]},
     {"username": "dirk", "role": "analyst", "password_hash": _HASHES["dirk"]},
