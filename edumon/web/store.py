@@ -27,6 +27,7 @@ STATUSES = ("open", "done", "dismissed")
 HARMS = ("threat", "insult", "none")
 SOURCES = ("rss", "bluesky", "mastodon")
 PERIODS = {"1d": timedelta(days=1), "7d": timedelta(days=7), "30d": timedelta(days=30), "all": None}
+MAX_ITEMS = 200          # follow-ups shown per school; the counts still count them all
 ACTS = ("note", "done", "dismissed", "correct_online", "report_police")
 
 
@@ -64,6 +65,7 @@ class SchoolSection:
     counts: dict[str, int] = field(default_factory=dict)     # status -> follow-ups matching the other filters
     items: list[dict[str, Any]] = field(default_factory=list)
     alerts: list[dict[str, Any]] = field(default_factory=list)
+    more: int = 0                                            # matching follow-ups beyond MAX_ITEMS
 
 
 SEVERITY_SQL = ("CASE WHEN m.harm = 'threat' OR f.action = 'report_police' THEN 3 "
@@ -163,7 +165,10 @@ class ReviewStore:
                     continue
                 sec.counts[r["status"]] = sec.counts.get(r["status"], 0) + 1
                 if flt.status in ("all", r["status"]):
-                    sec.items.append({**r, "flags": flags.get(r["mention_id"], [])})
+                    if len(sec.items) < MAX_ITEMS:
+                        sec.items.append({**r, "flags": flags.get(r["mention_id"], [])})
+                    else:
+                        sec.more += 1
             sec.alerts = [a for a in alerts if sid in a["schools"]]
             sections.append(sec)
         return sections
