@@ -154,4 +154,4 @@ CREATE INDEX label_feedback_text_hash ON label_feedback (text_hash);
 """),
 ]
 
-LATEST = max(v for v, _, _ in MIGRATIONS)
+LATEST = max(version for version, _, _ in MIGRATIONS)

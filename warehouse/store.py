@@ -203,8 +203,6 @@ class Warehouse:
 
 def migrate(con: duckdb.DuckDBPyConnection) -> int:
     con.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER PRIMARY KEY, name VARCHAR, applied_at TIMESTAMPTZ)")
-    # Every migration not applied yet, in version order: branches land in any order, so a
-    # database at version 5 still gets migration 2 when it arrives.
     applied = {r[0] for r in con.execute("SELECT version FROM schema_version").fetchall()}
     for version, name, sql in sorted(MIGRATIONS):
         if version in applied:

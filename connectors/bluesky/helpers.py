@@ -10,20 +10,9 @@ from atproto_client import exceptions as atx
 from atproto_client.models.common import XrpcError
 
 from connectors.bluesky import settings
-from edumon.mention import Mention
+from edumon.mention import Mention, parse_timestamp as parse_ts
 
 
-def parse_ts(value: str | None) -> datetime | None:
-    """An atproto datetime (ISO 8601, `Z` or an offset) as an aware UTC datetime; None if unreadable."""
-    if not value:
-        return None
-    try:
-        dt = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    if dt.tzinfo is None:
-        dt = dt.replace(tzinfo=timezone.utc)
-    return dt.astimezone(timezone.utc)
 
 
 def iso_ms(dt: datetime) -> str:

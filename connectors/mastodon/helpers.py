@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import json
 from collections import OrderedDict
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -14,7 +14,7 @@ from mastodon.errors import (MastodonAPIError, MastodonNetworkError, MastodonNot
 
 from connectors.html import html_links, html_to_text
 from connectors.mastodon import settings
-from edumon.mention import Mention
+from edumon.mention import Mention, parse_timestamp as parse_ts
 
 
 class Capture:
@@ -60,14 +60,6 @@ def id_key(sid: Any) -> tuple[int, str]:
     return (len(s), s) if s.isdigit() else (0, s)
 
 
-def parse_ts(value: str | None) -> datetime | None:
-    if not value:
-        return None
-    try:
-        dt = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return (dt if dt.tzinfo else dt.replace(tzinfo=timezone.utc)).astimezone(timezone.utc)
 
 
 def full_acct(account: dict[str, Any]) -> str | None:
