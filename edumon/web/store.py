@@ -18,6 +18,7 @@ import duckdb
 
 from edumon.config import Config
 from edumon.feedback import correct_labels, dismiss
+from edumon.protocol.evidence import evidence_for
 from edumon.protocol.followups import get_followup, history, update_followup
 from warehouse import Warehouse
 
@@ -203,8 +204,7 @@ class ReviewStore:
             f.update(extra[0] if extra else {})
             f["flags"] = self._flags(con, [mention_id]).get(mention_id, [])
             f["history"] = history(con, mention_id)
-            f["evidence"] = _dicts(con, "SELECT * FROM evidence WHERE mention_id = ? ORDER BY stored_at",
-                                   [mention_id])
+            f["evidence"] = evidence_for(con, mention_id)
             f["feedback"] = _dicts(con, "SELECT * FROM label_feedback WHERE mention_id = ? ORDER BY created_at",
                                    [mention_id])
             f["alerts"] = _dicts(con, "SELECT * FROM alerts WHERE coalesce(ref, mention_id) = ? "
