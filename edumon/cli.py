@@ -193,6 +193,11 @@ main.add_command(purge)
 from edumon.cli_schedule import serve as _serve, status as _status  # noqa: E402
 main.add_command(_serve)
 main.add_command(_status)
+from edumon.cli_web import web as _web  # noqa: E402
+main.add_command(_web)
+from edumon.cli_feedback import feedback as _feedback  # noqa: E402
+main.add_command(_feedback)
+
 
 if __name__ == "__main__":  # pragma: no cover
     main()

@@ -18,6 +18,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from classifiers.config import ClassifierConfig
+from edumon.web.settings import ROLES, WebConfig, WebUser
 
 
 class ConfigError(ValueError):
@@ -197,6 +198,8 @@ class Config:
     staff: list[StaffAccount] = field(default_factory=list)
     protocol: ProtocolConfig = field(default_factory=ProtocolConfig)
     classifier: ClassifierConfig = field(default_factory=ClassifierConfig)
+    web: WebConfig = field(default_factory=WebConfig)
+    users: list[WebUser] = field(default_factory=list)
     retention: RetentionConfig = field(default_factory=RetentionConfig)
     analytics: AnalyticsConfig = field(default_factory=AnalyticsConfig)
     schedule: ScheduleConfig = field(default_factory=ScheduleConfig)
@@ -284,7 +287,33 @@ def _build(cls: type, data: dict[str, Any], prefix: str) -> Any:
     return cls(**kwargs)
 
 
+def _check_web(cfg: Config) -> None:
+    from edumon.web.auth import is_password_hash
+
+    school_ids = {s.id for s in cfg.schools}
+    seen: set[str] = set()
+    for i, u in enumerate(cfg.users):
+        if u.username in seen:
+            raise ConfigError(f"users[{i}].username: duplicate username {u.username!r}")
+        seen.add(u.username)
+        if u.role not in ROLES:
+            raise ConfigError(f"users[{i}].role: expected one of {', '.join(ROLES)}, got {u.role!r}")
+        if not is_password_hash(u.password_hash):
+            raise ConfigError(f"users[{i}].password_hash: not a hash from `edumon web hash-password` "
+                              "(never put a password in the config)")
+        if u.role == "leader" and not u.schools:
+            raise ConfigError(f"users[{i}].schools: a leader needs at least one school id")
+        for j, sid in enumerate(u.schools):
+            if sid not in school_ids:
+                raise ConfigError(f"users[{i}].schools[{j}]: unknown school id {sid!r}")
+    if not 0 < cfg.web.port < 65536:
+        raise ConfigError(f"web.port: not a port number: {cfg.web.port}")
+    if cfg.web.session_hours <= 0:
+        raise ConfigError("web.session_hours: must be positive")
+
+
 def _check(cfg: Config) -> None:
+    _check_web(cfg)
     try:
         ZoneInfo(cfg.organisation.timezone)
     except (ZoneInfoNotFoundError, ValueError):

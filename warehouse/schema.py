@@ -209,6 +209,30 @@ CREATE TABLE purged_mentions (
     reason      VARCHAR NOT NULL       -- retention | deleted_at_source
 );
 """ + ANALYST_VIEWS),
+    (5, "label_feedback", """
+-- what people said about a mention's labels on the review page (or `edumon feedback`):
+-- corrections of sentiment/harm and dismissals; the training data `edumon train` can include
+CREATE TABLE label_feedback (
+    feedback_id    VARCHAR PRIMARY KEY,
+    mention_id     VARCHAR NOT NULL,
+    text_hash      VARCHAR NOT NULL,
+    text           VARCHAR NOT NULL,
+    kind           VARCHAR NOT NULL,    -- correction | dismissal
+    reason         VARCHAR,             -- dismissal: not_about_us | false_alarm | other
+    about_school   BOOLEAN NOT NULL,    -- false: "not about us" (a relevance mistake, not a label)
+    sentiment      VARCHAR,             -- the labels as the person says they are
+    harm           VARCHAR,
+    harm_kind      VARCHAR,
+    was_sentiment  VARCHAR,             -- what the classifier said
+    was_harm       VARCHAR,
+    was_harm_kind  VARCHAR,
+    classifier     VARCHAR,
+    note           VARCHAR,
+    by_whom        VARCHAR NOT NULL,
+    created_at     TIMESTAMPTZ NOT NULL
+);
+CREATE INDEX label_feedback_text_hash ON label_feedback (text_hash);
+"""),
 ]
 
 LATEST = max(version for version, _, _ in MIGRATIONS)

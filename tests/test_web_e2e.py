@@ -1,0 +1,124 @@
+"""End to end in Debian's headless chromium: a comms officer and a school leader use the review page
+served by uvicorn over a warehouse filled by a real (fake-sourced) monitoring cycle."""
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+from typing import Any, Callable, Iterator
+
+import pytest
+
+from edumon import pipeline
+from edumon.config import Config
+from edumon.web.app import create_app
+from tests.web_helpers import CHROMEDRIVER, CHROMIUM, PASSWORDS, SECRET, LiveServer, chromium_driver, followup, \
+    review_config, seed
+
+if not (os.path.exists(CHROMIUM) or shutil.which("chromium")):
+    pytest.skip(f"no chromium binary at {CHROMIUM}: install Debian's browser with "
+                "`apt-get install -y chromium chromium-driver` (.ci/run does)", allow_module_level=True)
+
+from selenium.webdriver.common.by import By  # noqa: E402
+from selenium.webdriver.support import expected_conditions as EC  # noqa: E402
+from selenium.webdriver.support.ui import Select, WebDriverWait  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    assert os.path.exists(CHROMEDRIVER), (f"chromium is installed but {CHROMEDRIVER} is not: "
+                                          "`apt-get install -y chromium-driver`")
+    driver = chromium_driver(str(tmp_path_factory.mktemp("chromium-profile")))
+    driver.set_page_load_timeout(20)
+    yield driver
+    driver.quit()
+
+
+@pytest.fixture
+def live(make_config: Callable[..., Config]) -> Iterator[tuple[Config, dict[str, str], str]]:
+    cfg = review_config(make_config)
+    ids = seed(cfg)
+    with LiveServer(create_app(cfg, SECRET)) as srv:
+        yield cfg, ids, srv.url
+
+
+def submit(driver: Any, button: Any) -> None:
+    """Click a submit button and wait until the next page has replaced this one."""
+    old = driver.find_element(By.TAG_NAME, "html")
+    button.click()
+    WebDriverWait(driver, 10).until(EC.staleness_of(old))
+
+
+def log_in(driver: Any, url: str, username: str) -> None:
+    driver.delete_all_cookies()
+    driver.get(url + "/login")
+    driver.find_element(By.NAME, "username").send_keys(username)
+    driver.find_element(By.NAME, "password").send_keys(PASSWORDS[username])
+    submit(driver, driver.find_element(By.CSS_SELECTOR, "form[action='/login'] button"))
+    assert driver.current_url.rstrip("/") == url, driver.find_element(By.TAG_NAME, "main").text
+
+
+def act(driver: Any, what: str, note: str, reason: str | None = None) -> None:
+    form = driver.find_element(By.ID, "act-form")
+    form.find_element(By.CSS_SELECTOR, f"input[name=act][value={what}]").click()
+    if reason:
+        Select(form.find_element(By.NAME, "reason")).select_by_value(reason)
+    form.find_element(By.NAME, "note").send_keys(note)
+    submit(driver, form.find_element(By.CSS_SELECTOR, "button[type=submit]"))
+
+
+def test_comms_officer_handles_a_threat_and_corrects_a_label(browser: Any, live: Any) -> None:
+    cfg, ids, url = live
+    log_in(browser, url, "anna")
+    # the threat from the cycle is on top of its school's list, with its cues and a link to the original
+    first = browser.find_element(By.CSS_SELECTOR, "#school-ley-college li.item")
+    assert first.get_attribute("data-mention") == ids["threat"]
+    assert "Ik ga je opwachten" in first.text and "bedreiging" in first.text
+    assert first.find_element(By.LINK_TEXT, "origineel bericht").get_attribute("href") == "https://forum.example.nl/t/1"
+    submit(browser, first.find_element(By.LINK_TEXT, "Openen en afhandelen"))
+    assert browser.current_url.endswith(f"/opvolging/{ids['threat']}")
+
+    # mark it report_police with a note, then done once reported; both land in the audit trail
+    act(browser, "report_police", "Dreigement aan meester Jansen; politie Leiden gebeld")
+    assert "Opgeslagen: aangifte bij de politie." in browser.find_element(By.CLASS_NAME, "flash").text
+    act(browser, "done", "Aangifte gedaan, zaaknummer 2026-1234")
+    rows = browser.find_elements(By.CSS_SELECTOR, "#audit tbody tr")
+    texts = [r.text for r in rows]
+    assert any("anna" in t and "Dreigement aan meester Jansen" in t for t in texts), texts
+    assert any("anna" in t and "done" in t and "zaaknummer 2026-1234" in t for t in texts), texts
+    assert browser.find_element(By.ID, "status").text == "afgehandeld"
+    f = followup(cfg, ids["threat"])
+    assert (f["action"], f["status"], f["updated_by"]) == ("report_police", "done", "anna")
+
+    # the print-friendly police report carries the evidence
+    submit(browser, browser.find_element(By.ID, "report-link"))
+    body = browser.find_element(By.TAG_NAME, "body").text
+    assert "Rapport: mogelijk strafbaar bericht" in body and "SHA-256" in body and "Ik ga je opwachten" in body
+
+    # correct the label of the insult on the other school: it becomes a labelled example
+    browser.get(f"{url}/opvolging/{ids['insult']}")
+    form = browser.find_element(By.ID, "label-form")
+    Select(form.find_element(By.NAME, "harm")).select_by_value("insult")
+    Select(form.find_element(By.NAME, "harm_kind")).select_by_value("pesten")
+    form.find_element(By.NAME, "note").send_keys("juf wordt gepest")
+    submit(browser, form.find_element(By.CSS_SELECTOR, "button[type=submit]"))
+    assert "Label gecorrigeerd" in browser.find_element(By.CLASS_NAME, "flash").text
+    wh = pipeline.warehouse_for(cfg)
+    fb = wh.query_dicts("SELECT kind, harm, harm_kind, was_harm_kind, by_whom, note FROM label_feedback "
+                        "WHERE mention_id = ?", [ids["insult"]])
+    assert fb == [{"kind": "correction", "harm": "insult", "harm_kind": "pesten", "was_harm_kind": "kwetsen",
+                   "by_whom": "anna", "note": "juf wordt gepest"}]
+    audit = browser.find_element(By.ID, "audit").text
+    assert "soort schade" in audit and "pesten" in audit
+
+
+def test_leader_is_refused_another_schools_followup(browser: Any, live: Any) -> None:
+    cfg, ids, url = live
+    log_in(browser, url, "carla")             # leader of De Regenboog
+    listed = [li.get_attribute("data-mention") for li in browser.find_elements(By.CSS_SELECTOR, "li.item")]
+    assert listed == [ids["insult"]]
+    browser.get(f"{url}/opvolging/{ids['threat']}")          # Ley College's threat, by direct URL
+    body = browser.find_element(By.TAG_NAME, "body").text
+    assert "Niet gevonden" in body and "opwachten" not in body
+    browser.get(f"{url}/opvolging/{ids['threat']}/rapport")
+    assert "opwachten" not in browser.find_element(By.TAG_NAME, "body").text
