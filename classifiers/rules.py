@@ -15,7 +15,7 @@ from typing import Sequence
 from .base import Labels
 
 NAME = "rules"
-VERSION = "1.0"
+VERSION = "1.1"
 
 _LEET = str.maketrans({"0": "o", "1": "i", "3": "e", "4": "a", "@": "a", "$": "s", "5": "s"})
 _REPEAT = re.compile(r"([a-z])\1{2,}")
@@ -47,6 +47,8 @@ _GA = r"(?:ga|gaan|gaat|gaa|zal|zullen|wil|moet|moeten|kom|komen)"
 
 # curse prefixes used in compounds: "kankerhoer", "kk lul", "tyfusleraar"
 CURSE = r"(?:kanker|kkr|kk|kenker|tering|tiering|tyfus|tiefus|klere|kolere|pest|kut|godver)"
+# person nouns that a curse prefix turns into an insult: "kankerjoch", "kk gozer"
+CURSE_PERSON = r"(?:joch|jong|gozer|vent|gast|kop|hond|aap|meid|mongool|kech|lul|wijf|hoer|lijer|lijder|kind|debiel)"
 INSULT_NOUNS = (
     "hoer|hoeren|slet|sletje|trut|teef|kutwijf|wijf|bitch|klootzak|klootzakken|lul|eikel|sukkel|loser|"
     "debiel|randdebiel|idioot|imbeciel|mongool|mongolen|spast|spastje|spasst|kech|kneus|zak|ouwe zak|"
@@ -54,16 +56,36 @@ INSULT_NOUNS = (
     "leugenaar|oplichter|zakkenvuller|stinkerd|zwerver|hoerenloper|lijer|lijder|sloerie|baby|babytje|"
     "kankerlijer|teringlijer|tyfuslijer|kankerhoer|tyfushoer|teringhoer|teringwijf|kankerwijf|kankerkind|"
     "kut|kutje|nerd|gek|psychopaat|freak|aap|makaak|flikker|nicht|mietje|homo|terrorist|baviaan|"
-    "kakkerlak|rat|hond|zwijn|kutmarokkaan|kuthomo|apekop|ongelovige|kafir|jood"
+    "kakkerlak|rat|hond|zwijn|kutmarokkaan|kuthomo|apekop|ongelovige|kafir|jood|zielepoot|lelijkerd|dikzak|"
+    "vetklep|vetzak|mislukkeling|kankerjoch|teringjoch|tyfusjoch|clown|pias|ouwe zak"
 )
+# nouns that insult on their own after "echt/gewoon/zo'n/die" (not "zak", "hond", "baby", "nerd": too often literal or fond)
+_MILD = {"zak", "hond", "koe", "baby", "babytje", "gek", "nerd", "aap", "rat", "kut", "varken", "nicht", "homo", "jood",
+         "leugenaar", "kutje", "zwerver", "freak", "walvis", "clown", "pias", "ongelovige", "kafir"}
+INSULT_STRONG = "|".join(n for n in INSULT_NOUNS.split("|") if n not in _MILD)
 INSULT_ADJ = (r"(?:dom|domme|dikke|vette|vieze|vuile|lelijk|lelijke|achterlijk|achterlijke|gestoord|gestoorde|"
               r"zielig|zielige|sneu|sneue|stom|stomme|debiele|waardeloze|incompetente|corrupte|luie|kale|"
               r"ouwe|ranzige|smerige|kanker|kk|kkr|tering|tyfus|kut)")
 DISCRIM = (r"\b(?:makaak|aap|apen|baviaan|kutmarokkaan|marokkaan|turk|jood|joden|neger|nikker|zwarte|"
            r"flikker|nicht|mietje|homo|kuthomo|moslim|hoofddoek|terrorist|buitenlander|kafir|"
            r"eigen land|kakkerlak)\b")
-SMEAR = (r"\b(?:zit aan leerlingen|zit aan kinderen|pedofiel|pedo|relatie met een leerling|steelt|dief|"
-         r"verkoopt drugs|dealt|drinkt in de klas|alcoholist|fraudeert|oplichter|zakkenvuller|sjoemelt)\b")
+SMEAR = (r"\b(?:zit aan (?:de )?(?:leerlingen|kinderen|meiden|meisjes|jongens)|pedofiel|pedo|relatie met een leerling|"
+         r"steelt|dief|verkoopt drugs|dealt|drinkt in de klas|alcoholist|fraudeert|oplichter|zakkenvuller|sjoemelt|"
+         r"racist|in (?:z'?n|zijn|haar) (?:eigen )?zak gestoken|ontslagen wegens|kindermishandeling|mishandelt|"
+         r"(?:dronken|brak|stoned|high) voor de klas|"
+         r"met (?:de )?(?:meisjes|meiden|leerlingen|kinderen|jongens)\b(?:\s+\S+){0,4}\s+(?:appt|appen|chat|chatten|afspreekt))\b")
+# rumour markers: a weak insult cue (smearing spreads as "iedereen weet het", "deel dit")
+RUMOUR = r"\b(?:iedereen weet (?:dat|het)|zeggen ze|ik heb het van iemand|google het maar|deel dit|delen!)"
+# joke and game/sport context: hyperbolic idioms there are not threats (see the README's labelling rules)
+JOKE = re.compile(r"(?:😂|🤣|😆|😝|😜|😹|\bhaha\w*|\bhihi\w*|\blol\b|\bxd\b|\bgrapje\b|\bjk\b)")
+GAME = re.compile(r"\b(?:fortnite|fifa|minecraft|mario ?kart|roblox|warzone|valorant|gamen|game|games|potje|squad|"
+                  r"wedstrijd|derby|toernooi|competitie|voetbal\w*|hockey\w*|basketbal\w*|korfbal\w*|volleybal\w*|"
+                  r"tegenstanders?|op het veld|uitwedstrijd|thuiswedstrijd|finale|trefbal\w*|schaak\w*)\b|🎮|⚽|🏀|🏑|🏐")
+# real-harm words that keep an idiom a threat even in jest
+REAL_HARM = re.compile(r"\b(?:mes|mesje|messen|pistool|vuurwapen|wapens?|geweer|bom|bommen|brand|fik|gasfles\w*|"
+                       r"benzine|kogels?|knuppel|bijl|taser)\b|🔪|🔫|💣|🩸")
+# the patterns that are (also) everyday hyperbole: "ik vermoord je als je het verklapt 😂", "we maken ze af"
+IDIOM_PATTERNS = {"doden", "maak-af", "is-dood", "moet-dood", "eraan", "kapot", "sla-kapot", "ga-slaan"}
 
 
 @dataclass(frozen=True)
@@ -89,7 +111,7 @@ _PLACEHOLDERS = {"_W": _W, "_W2": _W2, "STAFF": STAFF, "SCHOOL": SCHOOL, "_IK": 
 THREAT_PATTERNS: tuple[Pattern, ...] = (
     # killing, stabbing, shooting
     _p("doden", r"\b(?:vermoord|vermoorden|vermoordt|afmaken|afslachten|afgeslacht|kelen|wurgen|ophangen|"
-                r"neersteken|neer ?steken|neerschieten|neerknallen|doodschieten|doodsteken|doodmaken|overhoop "
+                r"wurg|wurgt|neersteken|neer ?steken|neerschieten|neerknallen|doodschieten|doodsteken|doodmaken|overhoop "
                 r"schieten|overhoop)\b"),
     _p("maak-af", rf"\b(?:maak|maken|maakt)\b{_W}\s+(?:af|dood|kapot)\b"),
     _p("steek-neer", rf"\b(?:steek|steken|schiet|schieten|knal|knallen|schop|trap)\b{_W}\s+(?:neer|dood|overhoop)\b"),
@@ -124,8 +146,9 @@ THREAT_PATTERNS: tuple[Pattern, ...] = (
     _p("mes-op", r"\b(?:mes|mesje)\s+(?:op|in)\b|\b(?:trek|trekken)\s+(?:\S+\s+)?mes\b|\bheb een (?:vuurwapen|pistool|mes|wapen)\b"),
     _p("bom", rf"\b(?:bom|bommen|explosief|explosieven)\b{_W}\s+(?:in|op|bij|onder)\b{_W}\s+(?:de\s+|het\s+)?(?:{SCHOOL}|\S+)"
               r"|\b(?:ligt|leggen|plaatsen|plaats)\s+(?:\S+\s+)?(?:een\s+)?bom\b"),
-    _p("ontploffen", r"\b(?:ontploft|ontploffen|opblazen|opgeblazen|blaas|blazen|de lucht in|aanslag|"
-                     r"aanslagen|schietpartij|bloedbad)\b"),
+    _p("ontploffen", r"\b(?:opblazen|opgeblazen|de lucht in|aanslag|aanslagen|schietpartij|bloedbad)\b"
+                     rf"|\b(?:ontploft|ontploffen|blaas|blazen)\b(?=.*\b(?:{SCHOOL}|{STAFF}|jullie|iedereen|bom)\b)"
+                     rf"|\b(?:{SCHOOL}|{STAFF}|jullie|iedereen|bom)\b.*\b(?:ontploft|ontploffen|blaas|blazen)\b"),
     _p("brand", rf"\b(?:in de fik|fik|fikken|afbranden|afbrandt|afgebrand|platbranden|platgebrand|plat branden|"
                 rf"brand\w*\s+(?:\S+\s+){{0,3}}(?:af|plat)|branden|in brand|steek\w*\s+(?:\S+\s+){{0,3}}in brand)\b"),
     _p("aandoen", r"\b(?:wat aandoen|iets aandoen|pijn doen|laten boeten|gaat ervoor boeten|ga je boeten|"
@@ -136,7 +159,19 @@ THREAT_PATTERNS: tuple[Pattern, ...] = (
     _p("wacht-maar", r"\b(?:wacht maar|let maar op|let op mijn woorden|je bent gewaarschuwd|jullie zijn gewaarschuwd|"
                      r"zijn gewaarschuwd|wat (?:hem|haar|je|jou|u|jullie) te wachten staat|zal het (?:nog )?merken|"
                      r"zullen het (?:nog )?merken|gaat het merken|spijt van krijgen|spijt krijgen|met wie (?:hij|ze|je|u) te maken)\b"),
-    _p("pas-op", rf"\b(?:pas maar op|moet oppassen|zou maar oppassen|pas op|oppassen)\b"),
+    # "pas op" only as a warning to a person ("pas maar op", "pas op jij", "die docent moet oppassen");
+    # not "pas op zondag" (pas = only) nor "pas op bij het oversteken" (a warning about traffic)
+    _p("pas-op", rf"\bpas (?:jij |jullie |u )?maar op\b|\bpas (?:jij |jullie |u )?op(?:\s+(?:jij|jullie|hoor)\b|\s*[,!]*\s*{STAFF}\b|\s+je tellen\b|\s*[!.]*$)"
+                 rf"|\b(?:moet|moeten|kan|kunnen|zou|zouden|mag|mogen)\s+(?:\S+\s+){{0,2}}?(?:maar\s+|beter\s+|goed\s+)*oppassen\b(?!\s+(?:bij|met|voor|dat|op|in|tijdens|als (?:je|u|jullie|we))\b)"),
+    _p("afrekenen", r"\b(?:afrekenen met|afrekening|kom (?:maar|dan|jij) (?:eens )?naar buiten\b(?=.*\b(?:dan|regelen|jij en ik|als je durft|durf)\b)|"
+                    r"regelen we (?:het|dat) (?:\S+\s+){0,2}?(?:buiten|na school|bij het hek|op straat)|"
+                    r"(?:buiten|na school|na het \w+ uur|bij het hek)\W+(?:\S+\s+){0,2}?(?:regelen|rekenen) we (?:het|dat|af))"),
+    # fuel or explosives that the writer has or brings, in a post about staff or the school
+    _p("brandstof", rf"^(?=.*\b(?:{STAFF}|{SCHOOL}|jullie|iedereen)\b)(?=.*\b(?:ik heb|heb ik|we hebben|hebben we|neem|breng|"
+                    r"liggen klaar|staan klaar|in de schuur|in mijn|in m'?n|gekocht)\b).*?(?P<cue>\b(?:gasfles\w*|jerrycans?|"
+                    r"benzine|molotov\w*|vuurwerkbom\w*|cobra'?s|explosieven|kunstmest)\b)"),
+    _p("wens-val", r"\bmag (?:van mij )?(?:\S+\s+)?(?:doodvallen|verrekken|creperen|van de trap (?:af )?(?:donderen|vallen|flikkeren|kukelen)|"
+                   r"onder een (?:auto|bus|trein|tram))\b|\b(?:geef|geven) (?:ik )?(?:hem|haar|je|jou|die|ze) (?:wel |even |dan )?een (?:duwtje|zetje)\b"),
     _p("iets-gebeuren", r"\b(?:gaat|gebeurt|zal|gaan)\s+(?:er\s+)?(?:binnenkort\s+|morgen\s+|vrijdag\s+)?"
                         r"(?:iets|wat)\s*(?:ergs|engs|gebeuren|ontploffen)?\b(?=.*\b(?:gebeur\w*|ergs|ontplof\w*|school|let)\b)"
                         r"|\bongeluk(?:je)?\s+(?:met|gebeur\w*)\b|\bkomt er een ongeluk\b|\bgaat (?:het|t) knallen\b"),
@@ -145,6 +180,12 @@ THREAT_PATTERNS: tuple[Pattern, ...] = (
                   r"\b(?:in de gaten|ik volg je|volg je al|we volgen je|we zien je|ik zie je elke|zien je elke|"
                   r"foto'?s van (?:je|jouw|uw) huis|waar (?:je|uw) (?:kinderen|kids)|welke auto (?:je|u) rijdt|(?:je|uw) (?:kinderen|kids|dochter|zoon|vrouw|man) gezien|"
                   r"bij je huis|hoe laat je (?:thuis|naar huis)|staat elke (?:avond|ochtend|dag))\b|"
+                  # knowing someone's times, car or route; having watched them unseen
+                  r"\b(?:ik|wij|we) (?:weet|weten)\s+(?:precies\s+|heus\s+|ook\s+|allang\s+|heel goed\s+)?(?:hoe laat|welke (?:auto|fiets|bus|route|deur|trein)|"
+                  r"in welke straat|op welk nummer)\s+(?:\S+\s+){0,3}?(?:je|jij|u|jullie|hij|ze|zij)\b|"
+                  r"\bik zie alles\b|\b(?:vanaf de straat|door (?:je|jouw|uw|het) raam|voor (?:je|jouw|uw) (?:deur|huis|raam))\b|"
+                  r"\bachter (?:je|jou|u) aan\b|\b(?:zat|zit|stond|sta|liep|fietste|reed)\s+(?:\S+\s+){0,5}?achter (?:je|jou|u)\b"
+                  r"(?=.*\b(?:merkte|merkt|niet eens|doorhad|door had|gezien)\b)|"
                   r"\bmooi(?:e)? (?:huis|huisje|auto|jurkje)\b.*\b(?:toch|heeft u|hoor|juf|meneer)\b",
        kind="stalken"),
     # emoji: knife, gun, bomb, explosion, blood, coffin, skull-and-crossbones
@@ -171,6 +212,7 @@ HARD_NEGATIVES = re.compile(
     r"\bschiet (?:\S+\s+)?op met\b|\b(?:vermoord|vermoorden)\s+mezelf\b|\bhoofd ontploft\b|\bontploft van\b|"
     r"\bmaken ze (?:af|in)\b|\b(?:ik\s+)?(?:ga|gaan)\s+(?:\S+\s+)?(?:naar de (?:krant|rechter|inspectie|politie))\b|"
     r"\b\w*(?:toets|examen|tentamen)\w*\b[^.!?]*\b(?:bloedbad|slachtpartij)\b|"
+    r"\b(?:gaat|gaan|zal|zullen|gaat|komt)\s+(?:me|mij)\s+(?:\S+\s+){0,2}?(?:vermoorden|afmaken|doodmaken|killen)\b|\bvermoordt (?:me|mij)\b|"
     r"\bgaat eraan als\b|\bsloop(?:t|te)? (?:me|mij)\b|\bgesloopt\b|\bpas op voor\b|\bpas op je\b|\bafgemaakt\b|\bafgebrand bij\b"
 )
 
@@ -183,8 +225,9 @@ REPORTING = re.compile(
 )
 
 INSULT_PATTERNS: tuple[Pattern, ...] = (
-    _p("curse-compound", rf"\b{CURSE}\s?(?:{STAFF}|wijf|hoer|lijer|lijder|kind|mongool|kech|lul|mongool|"
-                         r"moslim|turk|marokkaan|homo|jood|buitenlander|school|directie|debiel)\b"),
+    _p("curse-compound", rf"\b{CURSE}\s?(?:{STAFF}|{CURSE_PERSON}|"
+                         r"moslim|turk|marokkaan|homo|jood|buitenlander|school|directie)\b"),
+    _p("echt-een", rf"\b(?:echt|gewoon|zo'?n|die|dat|wat een)\s+(?:een\s+)?(?:\S+\s+)?(?:{INSULT_STRONG})\b"),
     _p("is-een", rf"\b(?:is|bent|ben|zijn|was|blijft)\s+(?:echt\s+|gewoon\s+|zo\s+|ook\s+)?(?:een|zo'?n|n|een echte)\s+"
                  rf"(?:\S+\s+){{0,3}}?(?:{INSULT_NOUNS})\b"),
     _p("van-een", rf"\b(?:{INSULT_NOUNS})\s+van\s+een\b"),
@@ -196,13 +239,16 @@ INSULT_PATTERNS: tuple[Pattern, ...] = (
                      rf"(?:{STAFF}|koe|zak|muts|wijf|aap|varken|homo|jood|zwerver|nerd|loser)\b"),
     _p("zo-lelijk", r"\bzo (?:lelijk|dik|dom|vies|stom|achterlijk|sneu|zielig)\b(?=.*\b(?:niemand|iedereen|echt|haha|lol|"
                     r"heks|loser)\b|.*(?:🤮|🤢|🐷|🐄|🐳|🤣|😂))"),
-    _p("emoji-pesten", r"(?:🐷|🐖|🐄|🐳|🤮|🤢|🐒|🦍)", 0.6),
+    _p("monster", r"\b(?:echt |gewoon |zo'?n )?(?:een )?(?:monster|lelijkerd)\b(?=.*(?:😂|🤣|🤮|🤢|\blelijk\w*|\bhaha\w*|\blol\b))"),
+    _p("emoji-pesten", r"(?:🐷|🐖|🐄|🐳|🤮|🤢|🐒|🦍|🦭|🐋|🐘|🤡)", 0.6),
+    _p("roddel", RUMOUR, 0.6),
     _p("oprotten", r"\b(?:oprotten|rot op|opkankeren|opsodemieteren|terug naar je eigen land|moet weg van school)\b"),
     _p("smear", SMEAR),
-    _p("uitlachen", r"\b(?:iedereen lacht (?:hem|haar) uit|niemand wil (?:naast|met)|geen vrienden|iedereen haat)\b", 0.6),
+    _p("uitlachen", r"\b(?:iedereen lacht (?:hem|haar) uit|niemand wil (?:naast|met|die|dat|hem|haar)|geen vrienden|iedereen haat|"
+                    r"lachen (?:hem|haar) uit|hoort er niet bij|zonder (?:\w+ )?want)\b", 0.6),
     _p("uitsluiten", r"^(?=.*(?:\b(?:stinkt|stinken|vies|raar|lelijk|dik|dom|lol|haha\w*|nerd|loser|sneu)\b|🤓|🤣|😂))"
                      r".*?(?P<cue>\b(?:iedereen lacht (?:hem|haar) uit|niemand wil (?:naast|met) (?:hem|haar)|"
-                     r"heeft (?:weer )?geen vrienden|iedereen haat (?:hem|haar|\w+))\b)"),
+                     r"heeft (?:weer )?geen vrienden|iedereen haat (?:hem|haar|\w+)|niemand wil (?:die|dat) \w+|lachen (?:hem|haar) uit)\b)"),
     _p("apposition", rf",\s*(?:een|zo'?n)\s+(?:\S+\s+){{0,2}}?(?:{INSULT_NOUNS})\b"),
 )
 
@@ -242,6 +288,7 @@ class RuleHits:
     weak_threat: list[tuple[Pattern, str]] = field(default_factory=list)
     insult: list[tuple[Pattern, str]] = field(default_factory=list)
     reporting: bool = False
+    joking: bool = False        # only idioms, in a joke or game/sport context, no weapon, no staff
     hard_negative: bool = False
     profanity: bool = False
     positive: int = 0
@@ -252,7 +299,7 @@ class RuleHits:
 
     def threat_score(self) -> float:
         s = max((p.weight for p, _ in self.threat), default=0.0)
-        return s * (0.5 if self.reporting else 1.0)
+        return s * (0.5 if self.reporting or self.joking else 1.0)
 
     def insult_score(self) -> float:
         return max((p.weight for p, _ in self.insult), default=0.0)
@@ -261,7 +308,7 @@ class RuleHits:
         """A small numeric view of the hits, appended to the embedding for the model heads."""
         weak = sum(p.weight for p, _ in self.weak_threat)
         return [self.threat_score(), min(weak, 1.0), self.insult_score(), float(self.reporting),
-                float(self.hard_negative), float(self.profanity), min(self.positive, 3) / 3,
+                float(self.hard_negative), float(self.joking), float(self.profanity), min(self.positive, 3) / 3,
                 min(self.negative, 3) / 3, float(self.sarcasm), float(self.neutral_hint), float(self.staff)]
 
 
@@ -287,13 +334,15 @@ def analyse(text: str) -> RuleHits:
     h.reporting = bool(REPORTING.search(cleaned))
     h.threat = _find(THREAT_PATTERNS, cleaned)
     h.weak_threat = _find(WEAK_THREAT, cleaned)
+    h.staff = bool(re.search(rf"\b{STAFF}\b", t))
+    h.joking = bool(h.threat) and all(p.name in IDIOM_PATTERNS for p, _ in h.threat) and not h.staff \
+        and bool(JOKE.search(t) or GAME.search(t)) and not REAL_HARM.search(t)
     h.profanity = bool(PROFANITY_ONLY.search(t))
     h.insult = _find(INSULT_PATTERNS, PROFANITY_ONLY.sub(" ", t))
     h.positive = len(POSITIVE.findall(t))
     h.negative = len(NEGATIVE.findall(t))
     h.sarcasm = bool(SARCASM.search(t))
     h.neutral_hint = bool(NEUTRAL_HINT.search(t))
-    h.staff = bool(re.search(rf"\b{STAFF}\b", t))
     return h
 
 

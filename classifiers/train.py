@@ -12,7 +12,7 @@ import numpy as np
 
 from .base import HARMS, SENTIMENTS
 from .embedded import DEFAULT_HEADS, Encoder, Heads, features
-from .evaluate import load_split
+from .evaluate import DATA_DIR, load_split, read_jsonl
 from .rules import analyse
 
 HEADS_FORMAT = 1
@@ -25,6 +25,9 @@ HATECHECK_HARM = {"threat_dir_h": "threat", "threat_norm_h": "threat", "slur_h":
                   "counter_quote_nh": "none", "negate_neg_nh": "none", "target_obj_nh": "none"}
 XED_POS = {"5", "8"}             # joy, trust
 XED_NEG = {"1", "3", "4", "6"}   # anger, disgust, fear, sadness
+# Further labelled school posts trained on (file in classifiers/data -> weight). blind_a is the half of the
+# blind set that may be used for improving; blind_b and demo_gold are never trained on (only evaluated).
+EXTRA_TRAIN = {"blind_a": 1.0}
 
 
 @dataclass
@@ -38,6 +41,12 @@ class Example:
 
 def school_examples(split: str = "train") -> list[Example]:
     return [Example(r["text"], r["harm"], r["sentiment"], 1.0, f"school-{split}") for r in load_split(split)]
+
+
+def extra_examples() -> list[Example]:
+    """The EXTRA_TRAIN files (school posts written apart from the train split)."""
+    return [Example(r["text"], r["harm"], r["sentiment"], weight, name)
+            for name, weight in EXTRA_TRAIN.items() for r in read_jsonl(DATA_DIR / f"{name}.jsonl")]
 
 
 def hatecheck_examples(shared: Path, weight: float, limit: int, rng: np.random.Generator) -> list[Example]:
@@ -108,13 +117,18 @@ def _tune_threshold(p: np.ndarray, gold: np.ndarray, rule: np.ndarray, floor: fl
 
 
 def train(shared: str | Path = "../shared/data", out: str | Path = DEFAULT_HEADS, seed: int = 13,
-          hatecheck_weight: float = 0.2, hatecheck_limit: int = 1500, xed_weight: float = 0.2,
+          hatecheck_weight: float = 0.05, hatecheck_limit: int = 1500, xed_weight: float = 0.0,
           xed_limit: int = 1500, encoder: Encoder | None = None,
           log: Callable[[str], None] = print) -> Heads:
-    """Train both heads, tune thresholds on dev, write the heads file; returns the heads."""
+    """Train both heads, tune thresholds on dev, write the heads file; returns the heads.
+
+    Defaults chosen by 2-fold cross-validation on blind_a (see the README): HateCheck at weight 0.05 (at
+    0.2 its identity cases made "De Regenboog", a school's name, read as an insult), XED off (its
+    subtitle lines lowered sentiment macro-F1 on school posts).
+    """
     rng = np.random.default_rng(seed)
     shared = Path(shared)
-    ex = school_examples("train")
+    ex = school_examples("train") + extra_examples()
     hc = hatecheck_examples(shared, hatecheck_weight, hatecheck_limit, rng)
     xd = xed_examples(shared, xed_weight, xed_limit, rng)
     if not hc and not xd:
