@@ -387,9 +387,11 @@ def cues(h: RuleHits, harm: str) -> tuple[str, ...]:
     hits = h.threat if harm == "threat" else h.insult if harm == "insult" else []
     seen: list[str] = []
     for p, s in hits:
-        if p.weight >= 0.5 and s not in seen:
+        s = s.strip(" ,.;:!?")
+        if p.weight >= 0.5 and s and s not in seen:
             seen.append(s)
-    return tuple(seen)
+    # "echt een sukkel" adds nothing next to "is echt een sukkel"
+    return tuple(c for c in seen if not any(c != o and c in o for o in seen))
 
 
 class RulesClassifier:
