@@ -11,6 +11,8 @@ stores nothing twice.
 from __future__ import annotations
 
 import logging
+import os
+import signal
 import time
 import traceback
 import uuid
@@ -79,6 +81,18 @@ def secret_values(cfg: Config, secrets: Secrets) -> list[str]:
     return secrets.values(*names)
 
 
+def crash_point(name: str) -> None:
+    """Kill this process here when `EDUMON_TEST_CRASH_AT` names this point.
+
+    For the fault tests only: they run `edumon run` in a subprocess and check
+    that a SIGKILL at `before-store`, `mid-store` (inside the write
+    transaction) or `after-replay` (a spool file written but not yet removed)
+    loses nothing and duplicates nothing.
+    """
+    if os.environ.get("EDUMON_TEST_CRASH_AT") == name:
+        os.kill(os.getpid(), signal.SIGKILL)
+
+
 # --- steps ---------------------------------------------------------------------------------
 
 def fetch_target(target: Target, state: dict[str, Any], secrets: Secrets) -> tuple[FetchResult, TargetReport]:
@@ -130,6 +144,7 @@ def store(wh: Warehouse, cycle_id: str, mentions: Sequence[Mention], states: Seq
     with wh.transaction() as con:
         res = upsert_mentions(con, mentions)
         save_labels(con, mentions)
+        crash_point("mid-store")
         for source, target, state in states:
             save_state(con, source, target, state)
         new_ids = set(res.inserted_ids)
@@ -167,6 +182,7 @@ def replay_spool(cfg: Config, wh: Warehouse) -> int:
                                    "finished_at": datetime.fromisoformat(r["finished_at"])}) for r in payload["reports"]]
         states = [tuple(s) for s in payload["states"]]
         n += len(store(wh, payload["cycle_id"], mentions, states, reports))  # type: ignore[arg-type]
+        crash_point("after-replay")
         path.unlink()
     return n
 
@@ -192,6 +208,7 @@ def process(cfg: Config, results: Sequence[tuple[FetchResult, TargetReport]], cl
     except WarehouseLocked:
         cached = {}
     classify(mentions, classifier, cached)
+    crash_point("before-store")
     try:
         report.stored = store(wh, report.cycle_id, mentions, states, report.targets)
     except WarehouseLocked as e:
