@@ -8,9 +8,9 @@ then raise `WarehouseLocked`.
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import time
-import uuid
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -291,8 +291,10 @@ def save_state(con: duckdb.DuckDBPyConnection, source: str, target: str, state: 
 def record_run(con: duckdb.DuckDBPyConnection, *, cycle_id: str, source: str, target: str, status: str,
                error: str | None, http_status: int | None, requests: int, fetched: int, relevant: int,
                new: int, started_at: datetime, finished_at: datetime) -> str:
-    run_id = uuid.uuid4().hex
-    con.execute("INSERT INTO source_runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    """Record one fetch of one target.  The run id is derived from (cycle, source, target), so
+    writing the same cycle again (a spool replayed after a crash) records it once."""
+    run_id = hashlib.sha256(f"{cycle_id}\x1f{source}\x1f{target}".encode("utf-8")).hexdigest()[:32]
+    con.execute("INSERT INTO source_runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
                 [run_id, cycle_id, source, target, status, error, http_status, requests, fetched, relevant, new,
                  started_at, finished_at, (finished_at - started_at).total_seconds() * 1000])
     return run_id
