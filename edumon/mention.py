@@ -54,7 +54,7 @@ def text_hash(text: str) -> str:
 
 def make_mention_id(source: str, source_id: str, url: str | None = None) -> str:
     """A stable id: from the canonical link where there is one (RSS), else source + source_id."""
-    key = canonical_url(url) if source == "rss" and url else f"{source}:{source_id}"
+    key = (canonical_url(url) if source == "rss" and url else None) or f"{source}:{source_id}"
     return hashlib.sha256(key.encode("utf-8")).hexdigest()[:24]
 
 

@@ -13,11 +13,10 @@ from __future__ import annotations
 import logging
 import os
 import signal
-import time
 import traceback
 import uuid
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -128,13 +127,16 @@ def classify(mentions: Sequence[Mention], classifier: Classifier, cached: dict[s
     fresh: dict[str, dict[str, Any]] = {}
     if todo:
         hashes = list(todo)
-        for h, lab in zip(hashes, classifier.classify([todo[h] for h in hashes])):
+        labels = classifier.classify([todo[h] for h in hashes])
+        if len(labels) != len(hashes):
+            raise RuntimeError(f"classifier returned {len(labels)} labels for {len(hashes)} texts")
+        for h, lab in zip(hashes, labels):
             fresh[h] = {"sentiment": lab.sentiment, "harm": lab.harm, "harm_kind": lab.harm_kind,
                         "scores": dict(lab.scores), "cues": list(lab.cues), "classifier": lab.classifier}
     for m in mentions:
-        lab = cached.get(m.text_hash) or fresh[m.text_hash]
-        m.sentiment, m.harm, m.harm_kind = lab["sentiment"], lab["harm"], lab["harm_kind"]
-        m.scores, m.cues, m.classifier = dict(lab["scores"]), list(lab["cues"]), lab["classifier"]
+        found = cached.get(m.text_hash) or fresh[m.text_hash]
+        m.sentiment, m.harm, m.harm_kind = found["sentiment"], found["harm"], found["harm_kind"]
+        m.scores, m.cues, m.classifier = dict(found["scores"]), list(found["cues"]), found["classifier"]
     return len(todo)
 
 
