@@ -132,7 +132,7 @@ class Warehouse:
                 if time.monotonic() >= deadline:
                     raise WarehouseLocked(
                         f"{self.path}: the database is locked by another process "
-                        f"(waited {self.lock_timeout_s:.0f} s)") from None
+                        f"(waited {self.lock_timeout_s:g} s)") from None
                 time.sleep(min(delay, max(0.0, deadline - time.monotonic())))
                 delay = min(delay * 2, 1.0)
         try:
