@@ -52,6 +52,28 @@ def text_hash(text: str) -> str:
     return hashlib.sha256(normalise_text(text).encode("utf-8")).hexdigest()
 
 
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def scrub(value: Any) -> Any:
+    """`value` with lone UTF-16 surrogates replaced by U+FFFD (strings, lists and dicts, deeply).
+
+    JSON lets a post carry "\\ud800"; Python decodes it into a string that no
+    UTF-8 writer (Arrow, DuckDB, the spool) accepts, so one such post would
+    stop every cycle.  A valid pair that arrives as two code points is joined.
+    Everything else (NUL, control characters, RTL marks) is kept as it is.
+    """
+    if isinstance(value, str):
+        if _SURROGATE.search(value) is None:
+            return value
+        return value.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+    if isinstance(value, list):
+        return [scrub(v) for v in value]
+    if isinstance(value, dict):
+        return {scrub(k): scrub(v) for k, v in value.items()}
+    return value
+
+
 def make_mention_id(source: str, source_id: str, url: str | None = None) -> str:
     """A stable id: from the canonical link where there is one (RSS), else source + source_id."""
     key = (canonical_url(url) if source == "rss" and url else None) or f"{source}:{source_id}"
@@ -60,6 +82,11 @@ def make_mention_id(source: str, source_id: str, url: str | None = None) -> str:
 
 def utcnow() -> datetime:
     return datetime.now(timezone.utc)
+
+
+# the fields a source controls, cleaned of lone surrogates when a Mention is made
+_SCRUBBED = ("source_id", "text", "url", "author", "author_id", "title", "target", "lang", "links", "media",
+             "reply_to", "raw", "school_ids", "cues")
 
 
 @dataclass
@@ -98,6 +125,10 @@ class Mention:
     mention_id: str = ""
 
     def __post_init__(self) -> None:
+        for name in _SCRUBBED:
+            value = getattr(self, name)
+            if value:
+                setattr(self, name, scrub(value))
         if self.source not in SOURCES:
             raise ValueError(f"unknown source {self.source!r}; expected one of {', '.join(SOURCES)}")
         if not self.mention_id:
