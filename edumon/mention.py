@@ -8,6 +8,7 @@ import re
 import unicodedata
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
+from functools import lru_cache
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
@@ -18,13 +19,18 @@ _WS = re.compile(r"\s+")
 
 
 def canonical_url(url: str | None) -> str | None:
+    """Normalise a link so the same story from two feeds gets the same key (cached: a link is
+    canonicalised when its mention is made and again when it is stored)."""
+    return _canonical_url(url) if url else None
+
+
+@lru_cache(maxsize=1 << 16)
+def _canonical_url(url: str) -> str:
     """Normalise a link so the same story from two feeds gets the same key.
 
     Lower-cases scheme and host, drops the fragment, tracking parameters
     (utm_*, fbclid, ...), a default port and a trailing slash.
     """
-    if not url:
-        return None
     parts = urlsplit(url.strip())
     if not parts.scheme or not parts.netloc:
         return url.strip()
@@ -41,15 +47,31 @@ def canonical_url(url: str | None) -> str | None:
 
 
 def normalise_text(text: str) -> str:
-    """Case-, accent- and whitespace-insensitive form of a text, for de-duplication."""
-    text = unicodedata.normalize("NFKD", text or "")
-    text = "".join(c for c in text if not unicodedata.combining(c) and unicodedata.category(c) != "Cf")
-    return _WS.sub(" ", text).strip().lower()
+    """Case-, accent- and whitespace-insensitive form of a text, for de-duplication.
+
+    NFKD, then combining marks and format characters (zero-width, direction
+    marks) dropped, white space collapsed, lower case.  ASCII text skips the
+    Unicode steps (they change nothing there), and the per-character checks
+    run once per distinct character, not once per character.
+    """
+    text = text or ""
+    if not text.isascii():
+        text = unicodedata.normalize("NFKD", text)
+        drop = {ord(c): None for c in set(text)
+                if c >= "\x80" and (unicodedata.combining(c) or unicodedata.category(c) == "Cf")}
+        if drop:
+            text = text.translate(drop)
+    return " ".join(text.split()).lower()   # str.split() splits on exactly what \\s matches
+
+
+def hash_normalised(norm: str) -> str:
+    """SHA-256 (hex) of an already normalised text."""
+    return hashlib.sha256(norm.encode("utf-8")).hexdigest()
 
 
 def text_hash(text: str) -> str:
     """SHA-256 (hex) of the normalised text: the classification cache key and dedup key."""
-    return hashlib.sha256(normalise_text(text).encode("utf-8")).hexdigest()
+    return hash_normalised(normalise_text(text))
 
 
 _SURROGATE = re.compile("[\ud800-\udfff]")
