@@ -31,12 +31,16 @@ def _canonical_url(url: str) -> str:
     Lower-cases scheme and host, drops the fragment, tracking parameters
     (utm_*, fbclid, ...), a default port and a trailing slash.
     """
-    parts = urlsplit(url.strip())
+    try:
+        parts = urlsplit(url.strip())
+        port = parts.port
+    except ValueError:   # "http://[::1", "https://x.nl:99999/": keep the link as it is
+        return url.strip()
     if not parts.scheme or not parts.netloc:
         return url.strip()
     host = parts.hostname or ""
-    if parts.port and parts.port not in (80, 443):
-        host = f"{host}:{parts.port}"
+    if port and port not in (80, 443):
+        host = f"{host}:{port}"
     if host.startswith("www."):
         host = host[4:]
     query = urlencode(sorted((k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True)
