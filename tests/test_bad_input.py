@@ -290,3 +290,46 @@ def test_config_that_is_not_utf8_or_not_a_file_is_one_line(tmp_path: Path) -> No
     res = CliRunner().invoke(main, ["check-config", "--config", str(tmp_path)])
     assert res.exit_code == 2 and "Traceback" not in res.output
     assert len([ln for ln in res.output.splitlines() if ln.startswith("Error:")]) == 1
+
+
+# --- odd links and texts in the record itself ---------------------------------------------
+
+def test_a_link_with_a_bad_port_does_not_fail_the_feed(fake_server: FakeServer,
+                                                        make_config: Callable[..., Config]) -> None:
+    items = [{"title": "Ley College opent lab", "guid": "p1", "link": "https://nieuws.example.nl:99999/lab"},
+             {"title": "Ley College sportdag", "guid": "p2", "link": "http://[::1/sport"},
+             {"title": "Ley College musical", "guid": "p3", "link": "https://nieuws.example.nl/musical"}]
+    fake_server.route("/feed.xml", FeedHandler(rss_xml(items)))
+    cfg = make_config(rss=[fake_server.url + "/feed.xml"])
+    report = pipeline.run_cycle(cfg)
+    assert report.ok, report.targets
+    rows = Warehouse(cfg.warehouse.path).query("SELECT source_id, url FROM mentions ORDER BY source_id")
+    assert rows == [("p1", "https://nieuws.example.nl:99999/lab"), ("p2", "http://[::1/sport"),
+                    ("p3", "https://nieuws.example.nl/musical")]
+
+
+def _reference_normalise(text: str) -> str:
+    """The original normalisation (slow but obviously right); stored hashes depend on it."""
+    import re
+    import unicodedata
+
+    text = unicodedata.normalize("NFKD", text or "")
+    text = "".join(c for c in text if not unicodedata.combining(c) and unicodedata.category(c) != "Cf")
+    return re.sub(r"\s+", " ", text).strip().lower()
+
+
+def test_text_normalisation_is_unchanged_for_odd_text() -> None:
+    """The fast normalisation gives the same hashes as the original on every kind of odd text."""
+    import random
+
+    from edumon.mention import normalise_text
+
+    rng = random.Random(9)
+    samples = [EXPECTED_TEXT[k] for k in EXPECTED_TEXT if k != "big"] + [
+        "Café Ley College", "Ｌｅｙ", "a\u200bb\u00ad c", "İstanbul ǅ ﬁ ẞ", "e\u0301\u0327", "\u202eabc\u2028x\x1c y",
+        "\x00\x85\xa0\u3000 spaties", ""]
+    for _ in range(2000):
+        samples.append("".join(chr(rng.choice([rng.randint(0, 0x7F), rng.randint(0x80, 0x2FFF),
+                                               rng.randint(0xE000, 0xFFFF), rng.randint(0x10000, 0x10FFFF)]))
+                               for _ in range(rng.randint(0, 30))))
+    assert [normalise_text(s) for s in samples] == [_reference_normalise(s) for s in samples]
