@@ -205,5 +205,10 @@ def check_config(cfg: Config) -> None:
                f"{len(cfg.sources.bluesky)} Bluesky accounts, {len(cfg.sources.mastodon)} Mastodon instances")
 
 
+from edumon.cli_analysts import export, purge, query  # noqa: E402
+main.add_command(query)
+main.add_command(export)
+main.add_command(purge)
+
 if __name__ == "__main__":  # pragma: no cover
     main()

@@ -65,6 +65,9 @@ class BlueskySource:
     base_url: str = "https://bsky.social"
     queries: list[str] | None = None
     max_pages: int = 5
+    page_size: int = 100                  # searchPosts `limit` (at most 100)
+    timeout_s: float = 20.0
+    lookback_days: int = 7                # how far back the first cycle looks
 
 
 @dataclass
@@ -73,6 +76,11 @@ class MastodonSource:
     hashtags: list[str] = field(default_factory=list)
     access_token_env: str | None = None
     max_pages: int = 5
+    queries: list[str] | None = None      # keyword search (needs a token); default: the schools' aliases
+    page_size: int = 40                   # statuses per page (at most 40)
+    timeout_s: float = 20.0
+    lookback_days: int = 7                # how far back the first cycle looks
+    mastodon_version: str = "4.3.0"       # assumed server version: no version probing, no recursion
 
 
 @dataclass
@@ -88,6 +96,18 @@ class AlertsConfig:
 
 
 @dataclass
+class RetentionConfig:
+    days: int = 90                        # mentions are kept for this many full days after the day they were posted
+    deleted_at_source_days: int = 0       # days a post deleted at its source is kept after we noticed (0: next purge)
+    tombstone_days: int = 365             # how long the ids of purged mentions are remembered, so they are not re-stored
+
+
+@dataclass
+class AnalyticsConfig:
+    pseudonym_key_env: str = "EDUMON_PSEUDONYM_KEY"   # env var with the key of the authors' keyed hash (HMAC-SHA256)
+
+
+@dataclass
 class Config:
     organisation: Organisation
     schools: list[School]
@@ -95,6 +115,8 @@ class Config:
     sources: Sources = field(default_factory=Sources)
     alerts: AlertsConfig = field(default_factory=AlertsConfig)
     classifier: ClassifierConfig = field(default_factory=ClassifierConfig)
+    retention: RetentionConfig = field(default_factory=RetentionConfig)
+    analytics: AnalyticsConfig = field(default_factory=AnalyticsConfig)
     path: Path | None = field(default=None, metadata={"internal": True})
 
     def school(self, school_id: str) -> School:
@@ -194,6 +216,13 @@ def _check(cfg: Config) -> None:
             s.aliases = [s.name]
         if not _ID.fullmatch(s.id):
             raise ConfigError(f"schools[{i}].id: use letters, digits, '-', '_' or '.' only, got {s.id!r}")
+    if cfg.retention.days < 1:
+        raise ConfigError(f"retention.days: must be at least 1, got {cfg.retention.days}")
+    if cfg.retention.deleted_at_source_days < 0:
+        raise ConfigError(f"retention.deleted_at_source_days: must be 0 or more, got {cfg.retention.deleted_at_source_days}")
+    if cfg.retention.tombstone_days < cfg.retention.days:
+        raise ConfigError(f"retention.tombstone_days: must be at least retention.days ({cfg.retention.days}), "
+                          f"got {cfg.retention.tombstone_days}")
     for kind in ("rss", "bluesky", "mastodon"):
         for i, src in enumerate(getattr(cfg.sources, kind)):
             url = getattr(src, "url", None) or getattr(src, "base_url", None) or getattr(src, "api_base_url", None)

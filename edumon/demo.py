@@ -15,6 +15,7 @@ from typing import Iterator
 from edumon.config import Config, parse_config
 from edumon.fakes.rss import serve_feeds
 from edumon.fakes.server import FakeServer
+from edumon.fakes.social import social_demo
 
 import tomllib
 
@@ -68,7 +69,9 @@ def demo_sources(db_path: Path, sources_dir: Path = DEFAULT_SOURCES) -> Iterator
         serve_feeds(rss, feeds)
         data = tomllib.loads(DEMO_CONFIG.format(db=str(db_path).replace("\\", "/")))
         data["sources"] = {"rss": [{"url": rss.url + path, "retries": 1, "timeout_s": 5} for path in feeds]}
-        yield DemoSources(parse_config(data), [rss])
+        with social_demo(sources_dir) as social:   # Bluesky and Mastodon fakes, with their fake credentials
+            data["sources"].update(social)
+            yield DemoSources(parse_config(data), [rss])
     finally:
         rss.stop()
 

@@ -106,6 +106,18 @@ def make_mention_id(source: str, source_id: str, url: str | None = None) -> str:
     return hashlib.sha256(key.encode("utf-8")).hexdigest()[:24]
 
 
+def parse_timestamp(value: str | None) -> datetime | None:
+    """An ISO 8601 timestamp (`Z` or an offset; naive means UTC) as an aware UTC datetime,
+    or None when absent or unreadable."""
+    if not value:
+        return None
+    try:
+        dt = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return (dt if dt.tzinfo else dt.replace(tzinfo=timezone.utc)).astimezone(timezone.utc)
+
+
 def utcnow() -> datetime:
     return datetime.now(timezone.utc)
 

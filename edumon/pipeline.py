@@ -241,8 +241,20 @@ def process(cfg: Config, results: Sequence[tuple[FetchResult, TargetReport]], cl
             "cycle_id": report.cycle_id, "mentions": [m.to_dict() for m in mentions],
             "states": states, "reports": [asdict(r) for r in report.targets]})
         log.warning(report.error)
+    else:
+        refresh_analyst_views(cfg, wh, secrets)
     report.finished_at = utcnow()
     return report
+
+
+def refresh_analyst_views(cfg: Config, wh: Warehouse, secrets: Secrets) -> None:
+    """Keep the analysts' views current (time zone, new authors' pseudonyms); never fails a cycle."""
+    from warehouse import views
+
+    try:
+        views.prepare(wh, cfg, views.pseudonym_key(cfg, secrets))
+    except (WarehouseLocked, views.PseudonymKeyMissing) as e:
+        log.warning("analyst views not refreshed: %s", e)
 
 
 def new_cycle() -> CycleReport:

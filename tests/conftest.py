@@ -48,3 +48,43 @@ def make_config(tmp_path: Path) -> Callable[..., Config]:
                 data[key] = value
         return parse_config(data)
     return build
+
+
+# --- Bluesky and Mastodon fakes (issue 4) -------------------------------------------------------
+
+from edumon.fakes import FakeBluesky, FakeMastodon  # noqa: E402
+from edumon.secrets import Secrets  # noqa: E402
+
+BSKY_HANDLE = "edumon.bsky.social"
+BSKY_PASSWORD = "abcd-efgh-ijkl-mnop"
+MASTO_TOKEN = "masto-token-0123456789"
+
+
+@pytest.fixture
+def bluesky_fake() -> Iterator[FakeBluesky]:
+    """A fake Bluesky PDS/AppView (createSession, refreshSession, searchPosts) with one account."""
+    with FakeBluesky(accounts={BSKY_HANDLE: BSKY_PASSWORD}) as fake:
+        yield fake
+
+
+@pytest.fixture
+def mastodon_fakes() -> Iterator[Callable[..., FakeMastodon]]:
+    """A factory: `mastodon_fakes("mastodon.nl")` starts a fake instance, stopped after the test."""
+    started: list[FakeMastodon] = []
+
+    def make(domain: str = "mastodon.nl", **kw: Any) -> FakeMastodon:
+        kw.setdefault("tokens", {MASTO_TOKEN})
+        fake = FakeMastodon(domain, **kw).start()
+        started.append(fake)
+        return fake
+
+    yield make
+    for f in started:
+        f.stop()
+
+
+@pytest.fixture
+def secrets(tmp_path: Path) -> Secrets:
+    """Secrets with the Bluesky app password and Mastodon token set; sessions in a temp dir."""
+    return Secrets(environ={"BSKY_APP_PASSWORD": BSKY_PASSWORD, "MASTO_TOKEN": MASTO_TOKEN},
+                   secrets_dir=tmp_path / "secrets")

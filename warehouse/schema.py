@@ -5,6 +5,8 @@ Add a migration by appending to `MIGRATIONS`; never edit an applied one.
 """
 from __future__ import annotations
 
+from .views import ANALYST_VIEWS
+
 MIGRATIONS: list[tuple[int, str, str]] = [
     (1, "foundation", """
 CREATE TABLE mentions (
@@ -102,6 +104,30 @@ CREATE TABLE alerts (
     sent_at     TIMESTAMPTZ
 );
 """),
+    (3, "analyst-views", """
+-- Values the views need from the config (a view cannot read it): written by
+-- `warehouse.views.sync_settings` whenever the config is at hand (purge, export, query).
+CREATE TABLE settings (
+    key    VARCHAR PRIMARY KEY,
+    value  VARCHAR NOT NULL
+);
+INSERT INTO settings VALUES ('timezone', 'Europe/Amsterdam');
+
+-- The keyed hash (HMAC-SHA256, key from the environment) of each author, computed in Python
+-- by `warehouse.views.refresh_pseudonyms`; the key itself is never stored, only its fingerprint
+-- (settings 'pseudonym_key_id'), so a new key recomputes them all.
+CREATE TABLE pseudonyms (
+    author_key  VARCHAR PRIMARY KEY,   -- source || ':' || coalesce(author_id, author)
+    pseudonym   VARCHAR NOT NULL
+);
+
+-- Ids (hashes) of purged mentions, so a feed that still serves an item cannot bring it back.
+CREATE TABLE purged_mentions (
+    mention_id  VARCHAR PRIMARY KEY,
+    purged_at   TIMESTAMPTZ NOT NULL,
+    reason      VARCHAR NOT NULL       -- retention | deleted_at_source
+);
+""" + ANALYST_VIEWS),
 ]
 
-LATEST = MIGRATIONS[-1][0]
+LATEST = max(version for version, _, _ in MIGRATIONS)

@@ -211,9 +211,9 @@ class Warehouse:
 
 def migrate(con: duckdb.DuckDBPyConnection) -> int:
     con.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER PRIMARY KEY, name VARCHAR, applied_at TIMESTAMPTZ)")
-    current = con.execute("SELECT coalesce(max(version), 0) FROM schema_version").fetchone()[0]
-    for version, name, sql in MIGRATIONS:
-        if version <= current:
+    applied = {r[0] for r in con.execute("SELECT version FROM schema_version").fetchall()}
+    for version, name, sql in sorted(MIGRATIONS):
+        if version in applied:
             continue
         con.execute("BEGIN TRANSACTION")
         try:
@@ -232,7 +232,8 @@ def upsert_mentions(con: duckdb.DuckDBPyConnection, mentions: Sequence[Mention])
     A mention is already stored when its `mention_id` is (same post, or same
     canonical link for articles), or when a stored mention has the same
     normalised text (of at least `MIN_DEDUP_TEXT` characters).  Within the
-    batch the first occurrence wins.  Nothing is ever inserted twice.
+    batch the first occurrence wins.  Nothing is ever inserted twice, and a
+    mention the retention policy purged (`purged_mentions`) is not stored again.
     """
     if not mentions:
         return UpsertResult(0, 0, [])
@@ -251,6 +252,7 @@ def upsert_mentions(con: duckdb.DuckDBPyConnection, mentions: Sequence[Mention])
                 SELECT ord FROM ranked i
                 WHERE r_id = 1 AND r_text = 1 AND r_url = 1
                   AND NOT EXISTS (SELECT 1 FROM mentions m WHERE m.mention_id = i.mention_id)
+                  AND NOT EXISTS (SELECT 1 FROM purged_mentions p WHERE p.mention_id = i.mention_id)
                   AND (i.dedup_hash IS NULL OR NOT EXISTS (SELECT 1 FROM mentions m WHERE m.text_hash = i.dedup_hash))
                   AND (i.canonical_url IS NULL OR NOT EXISTS (SELECT 1 FROM mentions m WHERE m.canonical_url = i.canonical_url))
             )
