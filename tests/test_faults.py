@@ -209,7 +209,8 @@ def start_cycle(cfg_path: Path, crash_at: str | None = None) -> subprocess.Popen
     env.pop("EDUMON_TEST_CRASH_AT", None)
     if crash_at:
         env["EDUMON_TEST_CRASH_AT"] = crash_at
-    return subprocess.Popen([sys.executable, "-m", "edumon.cli", "run", "--no-prefect", "--config", str(cfg_path)],
+    return subprocess.Popen([sys.executable, "-c", "from edumon.cli import main; main()",
+                             "run", "--no-prefect", "--config", str(cfg_path)],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=str(REPO))
 
 
