@@ -293,8 +293,10 @@ def save_labels(con: duckdb.DuckDBPyConnection, labelled: Sequence[Mention]) -> 
 
 
 def save_state(con: duckdb.DuckDBPyConnection, source: str, target: str, state: dict[str, Any]) -> None:
+    """Keep a target's cursor; an unchanged cursor is not rewritten (`updated_at` is when it moved)."""
     con.execute("""INSERT INTO source_state VALUES (?, ?, ?, now())
-                   ON CONFLICT (source, target) DO UPDATE SET state = excluded.state, updated_at = excluded.updated_at""",
+                   ON CONFLICT (source, target) DO UPDATE SET state = excluded.state, updated_at = excluded.updated_at
+                   WHERE source_state.state IS DISTINCT FROM excluded.state""",
                 [source, target, json.dumps(state, default=str)])
 
 
