@@ -423,3 +423,26 @@ def test_a_damaged_spool_file_is_set_aside_not_fatal(fake_server: FakeServer,
     assert "20260101T000000-deadbeef.json" in (report.error or "")
     assert list(spool.glob("*.json")) == []
     assert len(list(spool.glob("*.bad"))) == 1      # kept for a human, never replayed again
+
+
+def test_a_cycle_with_nothing_new_writes_only_source_runs(fake_server: FakeServer,
+                                                          make_config: Callable[..., Config]) -> None:
+    """Steady state: no classification, and no table but `source_runs` changes."""
+    fake_server.route("/news.xml", FeedHandler(rss_xml(NEWS)))
+    fake_server.route("/regio.xml", FeedHandler(rss_xml(REGIO)))
+    cfg = rss_cfg(make_config, [(fake_server.url + "/news.xml", 5, 0), (fake_server.url + "/regio.xml", 5, 0)])
+    clf = CountingClassifier()
+    assert pipeline.run_cycle(cfg, classifier=clf).ok
+    wh = Warehouse(cfg.warehouse.path)
+
+    def snapshot() -> dict[str, list[Any]]:
+        tables = [r[0] for r in wh.query("SELECT table_name FROM information_schema.tables "
+                                         "WHERE table_type = 'BASE TABLE'")]
+        return {t: sorted(map(repr, wh.query(f'SELECT * FROM "{t}"'))) for t in tables}
+
+    before, n_classified = snapshot(), len(clf.seen)
+    steady = pipeline.run_cycle(cfg, classifier=clf)
+    after = snapshot()
+    assert steady.ok and steady.stored == [] and len(clf.seen) == n_classified
+    assert {t for t in after if after[t] != before[t]} == {"source_runs"}
+    assert len(after["source_runs"]) == len(before["source_runs"]) + 2
