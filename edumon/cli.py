@@ -104,6 +104,9 @@ def demo(db_path: str, keep: bool, use_prefect: bool) -> None:
         src.config.path = _write_demo_config(src.config, db.parent)
         report = _run_flow(src.config, use_prefect)
         click.echo(cycle_summary(src.config, report))
+        click.echo(f"Alerts received by the demo webhook on 127.0.0.1: {len(src.webhook_deliveries())}")
+        for path in d.write_digests(src.config, db.parent):
+            click.echo(f"Digest: {path}")
         click.echo(f"Warehouse: {db}")
 
 
@@ -153,45 +156,6 @@ def to_toml(cfg: Config) -> str:
     return "\n".join(lines) + "\n"
 
 
-@main.command()
-@click.option("--input", "input_path", required=True, type=click.File("r", encoding="utf-8"),
-              help="JSON lines with {\"id\", \"text\"}.")
-@click.option("--output", "output_path", required=True, type=click.File("w", encoding="utf-8"),
-              help="JSON lines: the same ids with sentiment and harm.")
-@click.option("--config", "config_path", type=click.Path(dir_okay=False), help="Use this config's [classifier].")
-def classify(input_path: Any, output_path: Any, config_path: str | None) -> None:
-    """Classify texts from JSON lines.
-
-    \b
-    Example:
-        edumon classify --input posts.jsonl --output labelled.jsonl
-    """
-    from classifiers import load_classifier
-
-    try:
-        clf_cfg = load_config(config_path).classifier if config_path else None
-    except ConfigError as e:
-        raise click.UsageError(f"config error: {e}") from None
-    rows = []
-    for n, line in enumerate(input_path, 1):
-        if not line.strip():
-            continue
-        try:
-            row = json.loads(line)
-            if not isinstance(row, dict) or "text" not in row or not isinstance(row["text"], str):
-                raise ValueError('expected an object with "id" and a string "text"')
-        except ValueError as e:
-            raise click.ClickException(f"{input_path.name}:{n}: {e}") from None
-        rows.append(row)
-    clf = load_classifier(clf_cfg)
-    for row, lab in zip(rows, clf.classify([r["text"] for r in rows])):
-        output_path.write(json.dumps({"id": row.get("id"), "sentiment": lab.sentiment, "harm": lab.harm,
-                                      "harm_kind": lab.harm_kind, "scores": dict(lab.scores),
-                                      "cues": list(lab.cues), "classifier": lab.classifier},
-                                     ensure_ascii=False) + "\n")
-    click.echo(f"classified {len(rows)} texts", err=True)
-
-
 @main.command("check-config")
 @config_option
 def check_config(cfg: Config) -> None:
@@ -205,7 +169,16 @@ def check_config(cfg: Config) -> None:
                f"{len(cfg.sources.bluesky)} Bluesky accounts, {len(cfg.sources.mastodon)} Mastodon instances")
 
 
+from classifiers.cli import COMMANDS as CLASSIFIER_COMMANDS  # noqa: E402
+from edumon.cli_protocol import digest_cmd, evidence_cmd, followups  # noqa: E402
+
+main.add_command(followups)
+main.add_command(evidence_cmd)
+main.add_command(digest_cmd)
+
 from edumon.cli_analysts import export, purge, query  # noqa: E402
+for _command in CLASSIFIER_COMMANDS:
+    main.add_command(_command)
 main.add_command(query)
 main.add_command(export)
 main.add_command(purge)

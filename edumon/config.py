@@ -91,8 +91,69 @@ class Sources:
 
 
 @dataclass
+class SmtpConfig:
+    """An SMTP server for alert e-mail and the digest; credentials come from the environment."""
+    host: str | None = None               # no host: e-mail is off
+    port: int = 587
+    starttls: bool = True                 # STARTTLS on a plain connection (port 587)
+    tls: bool = False                     # implicit TLS from the start (port 465); overrides starttls
+    user_env: str | None = None           # environment variable holding the user name
+    password_env: str | None = None       # environment variable holding the password
+    sender: str = "edumon@localhost"      # the From: address
+    timeout_s: float = 20.0
+
+
+@dataclass
 class AlertsConfig:
-    webhook_url: str | None = None
+    webhook_url: str | None = None        # global webhook (every alert)
+    webhook_format: str = "json"          # json | teams | slack
+    email_to: list[str] = field(default_factory=list)        # global e-mail recipients (every alert)
+    admin_contacts: list[str] = field(default_factory=list)  # source-health alerts (e-mail or webhook URL)
+    timeout_s: float = 10.0
+    max_attempts: int = 10                # a failed delivery is retried each cycle up to this many times
+    catch_up_hours: float = 48.0          # mentions stored this long ago without protocol actions still get them
+    smtp: SmtpConfig = field(default_factory=SmtpConfig)
+
+
+@dataclass
+class EscalationConfig:
+    """When online discussion about a school threatens to derail."""
+    enabled: bool = True
+    window_hours: float = 3.0             # "the last hours"
+    baseline_weeks: int = 4               # baseline: same weekday and hour in this many previous weeks
+    factor: float = 3.0                   # spike when negatives >= factor x baseline ...
+    min_negatives: int = 5                # ... and at least this many negatives in the window
+    min_baseline: float = 1.0             # baseline floor, so 0 in quiet weeks does not make every 5 a spike
+    pileon_replies: int = 5               # negative replies to one post that make a pile-on
+    pileon_hours: float = 24.0
+
+
+@dataclass
+class DigestConfig:
+    recipients: list[str] = field(default_factory=list)
+    subject: str = "Edumon dagoverzicht"
+    highlights: int = 5                   # positive highlights per school
+    trend_days: int = 14
+    silent_days: int = 7                  # a source without any item for this long is "silent"
+
+
+@dataclass
+class StaffAccount:
+    """A staff member's social-media account, for the disclosure rule."""
+    name: str
+    accounts: list[str]                   # handles / author names / author ids, e.g. "@jan@mastodon.nl"
+    school: str | None = None             # school id; None: any school of the group
+
+
+@dataclass
+class ProtocolConfig:
+    criminal_harm_kinds: list[str] = field(default_factory=lambda: ["bedreigen", "stalken"])
+    disclosure_phrases: list[str] = field(default_factory=lambda: [
+        "medewerker van", "medewerker bij", "werkzaam bij", "werkzaam op", "ik werk bij", "ik werk op",
+        "docent bij", "docent aan", "docent op", "leraar bij", "leraar op", "leerkracht bij", "leerkracht op"])
+    disclaimer_phrases: list[str] = field(default_factory=lambda: [
+        "persoonlijke mening", "persoonlijke titel", "mijn eigen mening", "eigen mening",
+        "mening is de mijne", "spreek niet namens", "niet namens de school"])
 
 
 @dataclass
@@ -114,6 +175,10 @@ class Config:
     warehouse: WarehouseConfig = field(default_factory=WarehouseConfig)
     sources: Sources = field(default_factory=Sources)
     alerts: AlertsConfig = field(default_factory=AlertsConfig)
+    escalation: EscalationConfig = field(default_factory=EscalationConfig)
+    digest: DigestConfig = field(default_factory=DigestConfig)
+    staff: list[StaffAccount] = field(default_factory=list)
+    protocol: ProtocolConfig = field(default_factory=ProtocolConfig)
     classifier: ClassifierConfig = field(default_factory=ClassifierConfig)
     retention: RetentionConfig = field(default_factory=RetentionConfig)
     analytics: AnalyticsConfig = field(default_factory=AnalyticsConfig)
@@ -238,6 +303,7 @@ def _check(cfg: Config) -> None:
         raise ConfigError("warehouse.lock_timeout_s: must not be negative")
     if cfg.alerts.webhook_url is not None:
         _check_url("alerts.webhook_url", cfg.alerts.webhook_url)
+    _check_protocol(cfg, seen)
     _check_generic(cfg, "")
 
 
@@ -270,6 +336,30 @@ def _check_generic(obj: Any, prefix: str) -> None:
             for i, item in enumerate(v):
                 if dataclasses.is_dataclass(item):
                     _check_generic(item, f"{where}[{i}]")
+
+
+def _check_protocol(cfg: Config, school_ids: set[str]) -> None:
+    a = cfg.alerts
+    if a.webhook_format not in ("json", "teams", "slack"):
+        raise ConfigError(f"alerts.webhook_format: expected json, teams or slack, got {a.webhook_format!r}")
+    if a.webhook_url and not a.webhook_url.startswith(("http://", "https://")):
+        raise ConfigError(f"alerts.webhook_url: expected an http(s) URL, got {a.webhook_url!r}")
+    if a.max_attempts < 1:
+        raise ConfigError("alerts.max_attempts: must be at least 1")
+    if not 0 < a.smtp.port < 65536:
+        raise ConfigError(f"alerts.smtp.port: not a port number: {a.smtp.port}")
+    for key, addrs in (("alerts.email_to", a.email_to), ("digest.recipients", cfg.digest.recipients)):
+        for i, addr in enumerate(addrs):
+            if "@" not in addr:
+                raise ConfigError(f"{key}[{i}]: not an e-mail address: {addr!r}")
+    for i, s in enumerate(cfg.staff):
+        if s.school is not None and s.school not in school_ids:
+            raise ConfigError(f"staff[{i}].school: unknown school id {s.school!r}")
+    e = cfg.escalation
+    if e.window_hours <= 0 or e.baseline_weeks < 1 or e.factor <= 0 or e.min_negatives < 1 or e.pileon_replies < 1:
+        raise ConfigError("escalation: window_hours, baseline_weeks, factor, min_negatives and pileon_replies must be positive")
+    if cfg.digest.trend_days < 2:
+        raise ConfigError("digest.trend_days: must be at least 2")
 
 
 def parse_config(data: dict[str, Any], path: Path | None = None) -> Config:

@@ -14,7 +14,7 @@ from typing import Iterator
 
 from edumon.config import Config, parse_config
 from edumon.fakes.rss import serve_feeds
-from edumon.fakes.server import FakeServer
+from edumon.fakes.server import FakeServer, Response
 from edumon.fakes.social import social_demo
 
 import tomllib
@@ -50,7 +50,14 @@ id = "rijnland-lyceum-ley"
 name = "Rijnland Lyceum Ley"
 aliases = ["Rijnland Lyceum Ley", "RLLey"]
 contacts = ["schoolleiding@rijnlandlyceumley.example.nl"]
+
+[[staff]]
+name = "M. Jansen (docent)"
+accounts = ["m.jansen"]
+school = "ley-college"
 """
+
+WEBHOOK_PATH = "/hooks/edumon"
 
 
 @dataclass
@@ -58,6 +65,11 @@ class DemoSources:
     """The running fake servers and the config that points at them."""
     config: Config
     servers: list[FakeServer] = field(default_factory=list)
+
+    def webhook_deliveries(self) -> list[dict]:
+        """The alerts the demo's local webhook receiver got (parsed JSON bodies)."""
+        import json
+        return [json.loads(r.body) for r in self.servers[0].requests_to(WEBHOOK_PATH) if r.method == "POST"]
 
 
 @contextlib.contextmanager
@@ -67,8 +79,10 @@ def demo_sources(db_path: Path, sources_dir: Path = DEFAULT_SOURCES) -> Iterator
     try:
         feeds = {f"/{p.name}": p.read_bytes() for p in sorted(sources_dir.glob("*.xml"))}
         serve_feeds(rss, feeds)
+        rss.route(WEBHOOK_PATH, lambda req: Response(200, b"ok"))   # the demo's alert channel
         data = tomllib.loads(DEMO_CONFIG.format(db=str(db_path).replace("\\", "/")))
         data["sources"] = {"rss": [{"url": rss.url + path, "retries": 1, "timeout_s": 5} for path in feeds]}
+        data["alerts"] = {"webhook_url": rss.url + WEBHOOK_PATH, "webhook_format": "json", "timeout_s": 5}
         with social_demo(sources_dir) as social:   # Bluesky and Mastodon fakes, with their fake credentials
             data["sources"].update(social)
             yield DemoSources(parse_config(data), [rss])
@@ -80,3 +94,15 @@ def reset(db_path: Path) -> None:
     for p in (db_path, db_path.with_name(db_path.name + ".wal")):
         with contextlib.suppress(FileNotFoundError):
             os.remove(p)
+
+
+def write_digests(cfg: Config, where: Path) -> list[Path]:
+    """Write the digest of the last 24 hours as demo/digest.html and demo/digest.txt."""
+    from edumon.digest import build_digest
+
+    out = []
+    for fmt, name in (("html", "digest.html"), ("text", "digest.txt")):
+        path = where / name
+        path.write_text(build_digest(cfg, None, fmt), encoding="utf-8")
+        out.append(path)
+    return out

@@ -57,6 +57,7 @@ class CycleReport:
     spooled: int = 0                                         # mentions kept in the spool (warehouse locked)
     replayed: int = 0                                        # mentions written from an earlier spool
     error: str | None = None
+    actions: Any = None                                      # edumon.protocol.ActionsReport
 
     @property
     def failed(self) -> list[TargetReport]:
@@ -243,6 +244,9 @@ def process(cfg: Config, results: Sequence[tuple[FetchResult, TargetReport]], cl
         log.warning(report.error)
     else:
         refresh_analyst_views(cfg, wh, secrets)
+    if not report.spooled:   # the protocol's actions; never raises, a dead alert channel loses nothing
+        from edumon import protocol
+        report.actions = protocol.act(cfg, wh, report, secrets=secrets)
     report.finished_at = utcnow()
     return report
 

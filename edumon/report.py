@@ -53,4 +53,7 @@ def cycle_summary(cfg: Config, report: CycleReport) -> str:
         cues = f" (cues: {', '.join(m.cues)})" if m.cues else ""
         lines.append(f"  - {m.harm}{'/' + m.harm_kind if m.harm_kind else ''} [{', '.join(m.school_ids)}] "
                      f"{first_line(m.text)}{cues}")
+    if report.actions is not None:
+        from edumon.protocol import summary
+        lines += [terminal_safe(line) for line in summary(report.actions)]
     return "\n".join(lines)

@@ -149,9 +149,15 @@ def test_demo_prints_a_cycle_with_stored_mentions(tmp_path: Path) -> None:
     result = CliRunner().invoke(main, ["demo", "--no-prefect", "--db", str(db)])
     assert result.exit_code == 0, result.output
     by_source = dict(Warehouse(db).query("SELECT source, count(*) FROM mentions GROUP BY source"))
-    assert by_source["rss"] == 5 and by_source["bluesky"] > 0 and by_source["mastodon"] > 0   # all three sources
+    assert by_source["rss"] == 10 and by_source["bluesky"] > 0 and by_source["mastodon"] > 0   # all three sources
     assert f"Stored {sum(by_source.values())} new mentions" in result.output
-    assert "Ley College: " in result.output and "rss 3" in result.output
+    assert "Ley College: " in result.output and "rss 6" in result.output
+    # the protocol: alerts really delivered to the demo's local webhook, and the digest written
+    sent = Warehouse(db).query("SELECT count(*) FROM alerts WHERE status = 'sent' AND channel = 'webhook'")[0][0]
+    assert sent >= 2 and f"Alerts received by the demo webhook on 127.0.0.1: {sent}" in result.output
+    html = (db.parent / "digest.html").read_text(encoding="utf-8")
+    assert "<svg" in html and "<script" not in html and "&lt;script&gt;" in html
+    assert "Bedreiging en pesten" in (db.parent / "digest.txt").read_text(encoding="utf-8")
 
 
 def test_classify_command_adds_labels(tmp_path: Path) -> None:
@@ -169,4 +175,5 @@ def test_classify_command_adds_labels(tmp_path: Path) -> None:
     bad = tmp_path / "bad.jsonl"
     bad.write_text('{"id": 1}\n')
     result = CliRunner().invoke(main, ["classify", "--input", str(bad), "--output", str(out)])
-    assert result.exit_code == 1 and "bad.jsonl:1" in result.output
+    assert result.exit_code != 0 and "bad.jsonl: row 1 has no 'text' field" in result.output
+    assert "Traceback" not in result.output

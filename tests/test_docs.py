@@ -43,7 +43,7 @@ def test_every_command_is_documented_with_help_and_example() -> None:
         assert f"`{name}" in README, f"{name} is not in README.md"
         assert cmd.help, f"{name} has no help text"
         if not isinstance(cmd, click.Group):
-            assert "Example" in cmd.help, f"{name}'s help has no example"
+            assert "Example" in cmd.help + (cmd.epilog or ""), f"{name}'s help has no example"
 
 
 def test_every_config_key_is_documented() -> None:

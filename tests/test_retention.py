@@ -66,6 +66,7 @@ def boundary(tmp_path: Path, request: pytest.FixtureRequest):  # type: ignore[no
         add_followup(con, ms["d91_irl_open"].mention_id, ["ley-college"], "in_real_life", "open", local(2026, 3, 11, 12))
         # the evidence table issue 6 adds (append-only: mention_id and what was captured)
         ref = " REFERENCES mentions (mention_id)" if request.param == "foreign_key" else ""
+        con.execute("DROP TABLE evidence")   # a stand-in for the real one (issue 6), with and without a foreign key
         con.execute(f"CREATE TABLE evidence (evidence_id VARCHAR, mention_id VARCHAR{ref}, kind VARCHAR, "
                     "content VARCHAR, captured_at TIMESTAMPTZ)")
         for k in ("d91_police", "d91_police_closed", "d89"):

@@ -104,6 +104,87 @@ CREATE TABLE alerts (
     sent_at     TIMESTAMPTZ
 );
 """),
+    (2, "protocol", """
+-- Shared tables from migration 1 (followups, alerts) keep their columns (other modules insert
+-- into them); what the protocol needs besides lives in tables of its own.
+
+-- the audit trail of follow-ups: who changed what, when, from, to, with which note
+CREATE TABLE followup_events (
+    event_id    VARCHAR PRIMARY KEY,
+    mention_id  VARCHAR NOT NULL,
+    event_at    TIMESTAMPTZ NOT NULL,
+    by_whom     VARCHAR NOT NULL,
+    field       VARCHAR NOT NULL,    -- created | action | status | note
+    from_value  VARCHAR,
+    to_value    VARCHAR,
+    note        VARCHAR
+);
+CREATE INDEX followup_events_mention ON followup_events (mention_id);
+
+-- the text of an alert.  alert_id is derived from (kind, subject, channel, recipient), so a
+-- re-run cannot raise the same alert twice; alerts rows with status pending/failed are
+-- delivered (retried) by every cycle until sent or max_attempts.  An alerts row without a
+-- message here (e.g. source_health from another module) gets a generic Dutch text.
+CREATE TABLE alert_messages (
+    alert_id    VARCHAR PRIMARY KEY,
+    ref         VARCHAR,             -- mention_id, escalation_id or source key
+    subject     VARCHAR NOT NULL,
+    body        VARCHAR NOT NULL,
+    link        VARCHAR
+);
+
+-- evidence: append-only; the raw payload as fetched, never updated or deleted by edumon
+CREATE TABLE evidence (
+    evidence_id   VARCHAR PRIMARY KEY,
+    mention_id    VARCHAR NOT NULL,
+    source        VARCHAR NOT NULL,
+    source_id     VARCHAR NOT NULL,
+    url           VARCHAR,
+    author        VARCHAR,
+    author_id     VARCHAR,
+    text          VARCHAR NOT NULL,
+    published_at  TIMESTAMPTZ,
+    fetched_at    TIMESTAMPTZ NOT NULL,
+    school_ids    VARCHAR[] NOT NULL,
+    harm          VARCHAR,
+    harm_kind     VARCHAR,
+    cues          VARCHAR[],
+    classifier    VARCHAR,
+    raw           VARCHAR NOT NULL,  -- the item exactly as fetched (JSON / XML text)
+    raw_sha256    VARCHAR NOT NULL,  -- SHA-256 of the UTF-8 bytes of raw
+    stored_at     TIMESTAMPTZ NOT NULL
+);
+CREATE INDEX evidence_mention ON evidence (mention_id);
+
+-- protocol flags that are not follow-ups: media_consent, staff_disclosure
+CREATE TABLE flags (
+    flag_id     VARCHAR PRIMARY KEY,
+    mention_id  VARCHAR NOT NULL,
+    kind        VARCHAR NOT NULL,
+    school_ids  VARCHAR[] NOT NULL,
+    detail      VARCHAR,
+    created_at  TIMESTAMPTZ NOT NULL
+);
+
+-- escalations (spike / pile_on): one row per episode, alerted once
+CREATE TABLE escalations (
+    escalation_id VARCHAR PRIMARY KEY,
+    school_id     VARCHAR NOT NULL,
+    kind          VARCHAR NOT NULL,  -- spike | pile_on
+    key           VARCHAR NOT NULL,  -- spike: school id; pile_on: the parent post
+    started_at    TIMESTAMPTZ NOT NULL,
+    last_seen_at  TIMESTAMPTZ NOT NULL,
+    count         INTEGER NOT NULL,
+    baseline      DOUBLE,
+    mention_ids   VARCHAR[] NOT NULL
+);
+
+-- which stored mentions the protocol has acted on (so a crash or a spooled write is caught up)
+CREATE TABLE protocol_done (
+    mention_id  VARCHAR PRIMARY KEY,
+    acted_at    TIMESTAMPTZ NOT NULL
+);
+"""),
     (3, "analyst-views", """
 -- Values the views need from the config (a view cannot read it): written by
 -- `warehouse.views.sync_settings` whenever the config is at hand (purge, export, query).

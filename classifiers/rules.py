@@ -1,0 +1,372 @@
+"""Rules backend: a Dutch lexicon and patterns for threats, insults and sentiment.
+
+Explainable by construction: every harm label comes with the Dutch words that
+triggered it (`Labels.cues`). Tuned for high recall on threats against staff,
+pupils and the school; hard negatives ("de toets was moordend", "ik ga dood van
+het lachen", news about a stabbing) are filtered before patterns fire.
+"""
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from typing import Sequence
+
+from .base import Labels
+
+NAME = "rules"
+VERSION = "1.0"
+
+_LEET = str.maketrans({"0": "o", "1": "i", "3": "e", "4": "a", "@": "a", "$": "s", "5": "s"})
+_REPEAT = re.compile(r"([a-z])\1{2,}")
+_WS = re.compile(r"\s+")
+
+
+def normalise(text: str) -> str:
+    """Lower-case, strip accents, undo leetspeak inside words, squeeze 'kankerrrr' to 'kankerr'."""
+    t = unicodedata.normalize("NFKD", text or "")
+    t = "".join(c for c in t if not unicodedata.combining(c))
+    t = t.lower().replace("’", "'").replace("‘", "'")
+    # leetspeak only inside words that also have letters ("k4nker", not "14 mei")
+    t = re.sub(r"\b(?=\w*[a-z])(?=\w*[0-9@$])[\w@$]+\b",
+               lambda m: m.group(0).translate(_LEET) if not m.group(0).isdigit() else m.group(0), t)
+    t = _REPEAT.sub(r"\1\1", t)
+    return _WS.sub(" ", t).strip()
+
+
+# --- vocabulary ---------------------------------------------------------------------------
+
+STAFF = (r"(?:juf|juffrouw|meester|meneer|mnr|mevrouw|mevr|mw|leraar|lerares|leraren|docent|docente|docenten|"
+         r"mentor|rector|conrector|directeur|directrice|directie|concierge|teamleider|decaan|"
+         r"gymleraar|gymdocent|invaller|stagiair|\w+(?:leraar|lerares|docent|juf))")
+PERSON = (rf"(?:{STAFF}|je|jij|jou|jullie|u|hem|haar|hij|zij|ze|iedereen|die|dat|dit|mensen|leerlingen?|"
+          r"kinderen|broertje|zusje|klas)")
+SCHOOL = r"(?:school|schoolgebouw|college|lyceum|gymnasium|atheneum|scholengemeenschap|klas|kantine|aula)"
+_IK = r"(?:ik|k|ikke|we|wij|ff|i)"
+_GA = r"(?:ga|gaan|gaat|gaa|zal|zullen|wil|moet|moeten|kom|komen)"
+
+# curse prefixes used in compounds: "kankerhoer", "kk lul", "tyfusleraar"
+CURSE = r"(?:kanker|kkr|kk|kenker|tering|tiering|tyfus|tiefus|klere|kolere|pest|kut|godver)"
+INSULT_NOUNS = (
+    "hoer|hoeren|slet|sletje|trut|teef|kutwijf|wijf|bitch|klootzak|klootzakken|lul|eikel|sukkel|loser|"
+    "debiel|randdebiel|idioot|imbeciel|mongool|mongolen|spast|spastje|spasst|kech|kneus|zak|ouwe zak|"
+    "smeerlap|viezerik|pedo|heks|koe|varken|walvis|vetzak|vreetzak|dombo|muts|nietsnut|nepperd|"
+    "leugenaar|oplichter|zakkenvuller|stinkerd|zwerver|hoerenloper|lijer|lijder|sloerie|baby|babytje|"
+    "kankerlijer|teringlijer|tyfuslijer|kankerhoer|tyfushoer|teringhoer|teringwijf|kankerwijf|kankerkind|"
+    "kut|kutje|nerd|gek|psychopaat|freak|aap|makaak|flikker|nicht|mietje|homo|terrorist|baviaan|"
+    "kakkerlak|rat|hond|zwijn|kutmarokkaan|kuthomo|apekop|ongelovige|kafir|jood"
+)
+INSULT_ADJ = (r"(?:dom|domme|dikke|vette|vieze|vuile|lelijk|lelijke|achterlijk|achterlijke|gestoord|gestoorde|"
+              r"zielig|zielige|sneu|sneue|stom|stomme|debiele|waardeloze|incompetente|corrupte|luie|kale|"
+              r"ouwe|ranzige|smerige|kanker|kk|kkr|tering|tyfus|kut)")
+DISCRIM = (r"\b(?:makaak|aap|apen|baviaan|kutmarokkaan|marokkaan|turk|jood|joden|neger|nikker|zwarte|"
+           r"flikker|nicht|mietje|homo|kuthomo|moslim|hoofddoek|terrorist|buitenlander|kafir|"
+           r"eigen land|kakkerlak)\b")
+SMEAR = (r"\b(?:zit aan leerlingen|zit aan kinderen|pedofiel|pedo|relatie met een leerling|steelt|dief|"
+         r"verkoopt drugs|dealt|drinkt in de klas|alcoholist|fraudeert|oplichter|zakkenvuller|sjoemelt)\b")
+
+
+@dataclass(frozen=True)
+class Pattern:
+    """One named regular expression over the normalised text."""
+
+    name: str
+    regex: re.Pattern[str]
+    weight: float = 1.0   # 1.0: fires the label on its own; < 1: a weak cue (a feature for the model)
+    kind: str | None = None
+
+
+def _p(name: str, rx: str, weight: float = 1.0, kind: str | None = None) -> Pattern:
+    for key, val in _PLACEHOLDERS.items():
+        rx = rx.replace("{" + key + "}", val)
+    return Pattern(name, re.compile(rx), weight, kind)
+
+
+_W = r"(?:\s+\S+){0,4}?"     # up to four words in between
+_W2 = r"(?:\s+\S+){0,2}?"
+_PLACEHOLDERS = {"_W": _W, "_W2": _W2, "STAFF": STAFF, "SCHOOL": SCHOOL, "_IK": _IK}
+
+THREAT_PATTERNS: tuple[Pattern, ...] = (
+    # killing, stabbing, shooting
+    _p("doden", r"\b(?:vermoord|vermoorden|vermoordt|afmaken|afslachten|afgeslacht|kelen|wurgen|ophangen|"
+                r"neersteken|neer ?steken|neerschieten|neerknallen|doodschieten|doodsteken|doodmaken|overhoop "
+                r"schieten|overhoop)\b"),
+    _p("maak-af", rf"\b(?:maak|maken|maakt)\b{_W}\s+(?:af|dood|kapot)\b"),
+    _p("steek-neer", rf"\b(?:steek|steken|schiet|schieten|knal|knallen|schop|trap)\b{_W}\s+(?:neer|dood|overhoop)\b"),
+    _p("steek", rf"\b{_IK}\s+(?:steek|stab)\s+(?:die|dat|je|jou|hem|haar|u|{STAFF})\b"),
+    _p("moet-dood", rf"\b(?:moet|moeten|mag|gaat|gaan|ga)\s+(?:\S+\s+)?dood\b(?!\s+van\b)"),
+    _p("is-dood", r"\b(?:dan\s+(?:ben|is)\s+(?:je|jij|hij|ze|zij)|ben je|is (?:hij|ze))\s+dood\b"),
+    _p("eraan", r"\b(?:gaat|gaan|ga)\s+(?:\S+\s+){0,2}(?:eraan|eran)\b(?!\s+(?:werken|doen|denken))|\bis\s+(?:ze\s+|hij\s+)?(?:d'?r|haar|ze|hij)\s+geweest\b"),
+    _p("leven", r"\b(?:leven niet (?:meer )?zeker|niet meer (?:lang )?leven|(?:het )?weekend (?:niet )?haalt|"
+                r"doden vallen|gaat bloeden|gaan bloeden|laatste schooljaar|niet overleven)\b"),
+    _p("kogel", r"\b(?:kogel|kogels)\b"),
+    # beating up
+    _p("in-elkaar", rf"\b(?:sla|slaan|slaat|trap|trappen|ram|rammen|schop|schoppen|beuk|beuken)\b{_W}\s+in ?elkaar\b"),
+    _p("kapot", r"\b(?:kapotslaan|kapot slaan|kapotmaken|kapot maken|kapottrappen|sloop|slopen|aftuigen|"
+                r"afrossen|afranselen|ontvoeren|in elkaar)\b"),
+    _p("kop-in", rf"\b(?:kop|hoofd|hersens|hersenen|bek|smoel|tanden|benen|nek|neus)\b{_W2}\s+(?:in|inslaan|intrappen|"
+                 r"uit|breken|breek|kapot|om)\b|\b(?:breek|breken)\b{_W}\s+(?:benen|nek|armen)\b"),
+    _p("klappen", r"\b(?:krijgt|krijg|geef|geven|verkopen?)\s+(?:\S+\s+)?(?:klappen|een klap|een pak slaag|"
+                  r"pak slaag|een mes|een kogel|klap|een dreun|een knal)\b|\bpak slaag\b"),
+    _p("pakken", rf"\b(?:{_IK}|gaan|ga)\b{_W2}\s+(?:pakken|grijpen|opwachten|te pakken nemen|halen|vinden)\b"
+                 rf"(?!\s+(?:van|uit)\b)|\bopwachten\b|\bgaan we (?:hem|haar|je|die) halen\b"),
+    _p("sla-kapot", r"\b(?:sla|slaan|slaat|trap|trappen|maak|maken|schop|schoppen)\b{_W}\s+(?:kapot|bont en blauw|verrot|lens|knock ?out|buiten westen)\b"),
+    _p("ga-slaan", r"\b(?:{_IK}|ga|gaan)\s+(?:ga\s+|gaan\s+)?(?:\S+\s+){0,4}?(?:slaan|steken|neerslaan|fucken|kelen|grijpen|te grijpen|"
+                   r"te pakken|aanvallen|afknallen|raken|mollen|martelen)\b"),
+    _p("om-te", r"\bom\s+(?:\S+\s+){1,3}te\s+(?:grijpen|pakken|slaan|steken|vermoorden|raken|mollen)\b"),
+    _p("steen", r"\b(?:steen|stenen|baksteen|molotov)\b.*\b(?:raam|ruit|door|naar)\b"),
+    _p("lesje", r"\b(?:lesje leren|honkbalknuppel|knuppel|boksbeugel)\b"),
+    # weapons, explosives, arson
+    _p("wapen-mee", rf"\b(?:mes|mesje|messen|pistool|vuurwapen|wapen|wapens|bijl|machete|geweer|gun|"
+                    r"benzine|aansteker|vuurwerkbom|bom|bommen)\b{_W}\s+(?:mee|meenemen|meebrengen)\b|"
+                    r"\b(?:neem|nemen|breng|brengen|kom|komen|ga|gaan)\b{_W}\s+(?:met|een|mijn|m'n|mn|zn|z'n)?\s*"
+                    r"(?:\S+\s+)?(?:mes|mesje|pistool|vuurwapen|wapens|wapen|bijl|machete|geweer|bom)\b"),
+    _p("mes-op", r"\b(?:mes|mesje)\s+(?:op|in)\b|\b(?:trek|trekken)\s+(?:\S+\s+)?mes\b|\bheb een (?:vuurwapen|pistool|mes|wapen)\b"),
+    _p("bom", rf"\b(?:bom|bommen|explosief|explosieven)\b{_W}\s+(?:in|op|bij|onder)\b{_W}\s+(?:de\s+|het\s+)?(?:{SCHOOL}|\S+)"
+              r"|\b(?:ligt|leggen|plaatsen|plaats)\s+(?:\S+\s+)?(?:een\s+)?bom\b"),
+    _p("ontploffen", r"\b(?:ontploft|ontploffen|opblazen|opgeblazen|blaas|blazen|de lucht in|aanslag|"
+                     r"aanslagen|schietpartij|bloedbad)\b"),
+    _p("brand", rf"\b(?:in de fik|fik|fikken|afbranden|afbrandt|afgebrand|platbranden|platgebrand|plat branden|"
+                rf"brand\w*\s+(?:\S+\s+){{0,3}}(?:af|plat)|branden|in brand|steek\w*\s+(?:\S+\s+){{0,3}}in brand)\b"),
+    _p("aandoen", r"\b(?:wat aandoen|iets aandoen|pijn doen|laten boeten|gaat ervoor boeten|ga je boeten|"
+                  r"ervoor boeten|boeten)\b"),
+    _p("wens-dood", r"\b(?:onder een (?:auto|trein|bus) komt|hoop dat (?:\S+\s+){1,5}(?:dood|sterft|afbrandt|"
+                    r"ontploft|verongelukt))\b"),
+    # veiled threats and intimidation
+    _p("wacht-maar", r"\b(?:wacht maar|let maar op|let op mijn woorden|je bent gewaarschuwd|jullie zijn gewaarschuwd|"
+                     r"zijn gewaarschuwd|wat (?:hem|haar|je|jou|u|jullie) te wachten staat|zal het (?:nog )?merken|"
+                     r"zullen het (?:nog )?merken|gaat het merken|spijt van krijgen|spijt krijgen|met wie (?:hij|ze|je|u) te maken)\b"),
+    _p("pas-op", rf"\b(?:pas maar op|moet oppassen|zou maar oppassen|pas op|oppassen)\b"),
+    _p("iets-gebeuren", r"\b(?:gaat|gebeurt|zal|gaan)\s+(?:er\s+)?(?:binnenkort\s+|morgen\s+|vrijdag\s+)?"
+                        r"(?:iets|wat)\s*(?:ergs|engs|gebeuren|ontploffen)?\b(?=.*\b(?:gebeur\w*|ergs|ontplof\w*|school|let)\b)"
+                        r"|\bongeluk(?:je)?\s+(?:met|gebeur\w*)\b|\bkomt er een ongeluk\b|\bgaat (?:het|t) knallen\b"),
+    _p("mensen-ken", r"\b(?:ik ken mensen|ken mensen die|jongens met wapens)\b"),
+    _p("stalken", r"\b(?:weet|weten)\s+(?:\S+\s+){0,3}waar (?:je|jij|u|jullie|hij|ze) (?:woont|wonen|woon|slaapt)\b|"
+                  r"\b(?:in de gaten|ik volg je|volg je al|we volgen je|we zien je|ik zie je elke|zien je elke|"
+                  r"foto'?s van (?:je|jouw|uw) huis|waar (?:je|uw) (?:kinderen|kids)|welke auto (?:je|u) rijdt|(?:je|uw) (?:kinderen|kids|dochter|zoon|vrouw|man) gezien|"
+                  r"bij je huis|hoe laat je (?:thuis|naar huis)|staat elke (?:avond|ochtend|dag))\b|"
+                  r"\bmooi(?:e)? (?:huis|huisje|auto|jurkje)\b.*\b(?:toch|heeft u|hoor|juf|meneer)\b",
+       kind="stalken"),
+    # emoji: knife, gun, bomb, explosion, blood, coffin, skull-and-crossbones
+    _p("emoji", r"(?:🔪|🗡|🔫|💣|🩸|⚰|☠|🧨)"),
+    _p("emoji-vuur", r"🔥.*\b(?:branden|fik|school)\b|\b(?:branden|fik)\b.*🔥", 0.6),
+)
+
+# Weak threat cues: not enough alone, but features for the model.
+WEAK_THREAT = (
+    _p("wapen", r"\b(?:mes|mesje|messen|pistool|wapen|wapens|vuurwapen|bom|bommen|geweer|bijl)\b", 0.4),
+    _p("dood", r"\bdood\b", 0.3),
+    _p("geweld", r"\b(?:slaan|steken|schieten|vechten|klap|klappen|bloed)\b", 0.3),
+    _p("gaan-doen", r"\b(?:ik ga|ga ik|wij gaan|we gaan|morgen|morge|vrijdag|na school|na schooltijd)\b", 0.2),
+)
+
+# Hard negatives: matches are blanked before the threat patterns run.
+HARD_NEGATIVES = re.compile(
+    r"\b(?:ik\s+)?(?:ga|ging|gaat|gaan|ben|was|lig|lag|schrok|schrik|schrokken|verveel)\s+(?:me\s+|mij\s+|bijna\s+|echt\s+|"
+    r"helemaal\s+|zowat\s+)*dood(?:\s+van\s+(?:het\s+|de\s+)?\w+|\s*(?:😂|🤣|haha|lol))?|"
+    r"\bmoordend\w*|\bdood(?:moe|op|ziek|eng|gewoon|leuk|normaal|stil)\b|\b(?:mijn|m'n|de) dood\b|"
+    r"\bafmaken\s+(?:\S+\s+)?(?:van|voor)\b|\bopdracht\w*\b[^.!?]*\baf(?:maken)?\b|\b(?:huiswerk|werkstuk|taak|pws)\b[^.!?]*\bafmaken\b|"
+    r"\bmaken ze af op het veld\b|\b(?:is|was) (?:echt )?de bom\b|\bbom(?:men)? (?:op|in) (?:rotterdam|de stad)\b|"
+    r"\bgaan we knallen\b|\bknallen[!]|\bschiet(?:en)? (?:even|ff|snel|nog even|echt)\s+(?:naar|op|een)\b|"
+    r"\bschiet (?:\S+\s+)?op met\b|\b(?:vermoord|vermoorden)\s+mezelf\b|\bhoofd ontploft\b|\bontploft van\b|"
+    r"\bmaken ze (?:af|in)\b|\b(?:ik\s+)?(?:ga|gaan)\s+(?:\S+\s+)?(?:naar de (?:krant|rechter|inspectie|politie))\b|"
+    r"\b\w*(?:toets|examen|tentamen)\w*\b[^.!?]*\b(?:bloedbad|slachtpartij)\b|"
+    r"\bgaat eraan als\b|\bsloop(?:t|te)? (?:me|mij)\b|\bgesloopt\b|\bpas op voor\b|\bpas op je\b|\bafgemaakt\b|\bafgebrand bij\b"
+)
+
+# Reporting context: a news item about violence is not a threat by its author.
+REPORTING = re.compile(
+    r"\b(?:in het nieuws|nieuws over|in de krant|voorlichting|uitleg|opgepakt|aangehouden|geschrokken|vreselijk|"
+    r"heftig|eng hoor|wat eng|sterkte|politie gaf|agenten|wijkagent|workshop|les over|protocol|thriller|"
+    r"middeleeuwen|explosieve reacties|bommelding in|brandoefening|ontruiming|vuurwerk(?:show)?|"
+    r"neergestoken|steekpartij|vechtpartij|een bedreiging bij)\b"
+)
+
+INSULT_PATTERNS: tuple[Pattern, ...] = (
+    _p("curse-compound", rf"\b{CURSE}\s?(?:{STAFF}|wijf|hoer|lijer|lijder|kind|mongool|kech|lul|mongool|"
+                         r"moslim|turk|marokkaan|homo|jood|buitenlander|school|directie|debiel)\b"),
+    _p("is-een", rf"\b(?:is|bent|ben|zijn|was|blijft)\s+(?:echt\s+|gewoon\s+|zo\s+|ook\s+)?(?:een|zo'?n|n|een echte)\s+"
+                 rf"(?:\S+\s+){{0,3}}?(?:{INSULT_NOUNS})\b"),
+    _p("van-een", rf"\b(?:{INSULT_NOUNS})\s+van\s+een\b"),
+    _p("wat-een", rf"\bwat (?:een|n)\s+(?:\S+\s+){{0,2}}?(?:{INSULT_NOUNS})\b"),
+    _p("slur-person", rf"\b(?:{INSULT_ADJ}\s+)?(?:hoer|slet|trut|kutwijf|klootzak|mongool|kech|debiel|randdebiel|"
+                      r"lijer|kankerlijer|teringlijer|tyfuslijer|kankerhoer|tyfushoer|teringwijf|kankerkind|"
+                      r"spast|spastje|flikker|makaak|kutmarokkaan|pedo|smeerlap|hoerenloper|bitch|sloerie|teef)\b"),
+    _p("adj-person", rf"\b(?:dikke vette|vieze|vuile|lelijke|achterlijke|domme|kanker|kk|kkr|tering|tyfus)\s+"
+                     rf"(?:{STAFF}|koe|zak|muts|wijf|aap|varken|homo|jood|zwerver|nerd|loser)\b"),
+    _p("zo-lelijk", r"\bzo (?:lelijk|dik|dom|vies|stom|achterlijk|sneu|zielig)\b(?=.*\b(?:niemand|iedereen|echt|haha|lol|"
+                    r"heks|loser)\b|.*(?:🤮|🤢|🐷|🐄|🐳|🤣|😂))"),
+    _p("emoji-pesten", r"(?:🐷|🐖|🐄|🐳|🤮|🤢|🐒|🦍)", 0.6),
+    _p("oprotten", r"\b(?:oprotten|rot op|opkankeren|opsodemieteren|terug naar je eigen land|moet weg van school)\b"),
+    _p("smear", SMEAR),
+    _p("uitlachen", r"\b(?:iedereen lacht (?:hem|haar) uit|niemand wil (?:naast|met)|geen vrienden|iedereen haat)\b", 0.6),
+    _p("uitsluiten", r"^(?=.*(?:\b(?:stinkt|stinken|vies|raar|lelijk|dik|dom|lol|haha\w*|nerd|loser|sneu)\b|🤓|🤣|😂))"
+                     r".*?(?P<cue>\b(?:iedereen lacht (?:hem|haar) uit|niemand wil (?:naast|met) (?:hem|haar)|"
+                     r"heeft (?:weer )?geen vrienden|iedereen haat (?:hem|haar|\w+))\b)"),
+    _p("apposition", rf",\s*(?:een|zo'?n)\s+(?:\S+\s+){{0,2}}?(?:{INSULT_NOUNS})\b"),
+)
+
+# Profanity as an intensifier ("kanker moeilijk", "kutweer") is not an insult to a person.
+PROFANITY_ONLY = re.compile(rf"\b{CURSE}\s?(?:weer|dag|toets|toetsweek|moeilijk|goed|saai|vroeg|laat|huiswerk|les)\b|"
+                            r"^(?:kut|shit|fuck|kanker|tering)\b[,!]")
+
+POSITIVE = re.compile(
+    r"\b(?:trots|geweldig\w*|fantastisch\w*|prachtig\w*|mooi\w*|leuk\w*|fijn\w*|top|toppers?|toppie|super|dank\w*|"
+    r"bedankt|gefeliciteerd|felicitaties|blij|gaaf|gave|vet|heerlijk\w*|knap|bravo|complimenten?|respect|"
+    r"lief|lieve|liefste|allerliefste|schattig|tof|toffe|succes|goed gedaan|goed geregeld|enthousiast|"
+    r"geslaagd|gewonnen|beste|de bom|killer|knaller|knallen|opgebloeid|genoten|aanrader|kippenvel|lachen|"
+    r"gelachen|dubbel|grappig|legt (?:het )?(?:top|goed) uit|snap ik|helpt|geholpen|behulpzaam|gered|"
+    r"excellente?|strak|moeite waard)\b|(?:👏|😍|🥰|❤️|❤|🎉|🎓|🏆|💪|😊|🙌|👍|⭐)"
+)
+NEGATIVE = re.compile(
+    r"\b(?:boos|woedend|belachelijk\w*|schandalig|slecht\w*|waardeloos|waardeloze|chaos|drama|ramp|triest|"
+    r"teleurgesteld|oneerlijk\w*|klaar mee|zat|baal|balen|onvoldoende\w*|zakken|gezakt|niks|niets|nooit|"
+    r"kapot|stress|huilen\w*|huilt|gepest|pesten|lesuitval|uitval|smerig|vies|vieze|te duur|te vol|"
+    r"geen\b|ongelooflijk|gek van|moe van|schaam|eng|vreselijk\w*|heftig|geschrokken|saai|onredelijk|"
+    r"onaardig|streng|klacht\w*|bezwaar|levensgevaarlijk|lekkend\w*|moordend|dood|afgang|hopeloos|"
+    r"kwijt\w*|pff+|zonde|gedoe|afgebrand|gesloopt|shit|fuck|kut\w*|kanker\w*|mijn dood|bloedbad|"
+    r"slachtpartij|mislukt|niet te doen|niet normaal|ergeren|irritant|jammer)\b|(?:🙄|🙃|😡|😤|😢|😭|😠)"
+)
+SARCASM = re.compile(r"(?:🙄|🙃|\becht niet\b|\bniet dus\b|\b(?:top|goed bezig|super|geweldig|fijn|fantastisch)\b"
+                     r"[^.!?]*\b(?:weer|alweer|weer eens|geen|kapot|kwijt|te laat)\b|\b(?:weer|alweer|geen|kapot|kwijt)\b"
+                     r"[^.!?]*\b(?:top school|goed bezig|super\.?$|fijne school))")
+NEUTRAL_HINT = re.compile(r"\?|\b(?:weet iemand|wie heeft|morgen|vanaf|informatie|inschrijving|rooster|"
+                          r"studiedag|gesloten|verplaatst|nieuwsbrief|let op|herinnering|aanmelden)\b")
+
+
+@dataclass
+class RuleHits:
+    """What the rules found in one text."""
+
+    threat: list[tuple[Pattern, str]] = field(default_factory=list)
+    weak_threat: list[tuple[Pattern, str]] = field(default_factory=list)
+    insult: list[tuple[Pattern, str]] = field(default_factory=list)
+    reporting: bool = False
+    hard_negative: bool = False
+    profanity: bool = False
+    positive: int = 0
+    negative: int = 0
+    sarcasm: bool = False
+    neutral_hint: bool = False
+    staff: bool = False
+
+    def threat_score(self) -> float:
+        s = max((p.weight for p, _ in self.threat), default=0.0)
+        return s * (0.5 if self.reporting else 1.0)
+
+    def insult_score(self) -> float:
+        return max((p.weight for p, _ in self.insult), default=0.0)
+
+    def features(self) -> list[float]:
+        """A small numeric view of the hits, appended to the embedding for the model heads."""
+        weak = sum(p.weight for p, _ in self.weak_threat)
+        return [self.threat_score(), min(weak, 1.0), self.insult_score(), float(self.reporting),
+                float(self.hard_negative), float(self.profanity), min(self.positive, 3) / 3,
+                min(self.negative, 3) / 3, float(self.sarcasm), float(self.neutral_hint), float(self.staff)]
+
+
+N_FEATURES = len(RuleHits().features())
+
+
+def _find(patterns: Sequence[Pattern], text: str) -> list[tuple[Pattern, str]]:
+    out = []
+    for p in patterns:
+        m = p.regex.search(text)
+        if m:
+            cue = m.groupdict().get("cue") or m.group(0)
+            out.append((p, cue.strip()))
+    return out
+
+
+def analyse(text: str) -> RuleHits:
+    """Run every pattern over one text."""
+    t = normalise(text)
+    h = RuleHits()
+    h.hard_negative = bool(HARD_NEGATIVES.search(t))
+    cleaned = HARD_NEGATIVES.sub(" ", t)
+    h.reporting = bool(REPORTING.search(cleaned))
+    h.threat = _find(THREAT_PATTERNS, cleaned)
+    h.weak_threat = _find(WEAK_THREAT, cleaned)
+    h.profanity = bool(PROFANITY_ONLY.search(t))
+    h.insult = _find(INSULT_PATTERNS, PROFANITY_ONLY.sub(" ", t))
+    h.positive = len(POSITIVE.findall(t))
+    h.negative = len(NEGATIVE.findall(t))
+    h.sarcasm = bool(SARCASM.search(t))
+    h.neutral_hint = bool(NEUTRAL_HINT.search(t))
+    h.staff = bool(re.search(rf"\b{STAFF}\b", t))
+    return h
+
+
+def harm_kind(h: RuleHits, harm: str, text: str) -> str | None:
+    """The protocol's finer kind for a harm label, from the hits."""
+    t = normalise(text)
+    if harm == "threat":
+        kinds = {p.kind for p, _ in h.threat if p.weight >= 1.0}
+        return "stalken" if kinds == {"stalken"} else "bedreigen"
+    if harm == "insult":
+        if re.search(SMEAR, t):
+            return "zwartmaken"
+        if re.search(DISCRIM, t):
+            return "discriminatie"
+        return "kwetsen" if h.staff else "pesten"
+    return None
+
+
+def sentiment_scores(h: RuleHits) -> dict[str, float]:
+    """A lexicon estimate of sentiment, used when no model is loaded."""
+    pos, neg = float(h.positive), float(h.negative)
+    if h.sarcasm:
+        pos, neg = 0.0, neg + 1.5
+    if h.threat or h.insult:
+        neg += 2.0
+    neu = 0.8 + (0.7 if h.neutral_hint else 0.0)
+    z = [pos, neu, neg]
+    total = sum(z) or 1.0
+    return {"positive": z[0] / total, "neutral": z[1] / total, "negative": z[2] / total}
+
+
+def harm_scores(h: RuleHits) -> dict[str, float]:
+    """Rule-based harm probabilities (coarse)."""
+    t, i = h.threat_score(), h.insult_score()
+    t = min(t, 1.0)
+    i = min(i, 1.0) * (1 - t)
+    return {"none": max(0.0, 1 - t - i), "insult": i, "threat": t}
+
+
+def cues(h: RuleHits, harm: str) -> tuple[str, ...]:
+    """The Dutch words that triggered a harm label (deduplicated, in pattern order)."""
+    hits = h.threat if harm == "threat" else h.insult if harm == "insult" else []
+    seen: list[str] = []
+    for p, s in hits:
+        if p.weight >= 0.5 and s not in seen:
+            seen.append(s)
+    return tuple(seen)
+
+
+class RulesClassifier:
+    """Lexicon-and-pattern classifier: explainable, offline, no model files."""
+
+    name = NAME
+    version = VERSION
+
+    def __init__(self, threat_threshold: float = 1.0, insult_threshold: float = 1.0) -> None:
+        self.threat_threshold = threat_threshold
+        self.insult_threshold = insult_threshold
+
+    def label_one(self, text: str, h: RuleHits | None = None) -> Labels:
+        """Classify one text (optionally reusing its hits)."""
+        h = h or analyse(text)
+        harm = "none"
+        if h.threat_score() >= self.threat_threshold:
+            harm = "threat"
+        elif h.insult_score() >= self.insult_threshold:
+            harm = "insult"
+        sent = sentiment_scores(h)
+        scores = {f"sentiment.{k}": round(v, 4) for k, v in sent.items()}
+        scores.update({f"harm.{k}": round(v, 4) for k, v in harm_scores(h).items()})
+        return Labels(sentiment=max(sent, key=sent.__getitem__), harm=harm,
+                      harm_kind=harm_kind(h, harm, text), scores=scores,
+                      cues=cues(h, harm), classifier=f"{self.name}/{self.version}")
+
+    def classify(self, texts: Sequence[str]) -> list[Labels]:
+        return [self.label_one(t) for t in texts]
