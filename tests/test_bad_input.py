@@ -343,3 +343,14 @@ def test_text_normalisation_is_unchanged_for_odd_text() -> None:
                                                rng.randint(0xE000, 0xFFFF), rng.randint(0x10000, 0x10FFFF)]))
                                for _ in range(rng.randint(0, 30))))
     assert [normalise_text(s) for s in samples] == [_reference_normalise(s) for s in samples]
+
+
+def test_a_1mb_post_is_classified_in_bounded_time() -> None:
+    """The model reads the start of a huge text; the rules still read all of it."""
+    from classifiers import load_classifier
+
+    clf = load_classifier()
+    threat_at_the_end = BIG + " Ik ga je vermoorden na school."
+    labels = clf.classify([threat_at_the_end, BIG])
+    assert labels[0].harm == "threat"
+    assert labels[1].harm == "none"
