@@ -55,11 +55,13 @@ MENTION_SCHEMA = pa.schema([
     ("has_media", pa.bool_()), ("media", pa.string()), ("metrics", pa.string()),
     ("reply_to", pa.string()), ("raw", pa.string()), ("school_ids", pa.list_(pa.string())),
     ("sentiment", pa.string()), ("harm", pa.string()), ("harm_kind", pa.string()),
-    ("scores", pa.string()), ("cues", pa.list_(pa.string())), ("classifier", pa.string()),
+    ("scores", pa.map_(pa.string(), pa.float64())), ("cues", pa.list_(pa.string())), ("classifier", pa.string()),
     ("ord", pa.int64()),
 ])
 
 _MENTION_COLS = [f.name for f in MENTION_SCHEMA if f.name not in ("dedup_hash", "ord")]
+# The SELECT list that turns an Arrow batch into `mentions` rows (maps become JSON in DuckDB).
+MENTION_SELECT = ", ".join("to_json(scores) AS scores" if c == "scores" else c for c in _MENTION_COLS)
 
 
 def _utc(dt: datetime | None) -> datetime | None:
@@ -91,22 +93,23 @@ def mentions_to_arrow(mentions: Sequence[Mention]) -> pa.Table:
         "text": [m.text for m in ms],
         "text_hash": hashes,
         "dedup_hash": [h if len(n) >= MIN_DEDUP_TEXT else None for h, n in zip(hashes, norms)],
-        "published_at": [_utc(m.published_at) for m in ms],
-        "fetched_at": [_utc(m.fetched_at) for m in ms],
+        # Arrow converts aware datetimes to UTC itself and reads naive ones as UTC
+        "published_at": [m.published_at for m in ms],
+        "fetched_at": [m.fetched_at for m in ms],
         "target": [m.target for m in ms],
         "lang": [m.lang for m in ms],
-        "links": [list(m.links) for m in ms],
+        "links": [m.links for m in ms],
         "has_media": [bool(m.has_media) for m in ms],
         "media": [dumps(m.media, ensure_ascii=False) if m.media else None for m in ms],
         "metrics": [dumps(m.metrics) if m.metrics else None for m in ms],
         "reply_to": [m.reply_to for m in ms],
         "raw": [m.raw for m in ms],
-        "school_ids": [list(m.school_ids) for m in ms],
+        "school_ids": [m.school_ids for m in ms],
         "sentiment": [m.sentiment for m in ms],
         "harm": [m.harm for m in ms],
         "harm_kind": [m.harm_kind for m in ms],
-        "scores": [dumps(m.scores) if m.scores else None for m in ms],
-        "cues": [list(m.cues) for m in ms],
+        "scores": [m.scores or None for m in ms],
+        "cues": [m.cues for m in ms],
         "classifier": [m.classifier for m in ms],
         "ord": pa.array(range(len(ms)), pa.int64()),
     }
@@ -240,26 +243,30 @@ def upsert_mentions(con: duckdb.DuckDBPyConnection, mentions: Sequence[Mention])
     tbl = mentions_to_arrow(mentions)
     con.register("incoming", tbl)
     try:
-        cols = ", ".join(_MENTION_COLS)
-        rows = con.execute(f"""
+        # 1. decide on the keys alone which rows are new (first occurrence in the batch, and
+        #    neither the id, the long text nor the canonical link stored or purged before) ...
+        con.execute("""
+            CREATE OR REPLACE TEMP TABLE upsert_keep AS
             WITH ranked AS (
                 SELECT ord, mention_id, dedup_hash, canonical_url,
                        row_number() OVER (PARTITION BY mention_id ORDER BY ord) AS r_id,
                        row_number() OVER (PARTITION BY coalesce(dedup_hash, mention_id) ORDER BY ord) AS r_text,
                        row_number() OVER (PARTITION BY coalesce(canonical_url, mention_id) ORDER BY ord) AS r_url
                 FROM incoming
-            ), keep AS (   -- ranked on the keys only: the wide rows are read once, below
-                SELECT ord FROM ranked i
-                WHERE r_id = 1 AND r_text = 1 AND r_url = 1
-                  AND NOT EXISTS (SELECT 1 FROM mentions m WHERE m.mention_id = i.mention_id)
-                  AND NOT EXISTS (SELECT 1 FROM purged_mentions p WHERE p.mention_id = i.mention_id)
-                  AND (i.dedup_hash IS NULL OR NOT EXISTS (SELECT 1 FROM mentions m WHERE m.text_hash = i.dedup_hash))
-                  AND (i.canonical_url IS NULL OR NOT EXISTS (SELECT 1 FROM mentions m WHERE m.canonical_url = i.canonical_url))
             )
-            INSERT INTO mentions ({cols}) SELECT {cols} FROM incoming WHERE ord IN (SELECT ord FROM keep) ORDER BY ord
-            ON CONFLICT DO NOTHING
-            RETURNING mention_id
-        """).fetchall()
+            SELECT ord, mention_id FROM ranked i
+            WHERE r_id = 1 AND r_text = 1 AND r_url = 1
+              AND NOT EXISTS (SELECT 1 FROM mentions m WHERE m.mention_id = i.mention_id)
+              AND NOT EXISTS (SELECT 1 FROM purged_mentions p WHERE p.mention_id = i.mention_id)
+              AND (i.dedup_hash IS NULL OR NOT EXISTS (SELECT 1 FROM mentions m WHERE m.text_hash = i.dedup_hash))
+              AND (i.canonical_url IS NULL OR NOT EXISTS (SELECT 1 FROM mentions m WHERE m.canonical_url = i.canonical_url))
+        """)
+        # 2. ... then read the wide rows once, for those only (the writer holds the only lock,
+        #    so nothing can insert in between).
+        cols = ", ".join(_MENTION_COLS)
+        con.execute(f"INSERT INTO mentions ({cols}) SELECT {MENTION_SELECT} FROM incoming SEMI JOIN upsert_keep USING (ord)")
+        rows = con.execute("SELECT mention_id FROM upsert_keep ORDER BY ord").fetchall()
+        con.execute("DROP TABLE upsert_keep")
     finally:
         con.unregister("incoming")
     ids = [r[0] for r in rows]
