@@ -355,3 +355,42 @@ def test_a_1mb_post_is_classified_in_bounded_time() -> None:
     labels = clf.classify([threat_at_the_end, BIG])
     assert labels[0].harm == "threat"
     assert labels[1].harm == "none"
+
+
+# --- alerts: markup in a post reaches webhooks as data, never as markup ----------------------
+
+def test_markup_in_a_threat_reaches_every_webhook_format_safely(tmp_path: Path) -> None:
+    """A threatening post whose text and author carry markup, quotes and RTL text raises an alert:
+    each webhook format gets valid JSON; the generic one carries the text verbatim (as data), Slack
+    gets it escaped for mrkdwn, and the only link is the post's own URL."""
+    import json as _json
+
+    from edumon import pipeline
+    from edumon.fakes.rss import FeedHandler
+    from edumon.fakes.server import FakeServer, Request, Response
+    from protocol_env import _x, feed, item, make_config
+
+    hostile = ("Die docent van het Ley College moet oppassen, ik ga je opwachten na school "
+               "<script>alert(\"x\")</script> <a href=\"javascript:evil()\">klik</a> \u202edrow\u202c 'quote'")
+    for fmt in ("json", "slack", "teams"):
+        received: list[Request] = []
+        with FakeServer() as srv:
+            srv.route("/forum.xml", FeedHandler(feed(item("h1", "Re: docent", _x(hostile), author="<b>x</b>"))))
+            srv.route("/hook", lambda req: (received.append(req), Response(200, b"ok"))[1])
+            cfg = make_config(tmp_path / f"{fmt}.duckdb", srv, alerts={"webhook_url": srv.url + "/hook",
+                                                                     "webhook_format": fmt, "email_to": []})
+            pipeline.run_cycle(cfg)
+        assert received, f"{fmt}: no alert delivered"
+        body = received[0].body.decode("utf-8")
+        payload = _json.loads(body)                                   # valid JSON
+        flat = _json.dumps(payload, ensure_ascii=False)
+        if fmt == "json":
+            assert "<script>alert(\"x\")</script>" in payload["text"] and payload["link"] == "https://forum.example.nl/t/h1"
+        if fmt == "slack":
+            assert "<script>" not in flat and "&lt;script&gt;" in flat     # mrkdwn control characters escaped
+        def links(node: object) -> list[str]:   # every value a client turns into a link or button
+            if isinstance(node, dict):
+                return [v for k, v in node.items() if k in ("url", "link") and isinstance(v, str)] + \
+                    [u for v in node.values() for u in links(v)]
+            return [u for v in node for u in links(v)] if isinstance(node, list) else []
+        assert links(payload) == ["https://forum.example.nl/t/h1"], links(payload)
