@@ -162,6 +162,7 @@ class RetentionConfig:
     days: int = 90                        # mentions are kept for this many full days after the day they were posted
     deleted_at_source_days: int = 0       # days a post deleted at its source is kept after we noticed (0: next purge)
     tombstone_days: int = 365             # how long the ids of purged mentions are remembered, so they are not re-stored
+    deletion_checks_per_run: int = 500    # Bluesky/Mastodon posts asked "still there?" per purge run (0: no checks)
 
 
 @dataclass
@@ -336,6 +337,8 @@ def _check(cfg: Config) -> None:
         raise ConfigError(f"retention.days: must be at least 1, got {cfg.retention.days}")
     if cfg.retention.deleted_at_source_days < 0:
         raise ConfigError(f"retention.deleted_at_source_days: must be 0 or more, got {cfg.retention.deleted_at_source_days}")
+    if cfg.retention.deletion_checks_per_run < 0:
+        raise ConfigError(f"retention.deletion_checks_per_run: must be 0 or more, got {cfg.retention.deletion_checks_per_run}")
     if cfg.retention.tombstone_days < cfg.retention.days:
         raise ConfigError(f"retention.tombstone_days: must be at least retention.days ({cfg.retention.days}), "
                           f"got {cfg.retention.tombstone_days}")
