@@ -5,7 +5,14 @@ from __future__ import annotations
 import importlib
 from types import ModuleType
 
-from .base import FetchResult, Target
+from typing import TYPE_CHECKING, Sequence
+
+from .base import Existence, FetchResult, Target
+
+if TYPE_CHECKING:  # pragma: no cover
+    from edumon.config import Config
+    from edumon.mention import Mention
+    from edumon.secrets import Secrets
 
 # source name -> module path; a connector whose module is not there yet is skipped.
 REGISTRY = {"rss": "connectors.rss", "bluesky": "connectors.bluesky", "mastodon": "connectors.mastodon"}
@@ -24,4 +31,25 @@ def all_targets(cfg) -> list[Target]:  # type: ignore[no-untyped-def]
     return out
 
 
-__all__ = ["FetchResult", "Target", "all_targets", "connector", "REGISTRY"]
+def checkable_sources(cfg: Config) -> list[str]:
+    """Configured sources whose connector can tell whether a stored post is still there."""
+    return [s for s in REGISTRY if getattr(cfg.sources, s) and hasattr(connector(s), "exists")]
+
+
+def exists(cfg: Config, mentions: Sequence[Mention], secrets: Secrets) -> Existence:
+    """Ask each post's source whether it is still there (`connectors.base.Existence`);
+    posts of a source that cannot be asked are left out (not asked)."""
+    out = Existence()
+    groups: dict[str, list[Mention]] = {}
+    for m in mentions:
+        groups.setdefault(m.source, []).append(m)
+    for source, ms in groups.items():
+        module = connector(source) if source in REGISTRY else None
+        if module is None or not hasattr(module, "exists"):
+            continue
+        out.merge(module.exists(cfg, ms, secrets))
+    return out
+
+
+__all__ = ["Existence", "FetchResult", "Target", "all_targets", "checkable_sources", "connector", "exists",
+           "REGISTRY"]

@@ -3,7 +3,9 @@
 A connector module exposes
   ``targets(cfg) -> list[Target]``: one target per feed / query / hashtag, and
   ``fetch(target, state, secrets) -> FetchResult``: what is new since `state`
-  (the cursor the warehouse kept from the last cycle).
+  (the cursor the warehouse kept from the last cycle), and optionally
+  ``exists(cfg, mentions, secrets) -> Existence``: whether stored posts are still
+  there at the source (for deletion at the source, `warehouse.deletion`).
 `fetch` never raises for a source's own failure (HTTP error, 429, bad payload):
 it returns a `FetchResult` with status ``failed`` or ``rate_limited`` and a
 readable `error`, and keeps whatever it fetched before the failure.
@@ -34,3 +36,23 @@ class FetchResult:
     error: str | None = None
     requests: int = 0
     http_status: int | None = None
+
+
+@dataclass
+class Existence:
+    """What the sources said about stored posts (`exists(cfg, mentions, secrets)`).
+
+    `answers`: mention_id -> True (still there), False (gone at the source: not found),
+    None (asked, but could not tell: an error). A mention absent from `answers` was not
+    asked (a rate limit or an outage stopped that source's checks for this run).
+    `notes`: one readable line per source that stopped early or could not be asked.
+    """
+    answers: dict[str, bool | None] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+    requests: int = 0
+
+    def merge(self, other: "Existence") -> "Existence":
+        self.answers.update(other.answers)
+        self.notes.extend(other.notes)
+        self.requests += other.requests
+        return self

@@ -165,18 +165,29 @@ def export(cfg: Config, out_dir: str) -> None:
 
 @click.command()
 @config_option
-@click.option("--dry-run", is_flag=True, help="Count what would be removed; change nothing.")
-def purge(cfg: Config, dry_run: bool) -> None:
+@click.option("--dry-run", is_flag=True, help="Count what would be removed; change nothing (no source checks).")
+@click.option("--check-deleted/--no-check-deleted", default=True, show_default=True,
+              help="First ask Bluesky/Mastodon which stored posts were deleted there "
+                   "(at most [retention] deletion_checks_per_run) and mark them.")
+def purge(cfg: Config, dry_run: bool, check_deleted: bool) -> None:
     """Remove mentions past the retention period ([retention] days, default 90) and posts
     deleted at their source, except those tied to an open police report.
+
+    Before the purge, up to [retention] deletion_checks_per_run stored Bluesky and Mastodon
+    posts are looked up at their source; the ones it no longer has are marked and removed
+    by this purge (after [retention] deleted_at_source_days).
 
     \b
     Example:
         edumon purge --config config/example.toml --dry-run
+        edumon purge --config config/example.toml --no-check-deleted
     """
+    from warehouse.deletion import check_deleted as do_check
     from warehouse.retention import purge as do_purge
 
     try:
+        if check_deleted and not dry_run:
+            click.echo(do_check(cfg).summary())
         report = do_purge(cfg, dry_run=dry_run)
     except WarehouseLocked as e:
         raise click.ClickException(f"edumon purge: {e}; nothing was removed, try again later") from None

@@ -1,7 +1,11 @@
 """The nightly retention run: delete what the retention policy says is old enough.
 
-The policy itself is `warehouse.retention.purge(cfg)`; this flow runs it
-under the machine-wide warehouse lock, so it never competes with a cycle.
+First the deletion check (`warehouse.deletion.check_deleted(cfg)`): up to
+`[retention] deletion_checks_per_run` stored Bluesky/Mastodon posts are looked up at
+their source and the ones gone there are marked. It runs outside the cycle lock
+(network I/O; it writes in short transactions), and a failure does not stop the
+purge. Then the policy itself, `warehouse.retention.purge(cfg)`, under the
+machine-wide warehouse lock, so it never competes with a cycle.
 """
 from __future__ import annotations
 
@@ -30,6 +34,14 @@ def _purge_api() -> Callable[[Config], Any]:
     return purge
 
 
+@task(name="check-deleted", cache_policy=NO_CACHE)
+def check_deleted(cfg: Config) -> Any:
+    """Mark the stored posts their source no longer has (a bounded number per run)."""
+    from warehouse.deletion import check_deleted as check
+
+    return check(cfg)
+
+
 @task(name="purge", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=[60, 300])
 def purge(cfg: Config) -> Any:
     """Apply the retention policy once."""
@@ -40,12 +52,18 @@ def purge(cfg: Config) -> Any:
 def retention(config_path: str) -> Any:
     """Apply the retention policy under the warehouse lock."""
     cfg = load_config(config_path)
+    logger = get_run_logger()
+    checked = check_deleted(cfg, return_state=True)
+    if checked.is_completed():
+        logger.info("deletion check: %s", checked.result().summary())
+    else:   # the purge still runs: what was marked before goes, the check is retried tomorrow
+        logger.warning("deletion check failed, purging without it: %s", checked.message)
     try:
         with cycle_lock(cfg, "retention", wait_s=RETENTION_LOCK_WAIT_S):
             result = purge(cfg)
     except CycleBusy as e:
-        get_run_logger().warning(str(e))
+        logger.warning(str(e))
         return Cancelled(message=str(e))
     summary = result.summary() if hasattr(result, "summary") else result
-    get_run_logger().info("retention: %s", summary)
+    logger.info("retention: %s", summary)
     return result

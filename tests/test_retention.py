@@ -12,7 +12,7 @@ from analysts_data import add_followup, article, bsky, make_config, toot, utc, w
 from edumon.cli import main
 from edumon.mention import Mention
 from warehouse import Warehouse, upsert_mentions
-from warehouse.deletion import check_deleted, mark_deleted
+from warehouse.deletion import check_deleted, mark_deleted, one_by_one
 from warehouse.retention import purge, retention_cutoff
 
 AMS = ZoneInfo("Europe/Amsterdam")
@@ -176,14 +176,14 @@ def test_check_deleted_with_a_lookup(tmp_path: Path) -> None:
             raise ConnectionError("instance down")
         return {gone.mention_id: False, there.mention_id: True}.get(m.mention_id)
 
-    rep = check_deleted(cfg, lookup, now=NOW)
+    rep = check_deleted(cfg, one_by_one(lookup), now=NOW)
     assert {m.mention_id for m in asked} == {gone.mention_id, there.mention_id, unsure.mention_id, broken.mention_id}
     assert {m.source_id for m in asked if m.mention_id == gone.mention_id} == {gone.source_id}
     assert (rep.checked, rep.gone, rep.marked, rep.unknown) == (4, 1, 1, 2)
     assert wh.query("SELECT mention_id FROM mentions WHERE deleted_at IS NOT NULL") == [(gone.mention_id,)]
     # marked ones are not asked again
     asked.clear()
-    check_deleted(cfg, lookup, now=NOW)
+    check_deleted(cfg, one_by_one(lookup), now=NOW)
     assert gone.mention_id not in {m.mention_id for m in asked}
 
 

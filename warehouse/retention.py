@@ -11,7 +11,7 @@ The rule (`purgeable`, one SQL statement): a mention goes when
 except while it is tied to an open `report_police` follow-up: then it stays, with its
 evidence, until that follow-up is closed. Evidence follows its follow-up: when the
 mention goes, its evidence rows, follow-up (and follow-up events, when those tables
-exist) and orphaned classifications and pseudonyms go in the same transaction, and
+exist, and its deletion checks) and orphaned classifications and pseudonyms go in the same transaction, and
 its id is remembered (a hash, `purged_mentions`) so a feed cannot store it again.
 """
 from __future__ import annotations
@@ -31,7 +31,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from edumon.config import Config
 
 # Tables whose rows belong to one mention and go with it (when they exist), children first.
-DEPENDENT_TABLES = ("evidence", "followup_events", "followups")
+DEPENDENT_TABLES = ("evidence", "followup_events", "followups", "deletion_checks")
 
 
 @dataclass

@@ -12,6 +12,10 @@ kept with the secrets (`Secrets.save_session`) and reused; atproto refreshes
 the access token itself and the refreshed session is saved again.  A session
 that no longer works is dropped and the app password is used once more.
 
+`exists(cfg, mentions, secrets)` (in `lookup.py`) asks `app.bsky.feed.getPosts`
+whether stored posts are still there, with the same saved session, for deletion
+at the source.
+
 State kept per target:
   since       ISO time of the watermark (inclusive on the server side)
   boundary    at-uris of the posts exactly at `since`, so they are not returned twice
@@ -38,7 +42,7 @@ from connectors.bluesky.helpers import (host, iso_ms, parse_ts, search_query, so
 from edumon.config import Config
 from edumon.secrets import MissingSecret, Secrets, redact
 
-__all__ = ["targets", "fetch", "search_posts"]
+__all__ = ["targets", "fetch", "search_posts", "exists"]
 
 _locks: dict[str, threading.Lock] = {}
 _locks_guard = threading.Lock()
@@ -240,3 +244,6 @@ def _classify(e: Exception, p: dict[str, Any]) -> tuple[str, str]:
     if isinstance(e, (ValueError, atx.ModelError)):
         return "failed", f"malformed JSON from {where} ({settings.SEARCH_NSID}): {str(e)[:160]}"
     return "failed", f"unexpected {type(e).__name__} talking to {where}: {str(e)[:200]}"
+
+
+from connectors.bluesky.lookup import exists  # noqa: E402  (uses the login above)

@@ -20,6 +20,9 @@ Rate limits raise (`ratelimit_method="throw"`): the target ends this cycle as
 `rate_limited` with its old state, never sleeping.  A boost is the boosted
 status; `source_id` is the status `uri`, which is the same on every instance,
 so a status seen via two instances or two hashtags is one mention.
+
+`exists(cfg, mentions, secrets)` (in `lookup.py`) asks the instance a status was
+fetched from whether it is still there, for deletion at the source.
 """
 from __future__ import annotations
 
@@ -36,7 +39,7 @@ from connectors.mastodon.helpers import (Capture, ParentCache, classify_error, h
 from edumon.config import Config
 from edumon.secrets import Secrets, redact
 
-__all__ = ["targets", "fetch", "tag_timeline", "search_statuses"]
+__all__ = ["targets", "fetch", "tag_timeline", "search_statuses", "exists"]
 
 _parents = ParentCache()
 
@@ -236,3 +239,6 @@ def _walk_search(client: Mastodon, capture: Capture, target: Target, state: dict
         result.state = {"min_id": newest} if newest else dict(state)
     else:       # the cap stopped the walk: finish it next cycle before moving the watermark
         result.state = {"min_id": min_id, "offset": offset, "pending": newest}
+
+
+from connectors.mastodon.lookup import exists  # noqa: E402

@@ -61,6 +61,7 @@ class ProtocolFake:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            wbufsize = -1    # headers and body leave in one write (flushed per request): no 40 ms delayed-ACK stall
 
             def log_message(self, *args: Any) -> None:  # keep test output quiet
                 pass
@@ -173,6 +174,7 @@ class ProtocolFake:
             h.end_headers()
             if h.command != "HEAD":
                 h.wfile.write(body)
+            h.wfile.flush()
         except (BrokenPipeError, ConnectionResetError):  # the client gave up (timeout test)
             pass
 

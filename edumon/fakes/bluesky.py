@@ -1,6 +1,7 @@
 """A fake Bluesky PDS/AppView speaking XRPC: createSession, refreshSession and
 app.bsky.feed.searchPosts with `sort=latest`, `since`/`until`, `limit` (<= 100)
-and cursor paging.  Tokens are JWT-shaped (base64url header.payload.signature,
+and cursor paging, and app.bsky.feed.getPosts (up to 25 at-uris; a deleted post is
+simply absent from the answer, as on the real AppView: `delete_post(uri)`).  Tokens are JWT-shaped (base64url header.payload.signature,
 with `exp`), so atproto's Client can decide when to refresh them.
 
     fake = FakeBluesky(accounts={"edumon.bsky.social": "app-pass-1234"}).start()
@@ -119,6 +120,13 @@ class FakeBluesky(ProtocolFake):
             self.posts.append(post)
         return post
 
+    def delete_post(self, uri: str) -> bool:
+        """The author deletes a post: search and getPosts no longer return it."""
+        with self._lock:
+            before = len(self.posts)
+            self.posts = [p for p in self.posts if p["uri"] != uri]
+            return len(self.posts) < before
+
     def load(self, path: str | Path, *, rebase: bool = True) -> "FakeBluesky":
         """Serve the PostViews in a JSON file (a list, or {"posts": [...]}).  With `rebase`,
         timestamps are shifted so the newest post is a few minutes old."""
@@ -144,6 +152,8 @@ class FakeBluesky(ProtocolFake):
             return self._refresh_session(req)
         if nsid == "app.bsky.feed.searchPosts" and req.method == "GET":
             return self._search_posts(req)
+        if nsid == "app.bsky.feed.getPosts" and req.method == "GET":
+            return self._get_posts(req)
         if nsid == "_health":
             return Reply(200, {"version": "0.4.0-fake"})
         return Reply(501, {"error": "MethodNotImplemented", "message": f"Method Not Implemented: {nsid}"})
@@ -223,3 +233,18 @@ class FakeBluesky(ProtocolFake):
         if offset + limit < len(hits):
             body["cursor"] = str(offset + limit)
         return Reply(200, body)
+
+    def _get_posts(self, req: LoggedRequest) -> Reply:
+        """PostViews of the given at-uris, in the order asked; unknown or deleted ones left out."""
+        denied = self._check_access(req)
+        if denied:
+            return denied
+        uris = req.param("uris")
+        uris = [uris] if isinstance(uris, str) else list(uris or [])
+        if not uris:
+            return Reply(400, {"error": "InvalidRequest", "message": 'Error: Params must have the property "uris"'})
+        if len(uris) > 25:
+            return Reply(400, {"error": "InvalidRequest", "message": "Error: uris must not have more than 25 elements"})
+        with self._lock:
+            by_uri = {p["uri"]: p for p in self.posts}
+        return Reply(200, {"posts": [by_uri[u] for u in uris if u in by_uri]})

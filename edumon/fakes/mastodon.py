@@ -1,7 +1,7 @@
 """A fake Mastodon instance: `/api/v1/instance`, `/api/v2/instance` (with
 `api_versions`), hashtag timelines with `max_id`/`since_id`/`min_id` and Link
 headers, `/api/v2/search` (statuses need a token; offset paging) and
-`/api/v1/statuses/:id`.  Statuses are stored as the API returns them (HTML
+`/api/v1/statuses/:id` (404 once `delete_status(id)` removed it).  Statuses are stored as the API returns them (HTML
 content, per-instance ids, the instance-independent `uri`).
 
     fake = FakeMastodon("mastodon.nl", tokens={"tok"}).start()
@@ -116,6 +116,14 @@ class FakeMastodon(ProtocolFake):
         with self._lock:
             self.statuses.append(boost)
         return boost
+
+    def delete_status(self, sid: str) -> bool:
+        """The author deletes a status: it and its boosts are gone (GET answers 404)."""
+        with self._lock:
+            before = len(self.statuses)
+            self.statuses = [s for s in self.statuses
+                             if s["id"] != str(sid) and (s.get("reblog") or {}).get("id") != str(sid)]
+            return len(self.statuses) < before
 
     def get(self, sid: str) -> dict[str, Any] | None:
         with self._lock:
