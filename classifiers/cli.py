@@ -132,7 +132,7 @@ def _describe(clf: Any, heads_path: str | None) -> str:
               help="Heads (.npz) to compare with: before/after side by side on the same posts.")
 @click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON.")
 @click.option("--errors", "show_errors", is_flag=True,
-              help="Also list the misclassified posts (with --compare: the posts fixed and broken).")
+              help="Also list the misclassified posts (with --compare: the posts whose labels changed, fixed or broken).")
 @config_option
 @_one_line_errors
 def eval_(input_path: str | None, use_feedback: bool, include_trained: bool, heads_path: str | None,
@@ -205,17 +205,18 @@ def eval_(input_path: str | None, use_feedback: bool, include_trained: bool, hea
     if show_errors:
         preds = [c.classify([str(r["text"]) for r in rows]) for c in clfs]
 
-        def right(r: dict[str, Any], p: Any) -> bool:
-            return bool(r["harm"] == p.harm and r["sentiment"] == p.sentiment)
+        def right(r: dict[str, Any], p: Any) -> int:
+            return int(r["harm"] == p.harm) + int(r["sentiment"] == p.sentiment)
         for i, r in enumerate(rows):
             p0 = preds[0][i]
             if compare_path:
                 p1 = preds[1][i]
-                if right(r, p0) != right(r, p1):
-                    what = "fixed " if right(r, p1) else "broken"
+                if (p0.harm, p0.sentiment) != (p1.harm, p1.sentiment):
+                    what = {1: "fixed  ", -1: "broken "}.get((right(r, p1) > right(r, p0)) - (right(r, p1) < right(r, p0)),
+                                                          "changed")
                     click.echo(f"  {what} gold {r['harm']}/{r['sentiment']} was {p0.harm}/{p0.sentiment} "
                                f"now {p1.harm}/{p1.sentiment}: {r['text']}")
-            elif not right(r, p0):
+            elif right(r, p0) < 2:
                 click.echo(f"  gold {r['harm']}/{r['sentiment']} got {p0.harm}/{p0.sentiment}: {r['text']}")
 
 

@@ -149,7 +149,7 @@ def fit_softmax(x: np.ndarray, y: np.ndarray, w: np.ndarray, k: int, l2: float =
 
 
 def _tune_threshold(p: np.ndarray, gold: np.ndarray, rule: np.ndarray, floor: float) -> float:
-    """Highest threshold on dev that keeps the best F1 of the combined (rules OR model) decision."""
+    """Lowest threshold on dev that reaches the best F1 of the combined (rules OR model) decision."""
     best, best_f = 0.5, -1.0
     for thr in np.round(np.arange(floor, 0.951, 0.05), 2):
         pred = rule | (p >= thr)

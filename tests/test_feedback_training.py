@@ -159,7 +159,7 @@ def test_compare_prints_before_and_after_side_by_side(trained: Trained) -> None:
     assert after > before
     assert any(line.split()[0] == "threat" for line in out.splitlines() if line.startswith("  threat"))
     assert "threat recall: " in out
-    fixed = [line for line in out.splitlines() if line.startswith("  fixed ")]
+    fixed = [line for line in out.splitlines() if line.startswith("  fixed  ")]
     assert len(fixed) >= len(HELD_OUT) // 2 and any("niet heelhuids" in line for line in fixed)
 
     # --heads evaluates the given heads alone
