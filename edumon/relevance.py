@@ -13,6 +13,7 @@ Rules (one function each, all plain):
 from __future__ import annotations
 
 import re
+import unicodedata
 from functools import lru_cache
 from typing import Iterable, Sequence
 
@@ -56,8 +57,23 @@ def matches_school(text: str, school: School) -> bool:
     return any(contains_phrase(text, a) for a in active_aliases(text, school))
 
 
+_FORMAT = re.compile("[\u00ad\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]")
+
+
+def matchable(text: str) -> str:
+    """The text as relevance sees it: compatibility forms folded (full-width and
+    mathematical letters become plain ones) and invisible format characters
+    (zero-width spaces and joiners, soft hyphens, direction marks) removed, so
+    "Ley\u200b College" or "Ｌｅｙ Ｃｏｌｌｅｇｅ" still names the school.  The
+    stored text is never changed."""
+    if text.isascii():
+        return text
+    return _FORMAT.sub("", unicodedata.normalize("NFKC", text))
+
+
 def match_schools(text: str, schools: Sequence[School]) -> list[str]:
     """The ids of every school the text is about, in config order."""
+    text = matchable(text)
     return [s.id for s in schools if matches_school(text, s)]
 
 

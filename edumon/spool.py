@@ -33,9 +33,20 @@ def write(spool_dir: Path, cycle_id: str, payload: dict[str, Any]) -> Path:
     return path
 
 
-def pending(spool_dir: Path) -> Iterator[tuple[Path, dict[str, Any]]]:
-    """Spooled cycles, oldest first."""
+def pending(spool_dir: Path) -> Iterator[tuple[Path, dict[str, Any] | None]]:
+    """Spooled cycles, oldest first; the payload is None for a file that is not valid JSON."""
     if not spool_dir.exists():
         return
-    for p in sorted(spool_dir.glob("*.json"), key=lambda p: p.stat().st_mtime):
-        yield p, json.loads(p.read_text(encoding="utf-8"))
+    for p in sorted(spool_dir.glob("*.json"), key=lambda p: (p.stat().st_mtime, p.name)):
+        try:
+            payload = json.loads(p.read_text(encoding="utf-8"))
+        except (ValueError, UnicodeDecodeError):
+            payload = None
+        yield p, payload if isinstance(payload, dict) else None
+
+
+def set_aside(path: Path) -> Path:
+    """Rename a damaged spool file to `*.bad` (kept for a human, never replayed)."""
+    bad = path.with_suffix(".bad")
+    os.replace(path, bad)
+    return bad

@@ -119,7 +119,7 @@ def run(cfg: Config) -> pipeline.CycleReport:
     report = pipeline.new_cycle()
     wh = pipeline.warehouse_for(cfg)
     try:
-        report.replayed = pipeline.replay_spool(cfg, wh)
+        report.replayed = pipeline.replay_spool(cfg, wh, report)
     except pipeline.WarehouseLocked:
         pass
     try:

@@ -73,7 +73,7 @@ def _store_runs(cfg_path: Path, runs: list[dict]) -> Warehouse:
     wh = Warehouse(load_config(cfg_path).warehouse.path)
     with wh.transaction() as con:
         for r in runs:
-            record_run(con, cycle_id="c", source=r["source"], target=r["target"], status=r["status"],
+            record_run(con, cycle_id=f"c-{r['started_at'].isoformat()}", source=r["source"], target=r["target"], status=r["status"],
                        error=r["error"], http_status=None, requests=1, fetched=r["fetched"], relevant=0,
                        new=r["new"], started_at=r["started_at"], finished_at=r["started_at"] + timedelta(seconds=2))
     return wh

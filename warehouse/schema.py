@@ -5,7 +5,7 @@ Add a migration by appending to `MIGRATIONS`; never edit an applied one.
 """
 from __future__ import annotations
 
-from .views import ANALYST_VIEWS
+from .views import ANALYST_VIEWS, DAILY_MENTIONS_DIRECT
 
 MIGRATIONS: list[tuple[int, str, str]] = [
     (1, "foundation", """
@@ -233,6 +233,7 @@ CREATE TABLE label_feedback (
 );
 CREATE INDEX label_feedback_text_hash ON label_feedback (text_hash);
 """),
+    (7, "daily-mentions-direct", DAILY_MENTIONS_DIRECT),
 ]
 
 LATEST = max(version for version, _, _ in MIGRATIONS)

@@ -8,9 +8,9 @@ then raise `WarehouseLocked`.
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import time
-import uuid
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -20,7 +20,7 @@ from typing import Any, Iterator, Sequence
 import duckdb
 import pyarrow as pa
 
-from edumon.mention import Mention, canonical_url, normalise_text
+from edumon.mention import Mention, canonical_url, hash_normalised, normalise_text
 
 from .schema import LATEST, MIGRATIONS
 
@@ -55,11 +55,13 @@ MENTION_SCHEMA = pa.schema([
     ("has_media", pa.bool_()), ("media", pa.string()), ("metrics", pa.string()),
     ("reply_to", pa.string()), ("raw", pa.string()), ("school_ids", pa.list_(pa.string())),
     ("sentiment", pa.string()), ("harm", pa.string()), ("harm_kind", pa.string()),
-    ("scores", pa.string()), ("cues", pa.list_(pa.string())), ("classifier", pa.string()),
+    ("scores", pa.map_(pa.string(), pa.float64())), ("cues", pa.list_(pa.string())), ("classifier", pa.string()),
     ("ord", pa.int64()),
 ])
 
 _MENTION_COLS = [f.name for f in MENTION_SCHEMA if f.name not in ("dedup_hash", "ord")]
+# The SELECT list that turns an Arrow batch into `mentions` rows (maps become JSON in DuckDB).
+MENTION_SELECT = ", ".join("to_json(scores) AS scores" if c == "scores" else c for c in _MENTION_COLS)
 
 
 def _utc(dt: datetime | None) -> datetime | None:
@@ -69,39 +71,48 @@ def _utc(dt: datetime | None) -> datetime | None:
 
 
 def mentions_to_arrow(mentions: Sequence[Mention]) -> pa.Table:
-    """The mentions as an Arrow table in the `mentions` column order (plus dedup helpers)."""
-    cols: dict[str, list[Any]] = {f.name: [] for f in MENTION_SCHEMA}
-    for i, m in enumerate(mentions):
-        norm = normalise_text(m.text)
-        cols["mention_id"].append(m.mention_id)
-        cols["source"].append(m.source)
-        cols["source_id"].append(m.source_id)
-        cols["url"].append(m.url)
-        cols["canonical_url"].append(canonical_url(m.url) if m.source == "rss" else None)
-        cols["author"].append(m.author)
-        cols["author_id"].append(m.author_id)
-        cols["title"].append(m.title)
-        cols["text"].append(m.text)
-        cols["text_hash"].append(m.text_hash)
-        cols["dedup_hash"].append(m.text_hash if len(norm) >= MIN_DEDUP_TEXT else None)
-        cols["published_at"].append(_utc(m.published_at))
-        cols["fetched_at"].append(_utc(m.fetched_at))
-        cols["target"].append(m.target)
-        cols["lang"].append(m.lang)
-        cols["links"].append(list(m.links))
-        cols["has_media"].append(bool(m.has_media))
-        cols["media"].append(json.dumps(m.media, ensure_ascii=False) if m.media else None)
-        cols["metrics"].append(json.dumps(m.metrics) if m.metrics else None)
-        cols["reply_to"].append(m.reply_to)
-        cols["raw"].append(m.raw)
-        cols["school_ids"].append(list(m.school_ids))
-        cols["sentiment"].append(m.sentiment)
-        cols["harm"].append(m.harm)
-        cols["harm_kind"].append(m.harm_kind)
-        cols["scores"].append(json.dumps(m.scores) if m.scores else None)
-        cols["cues"].append(list(m.cues))
-        cols["classifier"].append(m.classifier)
-        cols["ord"].append(i)
+    """The mentions as an Arrow table in the `mentions` column order (plus dedup helpers).
+
+    Built column by column; each text is normalised and hashed once (the
+    text hash is both the classification key and, for long texts, the
+    de-duplication key).
+    """
+    ms = list(mentions)
+    norms = [normalise_text(m.text) for m in ms]
+    hashes = [hash_normalised(n) for n in norms]
+    dumps = json.dumps
+    cols: dict[str, Any] = {
+        "mention_id": [m.mention_id for m in ms],
+        "source": [m.source for m in ms],
+        "source_id": [m.source_id for m in ms],
+        "url": [m.url for m in ms],
+        "canonical_url": [canonical_url(m.url) if m.source == "rss" else None for m in ms],
+        "author": [m.author for m in ms],
+        "author_id": [m.author_id for m in ms],
+        "title": [m.title for m in ms],
+        "text": [m.text for m in ms],
+        "text_hash": hashes,
+        "dedup_hash": [h if len(n) >= MIN_DEDUP_TEXT else None for h, n in zip(hashes, norms)],
+        # Arrow converts aware datetimes to UTC itself and reads naive ones as UTC
+        "published_at": [m.published_at for m in ms],
+        "fetched_at": [m.fetched_at for m in ms],
+        "target": [m.target for m in ms],
+        "lang": [m.lang for m in ms],
+        "links": [m.links for m in ms],
+        "has_media": [bool(m.has_media) for m in ms],
+        "media": [dumps(m.media, ensure_ascii=False) if m.media else None for m in ms],
+        "metrics": [dumps(m.metrics) if m.metrics else None for m in ms],
+        "reply_to": [m.reply_to for m in ms],
+        "raw": [m.raw for m in ms],
+        "school_ids": [m.school_ids for m in ms],
+        "sentiment": [m.sentiment for m in ms],
+        "harm": [m.harm for m in ms],
+        "harm_kind": [m.harm_kind for m in ms],
+        "scores": [m.scores or None for m in ms],
+        "cues": [m.cues for m in ms],
+        "classifier": [m.classifier for m in ms],
+        "ord": pa.array(range(len(ms)), pa.int64()),
+    }
     return pa.table(cols, schema=MENTION_SCHEMA)
 
 
@@ -132,7 +143,7 @@ class Warehouse:
                 if time.monotonic() >= deadline:
                     raise WarehouseLocked(
                         f"{self.path}: the database is locked by another process "
-                        f"(waited {self.lock_timeout_s:.0f} s)") from None
+                        f"(waited {self.lock_timeout_s:g} s)") from None
                 time.sleep(min(delay, max(0.0, deadline - time.monotonic())))
                 delay = min(delay * 2, 1.0)
         try:
@@ -232,26 +243,30 @@ def upsert_mentions(con: duckdb.DuckDBPyConnection, mentions: Sequence[Mention])
     tbl = mentions_to_arrow(mentions)
     con.register("incoming", tbl)
     try:
-        cols = ", ".join(_MENTION_COLS)
-        rows = con.execute(f"""
+        # 1. decide on the keys alone which rows are new (first occurrence in the batch, and
+        #    neither the id, the long text nor the canonical link stored or purged before) ...
+        con.execute("""
+            CREATE OR REPLACE TEMP TABLE upsert_keep AS
             WITH ranked AS (
-                SELECT *,
+                SELECT ord, mention_id, dedup_hash, canonical_url,
                        row_number() OVER (PARTITION BY mention_id ORDER BY ord) AS r_id,
                        row_number() OVER (PARTITION BY coalesce(dedup_hash, mention_id) ORDER BY ord) AS r_text,
                        row_number() OVER (PARTITION BY coalesce(canonical_url, mention_id) ORDER BY ord) AS r_url
                 FROM incoming
-            ), fresh AS (
-                SELECT * FROM ranked i
-                WHERE r_id = 1 AND r_text = 1 AND r_url = 1
-                  AND NOT EXISTS (SELECT 1 FROM mentions m WHERE m.mention_id = i.mention_id)
-                  AND NOT EXISTS (SELECT 1 FROM purged_mentions p WHERE p.mention_id = i.mention_id)
-                  AND (i.dedup_hash IS NULL OR NOT EXISTS (SELECT 1 FROM mentions m WHERE m.text_hash = i.dedup_hash))
-                  AND (i.canonical_url IS NULL OR NOT EXISTS (SELECT 1 FROM mentions m WHERE m.canonical_url = i.canonical_url))
             )
-            INSERT INTO mentions ({cols}) SELECT {cols} FROM fresh ORDER BY ord
-            ON CONFLICT DO NOTHING
-            RETURNING mention_id
-        """).fetchall()
+            SELECT ord, mention_id FROM ranked i
+            WHERE r_id = 1 AND r_text = 1 AND r_url = 1
+              AND NOT EXISTS (SELECT 1 FROM mentions m WHERE m.mention_id = i.mention_id)
+              AND NOT EXISTS (SELECT 1 FROM purged_mentions p WHERE p.mention_id = i.mention_id)
+              AND (i.dedup_hash IS NULL OR NOT EXISTS (SELECT 1 FROM mentions m WHERE m.text_hash = i.dedup_hash))
+              AND (i.canonical_url IS NULL OR NOT EXISTS (SELECT 1 FROM mentions m WHERE m.canonical_url = i.canonical_url))
+        """)
+        # 2. ... then read the wide rows once, for those only (the writer holds the only lock,
+        #    so nothing can insert in between).
+        cols = ", ".join(_MENTION_COLS)
+        con.execute(f"INSERT INTO mentions ({cols}) SELECT {MENTION_SELECT} FROM incoming SEMI JOIN upsert_keep USING (ord)")
+        rows = con.execute("SELECT mention_id FROM upsert_keep ORDER BY ord").fetchall()
+        con.execute("DROP TABLE upsert_keep")
     finally:
         con.unregister("incoming")
     ids = [r[0] for r in rows]
@@ -285,16 +300,20 @@ def save_labels(con: duckdb.DuckDBPyConnection, labelled: Sequence[Mention]) -> 
 
 
 def save_state(con: duckdb.DuckDBPyConnection, source: str, target: str, state: dict[str, Any]) -> None:
+    """Keep a target's cursor; an unchanged cursor is not rewritten (`updated_at` is when it moved)."""
     con.execute("""INSERT INTO source_state VALUES (?, ?, ?, now())
-                   ON CONFLICT (source, target) DO UPDATE SET state = excluded.state, updated_at = excluded.updated_at""",
+                   ON CONFLICT (source, target) DO UPDATE SET state = excluded.state, updated_at = excluded.updated_at
+                   WHERE source_state.state IS DISTINCT FROM excluded.state""",
                 [source, target, json.dumps(state, default=str)])
 
 
 def record_run(con: duckdb.DuckDBPyConnection, *, cycle_id: str, source: str, target: str, status: str,
                error: str | None, http_status: int | None, requests: int, fetched: int, relevant: int,
                new: int, started_at: datetime, finished_at: datetime) -> str:
-    run_id = uuid.uuid4().hex
-    con.execute("INSERT INTO source_runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    """Record one fetch of one target.  The run id is derived from (cycle, source, target), so
+    writing the same cycle again (a spool replayed after a crash) records it once."""
+    run_id = hashlib.sha256(f"{cycle_id}\x1f{source}\x1f{target}".encode("utf-8")).hexdigest()[:32]
+    con.execute("INSERT INTO source_runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
                 [run_id, cycle_id, source, target, status, error, http_status, requests, fetched, relevant, new,
                  started_at, finished_at, (finished_at - started_at).total_seconds() * 1000])
     return run_id
