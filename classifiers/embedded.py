@@ -7,6 +7,7 @@ the rules: a threat from either the rules or the model is a threat.
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -41,6 +42,23 @@ class Encoder:
         return out
 
 
+class MemoEncoder:
+    """An encoder that embeds each distinct text once: two classifiers compared on one set share it."""
+
+    def __init__(self, inner: Encoder) -> None:
+        self.inner = inner
+        self.dim = inner.dim
+        self.cache: dict[str, np.ndarray] = {}
+
+    def encode(self, texts: Sequence[str]) -> np.ndarray:
+        missing = [t for t in dict.fromkeys(texts) if t not in self.cache]
+        if missing:
+            self.cache.update(zip(missing, self.inner.encode(missing)))
+        if not texts:
+            return np.empty((0, self.dim), dtype=np.float32)
+        return np.stack([self.cache[t] for t in texts])
+
+
 def softmax(z: np.ndarray) -> np.ndarray:
     z = z - z.max(axis=1, keepdims=True)
     e = np.exp(z)
@@ -65,7 +83,12 @@ class Heads:
         return cls(arrays, meta)
 
     def save(self, path: str | Path) -> None:
-        np.savez_compressed(path, meta=np.array(json.dumps(self.meta, sort_keys=True)), **self.a)
+        """Write atomically: a cycle loading the heads meanwhile sees the old file or the new one."""
+        p = Path(path)
+        tmp = p.with_name(f".{p.name}.tmp")
+        with open(tmp, "wb") as f:
+            np.savez_compressed(f, meta=np.array(json.dumps(self.meta, sort_keys=True)), **self.a)
+        os.replace(tmp, p)
 
     @property
     def version(self) -> str:
@@ -89,7 +112,7 @@ class EmbeddedClassifier:
 
     name = NAME
 
-    def __init__(self, heads: Heads | None = None, encoder: Encoder | None = None,
+    def __init__(self, heads: Heads | None = None, encoder: Encoder | MemoEncoder | None = None,
                  threat_threshold: float | None = None, insult_threshold: float | None = None,
                  rules_threat: bool = True, rules_insult: bool = True, batch_size: int = 32) -> None:
         self.heads = heads or Heads.load()

@@ -107,3 +107,21 @@ def errors(clf: Classifier, rows: Sequence[dict[str, Any]], field: str = "harm")
     """(gold, predicted, text) for every mistake on one label set: for tuning on train/dev."""
     preds = clf.classify([r["text"] for r in rows])
     return [(r[field], getattr(p, field), r["text"]) for r, p in zip(rows, preds) if r[field] != getattr(p, field)]
+
+
+def threat_recall(rep: Report) -> float:
+    return rep.per_class()["threat"]["recall"] if "threat" in rep.labels else 0.0
+
+
+def format_compare(before: Report, after: Report, title: str) -> str:
+    """Two classifiers' figures on the same gold rows, side by side, with the change in F1."""
+    b, a = before.per_class(), after.per_class()
+    lines = [f"{title}: macro-F1 {before.macro_f1:.3f} -> {after.macro_f1:.3f} ({after.macro_f1 - before.macro_f1:+.3f}), "
+             f"accuracy {before.accuracy:.3f} -> {after.accuracy:.3f}",
+             f"  {'':<10} {'before':^20}   {'after':^20}",
+             f"  {'class':<10} {'prec':>6} {'recall':>6} {'F1':>6}   {'prec':>6} {'recall':>6} {'F1':>6} {'dF1':>7} {'n':>5}"]
+    for lab in before.labels:
+        x, y = b[lab], a[lab]
+        lines.append(f"  {lab:<10} {x['precision']:6.3f} {x['recall']:6.3f} {x['f1']:6.3f}   "
+                     f"{y['precision']:6.3f} {y['recall']:6.3f} {y['f1']:6.3f} {y['f1'] - x['f1']:+7.3f} {x['support']:5d}")
+    return "\n".join(lines)
