@@ -12,6 +12,8 @@ from typing import Any, Callable
 
 import click
 
+from warehouse import warehouse_for
+
 from .config import ClassifierConfig
 
 
@@ -88,15 +90,10 @@ def _full_config(path: str | None, why: str) -> Any:
     return load_config(path)
 
 
-def _warehouse(cfg: Any) -> Any:
-    from edumon.pipeline import warehouse_for
-    return warehouse_for(cfg)
-
-
 def _feedback_rows(cfg: Any) -> list[dict[str, Any]]:
     """People's labelled examples from the config's warehouse (one line of error when there are none)."""
     from edumon.feedback import feedback_examples
-    wh = _warehouse(cfg)
+    wh = warehouse_for(cfg)
     if not wh.path.exists():
         raise ValueError(f"{wh.path}: no warehouse here yet (run a cycle first)")
     rows = feedback_examples(wh)
@@ -160,7 +157,7 @@ def eval_(input_path: str | None, use_feedback: bool, include_trained: bool, hea
     if use_feedback:
         cfg = _full_config(config_path, "--feedback")
         rows = _feedback_rows(cfg)
-        source = f"label feedback in {_warehouse(cfg).path}"
+        source = f"label feedback in {warehouse_for(cfg).path}"
     else:
         rows = _read_rows(str(input_path), ("text", "sentiment", "harm"))
     before_cfg = replace(ccfg, backend="default", heads_path=heads_path) if heads_path else ccfg
@@ -259,7 +256,7 @@ def train(shared_data: str, output_path: str | None, seed: int, no_shared: bool,
             kw.update(feedback=_feedback_rows(cfg), feedback_weight=feedback_weight,
                       feedback_holdout=feedback_holdout)
             if not output_path:
-                out = str(_warehouse(cfg).path.parent / "heads-feedback-{version}.npz")
+                out = str(warehouse_for(cfg).path.parent / "heads-feedback-{version}.npz")
         elif config_path:
             cfg = _full_config(config_path, "--config")
         heads = run(shared=Path(shared_data), out=out, seed=seed, log=click.echo, **kw)

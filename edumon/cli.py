@@ -7,11 +7,14 @@ import logging
 import os
 import sys
 from pathlib import Path
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 import click
 
 from edumon.config import Config, ConfigError, load_config
+
+if TYPE_CHECKING:  # pragma: no cover
+    from warehouse import Warehouse
 
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("DO_NOT_TRACK", "1")
@@ -29,6 +32,20 @@ def config_option(f: Callable[..., Any]) -> Callable[..., Any]:
             raise click.UsageError(f"config error: {e}") from None
         return f(cfg, **kw)
     return wrapper
+
+
+def existing_warehouse(cfg: Config) -> "Warehouse":
+    """The config's warehouse, migrated; a missing or locked one is one clear line."""
+    from warehouse import WarehouseLocked, warehouse_for
+
+    wh = warehouse_for(cfg)
+    if not wh.path.exists():
+        raise click.ClickException(f"{wh.path}: no warehouse here yet (run a cycle first)")
+    try:
+        wh.migrate()
+    except WarehouseLocked as e:
+        raise click.ClickException(str(e)) from None
+    return wh
 
 
 @click.group()

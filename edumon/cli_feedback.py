@@ -8,22 +8,9 @@ from typing import IO
 import click
 
 from classifiers.base import HARM_KINDS, HARMS, SENTIMENTS
-from edumon.cli import config_option
+from edumon.cli import config_option, existing_warehouse
 from edumon.config import Config
-from warehouse import Warehouse, WarehouseLocked
-
-
-def _warehouse(cfg: Config) -> Warehouse:
-    from edumon.pipeline import warehouse_for
-
-    wh = warehouse_for(cfg)
-    if not wh.path.exists():
-        raise click.ClickException(f"{wh.path}: no warehouse here yet (run a cycle first)")
-    try:
-        wh.migrate()
-    except WarehouseLocked as e:
-        raise click.ClickException(str(e)) from None
-    return wh
+from warehouse import WarehouseLocked
 
 
 @click.group()
@@ -59,7 +46,7 @@ def correct_cmd(cfg: Config, mention_id: str, by: str, sentiment: str | None, ha
     from edumon.feedback.labels import UNSET
     from edumon.protocol.db import resolve_mention_id
 
-    wh = _warehouse(cfg)
+    wh = existing_warehouse(cfg)
     try:
         with wh.transaction() as con:
             try:
@@ -90,7 +77,7 @@ def list_cmd(cfg: Config, limit: int) -> None:
     """
     from edumon.feedback import list_feedback
 
-    wh = _warehouse(cfg)
+    wh = existing_warehouse(cfg)
     with wh.connect(read_only=True) as con:
         rows = list_feedback(con, limit)
     for r in rows:
@@ -117,7 +104,7 @@ def export_cmd(cfg: Config, output: IO[str]) -> None:
     """
     from edumon.feedback import feedback_examples
 
-    rows = feedback_examples(_warehouse(cfg))
+    rows = feedback_examples(existing_warehouse(cfg))
     for r in rows:
         output.write(json.dumps(r, ensure_ascii=False) + "\n")
     click.echo(f"exported {len(rows)} example(s)", err=True)

@@ -10,10 +10,10 @@ from zoneinfo import ZoneInfo
 
 import click
 
-from edumon.cli import config_option
+from edumon.cli import config_option, existing_warehouse
 from edumon.config import Config
 from edumon.mention import utcnow
-from warehouse import Warehouse, WarehouseLocked
+from warehouse import WarehouseLocked
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([mhdw])\s*$", re.I)
 _UNITS = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
@@ -36,19 +36,6 @@ def _whoami() -> str:
         return os.environ.get("USER") or getpass.getuser()
     except (KeyError, OSError):
         return ""
-
-
-def _warehouse(cfg: Config) -> Warehouse:
-    from edumon.pipeline import warehouse_for
-
-    wh = warehouse_for(cfg)
-    if not wh.path.exists():
-        raise click.ClickException(f"{wh.path}: no warehouse here yet (run a cycle first)")
-    try:
-        wh.migrate()
-    except WarehouseLocked as e:
-        raise click.ClickException(str(e)) from None
-    return wh
 
 
 def _local(cfg: Config, dt: datetime | None) -> str:
@@ -97,7 +84,7 @@ def list_cmd(cfg: Config, school: str | None, status: str | None, older_than: ti
         except KeyError:
             raise click.UsageError(f"unknown school id {school!r}; expected one of "
                                    f"{', '.join(s.id for s in cfg.schools)}") from None
-    wh = _warehouse(cfg)
+    wh = existing_warehouse(cfg)
     now = utcnow()
     with wh.connect(read_only=True) as con:
         rows = list_followups(con, now, school=school, status=status, older_than=older_than, newer_than=newer_than)
@@ -133,7 +120,7 @@ def show_cmd(cfg: Config, mention_id: str) -> None:
     """
     from edumon.protocol.followups import ACTION_NL, STATUS_NL, get_followup, history
 
-    wh = _warehouse(cfg)
+    wh = existing_warehouse(cfg)
     with wh.connect(read_only=True) as con:
         mid = _resolve(con, mention_id)
         f = get_followup(con, mid)
@@ -177,7 +164,7 @@ def update_cmd(cfg: Config, mention_id: str, action: str | None, status: str | N
     """
     from edumon.protocol.followups import FollowupError, update_followup
 
-    wh = _warehouse(cfg)
+    wh = existing_warehouse(cfg)
     try:
         with wh.transaction() as con:
             mid = _resolve(con, mention_id)
@@ -208,7 +195,7 @@ def evidence_cmd(cfg: Config, mention_id: str, out_path: str | None) -> None:
     from edumon.protocol.db import resolve_mention_id
     from edumon.protocol.evidence import evidence_for, report
 
-    wh = _warehouse(cfg)
+    wh = existing_warehouse(cfg)
     with wh.connect(read_only=True) as con:
         try:
             mid = resolve_mention_id(con, mention_id, "evidence")
@@ -245,7 +232,7 @@ def digest_cmd(cfg: Config, day: datetime | None, fmt: str, out_path: str | None
     from edumon.digest import DigestError, build_digest, digest_subject, send_digest
 
     d: date | None = day.date() if day else None
-    _warehouse(cfg)
+    existing_warehouse(cfg)
     try:
         content = build_digest(cfg, d, fmt)
         if out_path:

@@ -27,7 +27,8 @@ from edumon.config import Config
 from edumon.mention import Mention, utcnow
 from edumon.relevance import match_schools
 from edumon.secrets import Secrets, redact
-from warehouse import Warehouse, WarehouseLocked, record_run, save_labels, save_state, upsert_mentions
+from warehouse import (Warehouse, WarehouseLocked, record_run, save_labels, save_state, upsert_mentions,
+                       warehouse_for)
 
 log = logging.getLogger("edumon.cycle")
 
@@ -66,10 +67,6 @@ class CycleReport:
     @property
     def ok(self) -> bool:
         return not self.failed and not self.error
-
-
-def warehouse_for(cfg: Config) -> Warehouse:
-    return Warehouse(cfg.warehouse.path, lock_timeout_s=cfg.warehouse.lock_timeout_s)
 
 
 def spool_dir(cfg: Config) -> Path:

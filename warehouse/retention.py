@@ -24,7 +24,7 @@ from zoneinfo import ZoneInfo
 import duckdb
 import pyarrow as pa
 
-from .store import Warehouse
+from .store import warehouse_for
 from .views import drop_orphan_pseudonyms, sync_settings
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -167,10 +167,6 @@ def apply(con: duckdb.DuckDBPyConnection, cfg: Config, now: datetime, dry_run: b
         "DELETE FROM purged_mentions WHERE purged_at < $t RETURNING 1",
         {"t": now - timedelta(days=ret.tombstone_days)}).fetchall())
     return report
-
-
-def warehouse_for(cfg: Config) -> Warehouse:
-    return Warehouse(cfg.warehouse.path, lock_timeout_s=cfg.warehouse.lock_timeout_s)
 
 
 def purge(cfg: Config, now: datetime | None = None, dry_run: bool = False) -> PurgeReport:

@@ -212,6 +212,11 @@ class Warehouse:
             return out
 
 
+def warehouse_for(cfg: Any) -> Warehouse:
+    """The warehouse of a config (`cfg.warehouse.path`, `cfg.warehouse.lock_timeout_s`)."""
+    return Warehouse(cfg.warehouse.path, lock_timeout_s=cfg.warehouse.lock_timeout_s)
+
+
 def migrate(con: duckdb.DuckDBPyConnection) -> int:
     con.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER PRIMARY KEY, name VARCHAR, applied_at TIMESTAMPTZ)")
     applied = {r[0] for r in con.execute("SELECT version FROM schema_version").fetchall()}
