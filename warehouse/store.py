@@ -52,7 +52,7 @@ MENTION_SCHEMA = pa.schema([
     ("text_hash", pa.string()), ("dedup_hash", pa.string()),
     ("published_at", pa.timestamp("us", tz="UTC")), ("fetched_at", pa.timestamp("us", tz="UTC")),
     ("target", pa.string()), ("lang", pa.string()), ("links", pa.list_(pa.string())),
-    ("has_media", pa.bool_()), ("media", pa.string()), ("metrics", pa.string()),
+    ("has_media", pa.bool_()), ("media", pa.string()), ("metrics", pa.map_(pa.string(), pa.int64())),
     ("reply_to", pa.string()), ("raw", pa.string()), ("school_ids", pa.list_(pa.string())),
     ("sentiment", pa.string()), ("harm", pa.string()), ("harm_kind", pa.string()),
     ("scores", pa.map_(pa.string(), pa.float64())), ("cues", pa.list_(pa.string())), ("classifier", pa.string()),
@@ -61,7 +61,7 @@ MENTION_SCHEMA = pa.schema([
 
 _MENTION_COLS = [f.name for f in MENTION_SCHEMA if f.name not in ("dedup_hash", "ord")]
 # The SELECT list that turns an Arrow batch into `mentions` rows (maps become JSON in DuckDB).
-MENTION_SELECT = ", ".join("to_json(scores) AS scores" if c == "scores" else c for c in _MENTION_COLS)
+MENTION_SELECT = ", ".join(f"to_json({c}) AS {c}" if c in ("scores", "metrics") else c for c in _MENTION_COLS)
 
 
 def _utc(dt: datetime | None) -> datetime | None:
@@ -101,7 +101,7 @@ def mentions_to_arrow(mentions: Sequence[Mention]) -> pa.Table:
         "links": [m.links for m in ms],
         "has_media": [bool(m.has_media) for m in ms],
         "media": [dumps(m.media, ensure_ascii=False) if m.media else None for m in ms],
-        "metrics": [dumps(m.metrics) if m.metrics else None for m in ms],
+        "metrics": [m.metrics or None for m in ms],
         "reply_to": [m.reply_to for m in ms],
         "raw": [m.raw for m in ms],
         "school_ids": [m.school_ids for m in ms],
