@@ -20,6 +20,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.machine import describe  # noqa: E402
 from warehouse import Warehouse  # noqa: E402
+from warehouse.views import POSTED_DAY_SQL  # noqa: E402
 
 GENERATE = """
 INSERT INTO mentions (mention_id, source, source_id, url, author, author_id, text, text_hash, published_at,
@@ -65,6 +66,8 @@ def main() -> None:
                 con.execute(GENERATE, [args.n, lo, min(args.n, lo + step)])
             con.execute("DELETE FROM settings WHERE key = 'timezone'")
             con.execute("INSERT INTO settings VALUES ('timezone', 'Europe/Amsterdam')")
+            # the local day `upsert_mentions` stores with every mention it writes
+            con.execute(f"UPDATE mentions SET posted_day = {POSTED_DAY_SQL}")
             con.execute("DELETE FROM pseudonyms")
             con.execute("INSERT INTO pseudonyms SELECT DISTINCT m.source || ':' || m.author_id, md5(m.author_id) "
                         "FROM mentions m")

@@ -18,7 +18,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench.machine import describe  # noqa: E402
 from edumon.mention import Mention  # noqa: E402
 from warehouse import Warehouse, upsert_mentions  # noqa: E402
-from warehouse.store import _MENTION_COLS, MENTION_SELECT, mentions_to_arrow  # noqa: E402
+from warehouse.store import INSERT_COLS, MENTION_SELECT, mentions_to_arrow  # noqa: E402
 
 WORDS = ("ouders leerlingen docent rooster kantine fiets open dag toets excursie gym musical "
          "schoolplein verkeer brug regen mentor les").split()
@@ -68,11 +68,10 @@ def one_round(tmp: Path, rnd: int, mentions: list[Mention], more: list[Mention])
     # a plain INSERT ... SELECT of the same rows from the ready Arrow table (no checks; commit included)
     plain = Warehouse(tmp / f"plain{rnd}.duckdb")
     plain.migrate()
-    cols = ", ".join(_MENTION_COLS)
     t = time.perf_counter()
     with plain.transaction() as con:
         con.register("incoming", tbl)
-        con.execute(f"INSERT INTO mentions ({cols}) SELECT {MENTION_SELECT} FROM incoming")
+        con.execute(f"INSERT INTO mentions ({INSERT_COLS}) SELECT {MENTION_SELECT} FROM incoming")
         con.unregister("incoming")
     out["plain"] = time.perf_counter() - t
     assert plain.query("SELECT count(*) FROM mentions")[0][0] == n

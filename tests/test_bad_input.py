@@ -180,6 +180,8 @@ SQL_CALLS = {"execute", "executemany", "query", "query_dicts", "sql", "fetch_df"
 REVIEWED_SQL_FSTRINGS = {
     ("warehouse/store.py", "cols"),                    # the mentions columns, a code constant
     ("warehouse/store.py", "MENTION_SELECT"),          # the same columns as a SELECT list, a code constant
+    ("warehouse/store.py", "INSERT_COLS"),             # the mentions columns, a code constant
+    ("warehouse/views.py", "POSTED_DAY_SQL"),          # a code constant
     ("warehouse/export.py", "sql"),                    # DATASETS, code constants
     ("warehouse/export.py", "_sql_str(target)"),       # the export path, quoted ('' doubling): tested below
     ("warehouse/export.py", "_sql_str(target / 'month=none' / 'data_0.parquet')"),

@@ -5,7 +5,7 @@ Add a migration by appending to `MIGRATIONS`; never edit an applied one.
 """
 from __future__ import annotations
 
-from .views import ANALYST_VIEWS, DAILY_MENTIONS_DIRECT
+from .views import ANALYST_VIEWS, DAILY_MENTIONS_DIRECT, POSTED_DAY
 
 MIGRATIONS: list[tuple[int, str, str]] = [
     (1, "foundation", """
@@ -244,6 +244,7 @@ CREATE TABLE deletion_checks (
 );
 """),
     (7, "daily-mentions-direct", DAILY_MENTIONS_DIRECT),
+    (8, "posted-day", POSTED_DAY),
 ]
 
 LATEST = max(version for version, _, _ in MIGRATIONS)

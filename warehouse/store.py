@@ -23,6 +23,7 @@ import pyarrow as pa
 from edumon.mention import Mention, canonical_url, hash_normalised, normalise_text
 
 from .schema import LATEST, MIGRATIONS
+from .views import POSTED_DAY_SQL
 
 # Texts shorter than this (normalised) are not merged by text alone: "Ley College!" from two
 # people is two mentions; a 60-character article lead carried by two feeds is one.
@@ -60,8 +61,11 @@ MENTION_SCHEMA = pa.schema([
 ])
 
 _MENTION_COLS = [f.name for f in MENTION_SCHEMA if f.name not in ("dedup_hash", "ord")]
-# The SELECT list that turns an Arrow batch into `mentions` rows (maps become JSON in DuckDB).
-MENTION_SELECT = ", ".join(f"to_json({c}) AS {c}" if c in ("scores", "metrics") else c for c in _MENTION_COLS)
+# The INSERT column list and the SELECT list that turn an Arrow batch into `mentions` rows
+# (maps become JSON in DuckDB, the local day is computed there).
+INSERT_COLS = ", ".join(_MENTION_COLS + ["posted_day"])
+MENTION_SELECT = ", ".join([f"to_json({c}) AS {c}" if c in ("scores", "metrics") else c for c in _MENTION_COLS]
+                           + [f"{POSTED_DAY_SQL} AS posted_day"])
 
 
 def _utc(dt: datetime | None) -> datetime | None:
@@ -268,8 +272,8 @@ def upsert_mentions(con: duckdb.DuckDBPyConnection, mentions: Sequence[Mention])
         """)
         # 2. ... then read the wide rows once, for those only (the writer holds the only lock,
         #    so nothing can insert in between).
-        cols = ", ".join(_MENTION_COLS)
-        con.execute(f"INSERT INTO mentions ({cols}) SELECT {MENTION_SELECT} FROM incoming SEMI JOIN upsert_keep USING (ord)")
+        con.execute(f"INSERT INTO mentions ({INSERT_COLS}) SELECT {MENTION_SELECT} FROM incoming "
+                    "SEMI JOIN upsert_keep USING (ord)")
         rows = con.execute("SELECT mention_id FROM upsert_keep ORDER BY ord").fetchall()
         con.execute("DROP TABLE upsert_keep")
     finally:

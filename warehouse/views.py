@@ -134,6 +134,30 @@ GROUP BY k.school_id, w.week, k.action
 HAVING opened + closed + open_at_week_end > 0;
 """
 
+# A mention's local day (publication, or collection when later or unknown, in the time zone the
+# `settings` table holds): stored as `mentions.posted_day` when a row is written
+# (`upsert_mentions`), so `daily_mentions` needs no time-zone conversion per row.
+POSTED_DAY_SQL = ("CAST(timezone((SELECT coalesce(max(value) FILTER (WHERE key = 'timezone'), 'Europe/Amsterdam') "
+                  "FROM settings), least(coalesce(published_at, fetched_at), fetched_at)) AS DATE)")
+
+# Migration 8: the local day stored with each mention (`posted_day`, written by `upsert_mentions`,
+# recomputed by `sync_settings` when the time zone changes); the view falls back to computing it
+# for a row written without it.
+POSTED_DAY = f"""
+ALTER TABLE mentions ADD COLUMN posted_day DATE;
+UPDATE mentions SET posted_day = {POSTED_DAY_SQL};
+CREATE OR REPLACE VIEW daily_mentions AS
+WITH tz AS (SELECT coalesce(max(value) FILTER (WHERE key = 'timezone'), 'Europe/Amsterdam') AS tz FROM settings)
+SELECT day, school_id, source, sentiment, harm, count(*) AS n
+FROM (
+    SELECT coalesce(m.posted_day,
+                    CAST(timezone(tz.tz, least(coalesce(m.published_at, m.fetched_at), m.fetched_at)) AS DATE)) AS day,
+           unnest(m.school_ids) AS school_id, m.source, m.sentiment, m.harm
+    FROM mentions m CROSS JOIN tz
+)
+GROUP BY ALL;
+"""
+
 # Migration 7: `daily_mentions` straight from `mentions` (same rows and numbers as the first
 # version, which went through `mentions_pseudonymous` and its pseudonym join: about 40% faster).
 DAILY_MENTIONS_DIRECT = """
@@ -204,9 +228,11 @@ def set_setting(con: duckdb.DuckDBPyConnection, key: str, value: str) -> None:
 
 
 def sync_settings(con: duckdb.DuckDBPyConnection, cfg: Config) -> None:
-    """Write what the views read from the config (the time zone)."""
+    """Write what the views read from the config (the time zone); a new time zone recomputes
+    every mention's stored local day."""
     if get_setting(con, "timezone") != cfg.organisation.timezone:
         set_setting(con, "timezone", cfg.organisation.timezone)
+        con.execute(f"UPDATE mentions SET posted_day = {POSTED_DAY_SQL}")
 
 
 def missing_pseudonyms(con: duckdb.DuckDBPyConnection, key: bytes | None) -> int:
