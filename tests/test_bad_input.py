@@ -21,7 +21,7 @@ from edumon.mention import Mention
 from edumon.relevance import match_schools
 from edumon.report import cycle_summary
 from edumon.secrets import Secrets
-from tests.test_warehouse import hold_lock
+from tests.locks import hold_lock
 from warehouse import Warehouse
 
 REPO = Path(__file__).resolve().parents[1]

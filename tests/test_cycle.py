@@ -14,7 +14,7 @@ from edumon.config import Config
 from edumon.fakes.rss import FeedHandler, Scripted, rss_xml
 from edumon.fakes.server import FakeServer, Response
 from warehouse import Warehouse
-from tests.test_warehouse import hold_lock
+from tests.locks import hold_lock
 
 NEWS = [
     {"title": "Ley College wint debatwedstrijd", "link": "https://nieuws.example.nl/debat", "guid": "n1",

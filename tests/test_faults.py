@@ -22,7 +22,7 @@ from edumon.config import Config
 from edumon.fakes.rss import FeedHandler, Scripted, rss_xml
 from edumon.fakes.server import FakeServer, Request, Response
 from tests.test_cycle import NEWS, REGIO, CountingClassifier
-from tests.test_warehouse import hold_lock
+from tests.locks import hold_lock
 from warehouse import Warehouse
 
 REPO = Path(__file__).resolve().parents[1]

@@ -1,8 +1,6 @@
 """`edumon query` while another process holds the warehouse's write lock."""
 from __future__ import annotations
 
-import subprocess
-import sys
 import time
 from pathlib import Path
 from typing import Iterator
@@ -12,27 +10,8 @@ from click.testing import CliRunner
 
 from analysts_data import build_view_warehouse, write_config
 from edumon.cli import main
+from tests.locks import hold_lock
 from warehouse.views import prepare
-
-HOLDER = """
-import sys, time, duckdb
-con = duckdb.connect(sys.argv[1])           # read-write: locks the file for every other process
-con.execute("SELECT count(*) FROM mentions").fetchall()
-print("locked", flush=True)
-time.sleep(float(sys.argv[2]))
-con.close()
-print("released", flush=True)
-time.sleep(30)
-"""
-
-
-def hold_lock(db: Path, seconds: float) -> subprocess.Popen[str]:
-    """Start a process that opens the database read-write and keeps it `seconds` seconds."""
-    p = subprocess.Popen([sys.executable, "-c", HOLDER, str(db), str(seconds)], stdout=subprocess.PIPE, text=True)
-    assert p.stdout is not None
-    assert p.stdout.readline().strip() == "locked"
-    return p
-
 
 @pytest.fixture
 def warehouse(tmp_path: Path) -> Iterator[tuple[Path, Path]]:

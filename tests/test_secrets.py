@@ -20,7 +20,7 @@ from edumon.fakes.bluesky import FakeBluesky
 from edumon.fakes.rss import FeedHandler, rss_xml
 from edumon.fakes.server import FakeServer
 from tests.test_cycle import NEWS
-from tests.test_warehouse import hold_lock
+from tests.locks import hold_lock
 from warehouse import Warehouse
 
 BSKY_SECRET = "s3cr3t-bsky-XYZ"

@@ -1,9 +1,6 @@
 """The warehouse: schema versions, idempotent batch writes, de-duplication, the lock."""
 from __future__ import annotations
 
-import subprocess
-import sys
-import textwrap
 import time
 from datetime import datetime, timezone
 from pathlib import Path
@@ -13,6 +10,8 @@ import pytest
 from edumon.mention import Mention
 from warehouse import Warehouse, WarehouseLocked, upsert_mentions
 from warehouse.schema import LATEST
+
+from tests.locks import hold_lock
 
 
 def m(source_id: str, text: str, url: str | None = None, source: str = "rss") -> Mention:
@@ -59,22 +58,6 @@ def test_bulk_upsert_from_arrow(tmp_path: Path) -> None:
     with wh.transaction() as con:
         assert upsert_mentions(con, batch[:10] + [m("id-new", "Nieuw bericht over het Ley College")]).inserted == 1
     assert wh.query("SELECT count(*) FROM mentions")[0][0] == 5001
-
-
-HOLD = textwrap.dedent("""
-    import duckdb, sys, time
-    con = duckdb.connect(sys.argv[1])
-    con.execute("CREATE TABLE IF NOT EXISTS hold(x INT)")
-    print("locked", flush=True)
-    time.sleep(float(sys.argv[2]))
-    con.close()
-""")
-
-
-def hold_lock(path: Path, seconds: float) -> subprocess.Popen[str]:
-    proc = subprocess.Popen([sys.executable, "-c", HOLD, str(path), str(seconds)], stdout=subprocess.PIPE, text=True)
-    assert proc.stdout and proc.stdout.readline().strip() == "locked"
-    return proc
 
 
 def test_writer_waits_for_another_process_lock(tmp_path: Path) -> None:
