@@ -4,6 +4,11 @@ from __future__ import annotations
 import subprocess
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # pragma: no cover
+    from edumon.config import Config
+    from edumon.pipeline import CycleReport
 
 HOLDER = """
 import sys, time, duckdb
@@ -23,3 +28,18 @@ def hold_lock(db: Path, seconds: float) -> subprocess.Popen[str]:
     assert p.stdout is not None
     assert p.stdout.readline().strip() == "locked"
     return p
+
+
+def cycle_while_locked(cfg: "Config") -> "CycleReport":
+    """Run one cycle while another process holds the warehouse's lock (so the cycle spools)."""
+    from edumon import pipeline
+    from warehouse import Warehouse
+
+    path = Path(cfg.warehouse.path)
+    Warehouse(path).migrate()
+    lock = hold_lock(path, 30)
+    try:
+        return pipeline.run_cycle(cfg)
+    finally:
+        lock.kill()
+        lock.wait()

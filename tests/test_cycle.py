@@ -14,7 +14,7 @@ from edumon.config import Config
 from edumon.fakes.rss import FeedHandler, Scripted, rss_xml
 from edumon.fakes.server import FakeServer, Response
 from warehouse import Warehouse
-from tests.locks import hold_lock
+from tests.locks import cycle_while_locked
 
 NEWS = [
     {"title": "Ley College wint debatwedstrijd", "link": "https://nieuws.example.nl/debat", "guid": "n1",
@@ -107,13 +107,7 @@ def test_locked_warehouse_spools_and_the_next_cycle_writes(fake_server: FakeServ
     serve(fake_server)
     cfg = make_config(rss=[fake_server.url + "/news.xml"], warehouse={"lock_timeout_s": 0.5})
     path = Path(cfg.warehouse.path)
-    Warehouse(path).migrate()
-    proc = hold_lock(path, 30)
-    try:
-        report = pipeline.run_cycle(cfg)
-    finally:
-        proc.kill()
-        proc.wait()
+    report = cycle_while_locked(cfg)
     assert report.spooled == 2 and "spool" in (report.error or "")
     assert len(list((path.parent / "spool").glob("*.json"))) == 1
     wh = Warehouse(path)

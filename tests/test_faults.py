@@ -22,7 +22,7 @@ from edumon.config import Config
 from edumon.fakes.rss import FeedHandler, Scripted, rss_xml
 from edumon.fakes.server import FakeServer, Request, Response
 from tests.test_cycle import NEWS, REGIO, CountingClassifier
-from tests.locks import hold_lock
+from tests.locks import cycle_while_locked, hold_lock
 from warehouse import Warehouse
 
 REPO = Path(__file__).resolve().parents[1]
@@ -288,13 +288,7 @@ def test_killed_after_replaying_the_spool_but_before_removing_it(
     fake_server.route("/news.xml", FeedHandler(rss_xml(NEWS)))
     cfg = rss_cfg(make_config, [(fake_server.url + "/news.xml", 5, 0)], warehouse={"lock_timeout_s": 0.3})
     path = Path(cfg.warehouse.path)
-    Warehouse(path).migrate()
-    lock = hold_lock(path, 30)
-    try:
-        spooled = pipeline.run_cycle(cfg)
-    finally:
-        lock.kill()
-        lock.wait()
+    spooled = cycle_while_locked(cfg)
     assert spooled.spooled == 2
     spool = path.parent / "spool"
     assert len(list(spool.glob("*.json"))) == 1
@@ -362,14 +356,7 @@ def test_replayed_mentions_count_as_stored_this_cycle(fake_server: FakeServer,
     """Mentions first written from the spool are new this cycle: alerts and the digest must see them."""
     fake_server.route("/news.xml", FeedHandler(rss_xml(NEWS)))
     cfg = rss_cfg(make_config, [(fake_server.url + "/news.xml", 5, 0)], warehouse={"lock_timeout_s": 0.3})
-    path = Path(cfg.warehouse.path)
-    Warehouse(path).migrate()
-    lock = hold_lock(path, 30)
-    try:
-        pipeline.run_cycle(cfg)
-    finally:
-        lock.kill()
-        lock.wait()
+    cycle_while_locked(cfg)
     report = pipeline.run_cycle(cfg)   # replays the spool first, then reads the feed again (no cursor kept)
     assert report.replayed == 2
     assert sorted(m.source_id for m in report.stored) == NEWS_IDS
