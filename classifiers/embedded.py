@@ -66,7 +66,11 @@ def softmax(z: np.ndarray) -> np.ndarray:
 
 
 class Heads:
-    """Two linear heads (harm, sentiment) over standardised [embedding, rule features]."""
+    """Two heads (harm, sentiment) over standardised [embedding, rule features].
+
+    Format 2 (shipped): each head is a one-hidden-layer network (ReLU), arrays `w1_*`, `b1_*`, `w2_*`,
+    `b2_*`. Format 1: a softmax regression, arrays `w_*`, `b_*` (older heads files still load).
+    """
 
     def __init__(self, arrays: dict[str, np.ndarray], meta: dict[str, Any]) -> None:
         self.a = arrays
@@ -96,9 +100,19 @@ class Heads:
 
     def predict(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(harm probabilities, sentiment probabilities), columns in HARMS / SENTIMENTS order."""
+        # rule features are appended at the end when the rules learn a new one: heads trained before
+        # read the columns they know
+        x = x[:, :self.a["mu"].shape[0]]
         z = (x - self.a["mu"]) / self.a["sd"]
-        return (softmax(z @ self.a["w_harm"] + self.a["b_harm"]),
-                softmax(z @ self.a["w_sent"] + self.a["b_sent"]))
+        return self.head("harm", z), self.head("sent", z)
+
+    def head(self, name: str, z: np.ndarray) -> np.ndarray:
+        """One head's class probabilities for standardised features `z`."""
+        a = self.a
+        if f"w1_{name}" in a:
+            hidden = np.maximum(z @ a[f"w1_{name}"] + a[f"b1_{name}"], 0.0)
+            return softmax(hidden @ a[f"w2_{name}"] + a[f"b2_{name}"])
+        return softmax(z @ a[f"w_{name}"] + a[f"b_{name}"])
 
 
 def features(emb: np.ndarray, hits: Sequence[RuleHits]) -> np.ndarray:

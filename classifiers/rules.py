@@ -15,7 +15,7 @@ from typing import Sequence
 from .base import Labels
 
 NAME = "rules"
-VERSION = "1.1"
+VERSION = "1.2"
 
 _LEET = str.maketrans({"0": "o", "1": "i", "3": "e", "4": "a", "@": "a", "$": "s", "5": "s"})
 _REPEAT = re.compile(r"([a-z])\1{2,}")
@@ -84,6 +84,13 @@ GAME = re.compile(r"\b(?:fortnite|fifa|minecraft|mario ?kart|roblox|warzone|valo
 # real-harm words that keep an idiom a threat even in jest
 REAL_HARM = re.compile(r"\b(?:mes|mesje|messen|pistool|vuurwapen|wapens?|geweer|bom|bommen|brand|fik|gasfles\w*|"
                        r"benzine|kogels?|knuppel|bijl|taser)\b|🔪|🔫|💣|🩸")
+# friendly context: a birthday, a surprise, a present, a parent teasing their own child, a neighbour's parcel.
+# A threat pattern there ("ik weet waar je woont", "die gaat het merken", "er gaat iets gebeuren") is only a
+# weak cue unless a weapon, fire or explosive is named (the model decides; see the README's labelling rules)
+FRIENDLY = re.compile(r"(?:😊|🙂|😉|🥰|😍|❤️|❤|💕|💐|🎂|🎉|🥳|🎈|🎁|🙈|🥹|🤗|\b(?:jarig|verjaardag|taart|verrassing\w*|"
+                      r"cadeau\w*|kaartje|slingers|ballonnen|feestje|pakketje|kerstkaart|gezellig|lieverd|"
+                      r"ik ben (?:je|zijn|haar|jullie) (?:moeder|vader|mama|papa|oma|opa)|(?:mijn|m'n) (?:zoon|dochter) leest mee|"
+                      r"(?:buurvrouw|buurman|buren|om de hoek)\b))")
 # the patterns that are (also) everyday hyperbole: "ik vermoord je als je het verklapt 😂", "we maken ze af"
 IDIOM_PATTERNS = {"doden", "maak-af", "is-dood", "moet-dood", "eraan", "kapot", "sla-kapot", "ga-slaan"}
 
@@ -213,7 +220,11 @@ HARD_NEGATIVES = re.compile(
     r"\bmaken ze (?:af|in)\b|\b(?:ik\s+)?(?:ga|gaan)\s+(?:\S+\s+)?(?:naar de (?:krant|rechter|inspectie|politie))\b|"
     r"\b\w*(?:toets|examen|tentamen)\w*\b[^.!?]*\b(?:bloedbad|slachtpartij)\b|"
     r"\b(?:gaat|gaan|zal|zullen|gaat|komt)\s+(?:me|mij)\s+(?:\S+\s+){0,2}?(?:vermoorden|afmaken|doodmaken|killen)\b|\bvermoordt (?:me|mij)\b|"
-    r"\bgaat eraan als\b|\bsloop(?:t|te)? (?:me|mij)\b|\bgesloopt\b|\bpas op voor\b|\bpas op je\b|\bafgemaakt\b|\bafgebrand bij\b"
+    r"\bgaat eraan als\b|\bsloop(?:t|te)? (?:me|mij)\b|\bgesloopt\b|\bpas op voor\b|\bpas op je\b|\bafgemaakt\b|\bafgebrand bij\b|"
+    r"\b(?:scriptie|verslag|essay|werkstuk|huiswerk|project|boek|serie|puzzel|opdracht)\w*\b[^.!?]*\bafmaken\b|"
+    r"\bafmaken\b[^.!?]*\b(?:scriptie|verslag|essay|werkstuk|huiswerk|project|boek|serie|puzzel)\b|"
+    r"\bafgebrand\b[^.!?]*\b(?:rode pen|rood|cijfer|docent|leraar|juf)\b|\b(?:rode pen|verslag|essay|werkstuk)\b[^.!?]*\bafgebrand\b|"
+    r"\b(?:zaal|dansvloer|feest|publiek|dj)\b[^.!?]*\bin de fik\b|\bin de fik\b[^.!?]*\b(?:bunsenbrander|practicum)\b"
 )
 
 # Reporting context: a news item about violence is not a threat by its author.
@@ -289,6 +300,7 @@ class RuleHits:
     insult: list[tuple[Pattern, str]] = field(default_factory=list)
     reporting: bool = False
     joking: bool = False        # only idioms, in a joke or game/sport context, no weapon, no staff
+    friendly: bool = False      # a threat pattern in a friendly context (birthday, surprise, parent), no weapon
     hard_negative: bool = False
     profanity: bool = False
     positive: int = 0
@@ -299,7 +311,7 @@ class RuleHits:
 
     def threat_score(self) -> float:
         s = max((p.weight for p, _ in self.threat), default=0.0)
-        return s * (0.5 if self.reporting or self.joking else 1.0)
+        return s * (0.5 if self.reporting or self.joking or self.friendly else 1.0)
 
     def insult_score(self) -> float:
         return max((p.weight for p, _ in self.insult), default=0.0)
@@ -309,7 +321,8 @@ class RuleHits:
         weak = sum(p.weight for p, _ in self.weak_threat)
         return [self.threat_score(), min(weak, 1.0), self.insult_score(), float(self.reporting),
                 float(self.hard_negative), float(self.joking), float(self.profanity), min(self.positive, 3) / 3,
-                min(self.negative, 3) / 3, float(self.sarcasm), float(self.neutral_hint), float(self.staff)]
+                min(self.negative, 3) / 3, float(self.sarcasm), float(self.neutral_hint), float(self.staff),
+                float(self.friendly)]
 
 
 N_FEATURES = len(RuleHits().features())
@@ -337,6 +350,7 @@ def analyse(text: str) -> RuleHits:
     h.staff = bool(re.search(rf"\b{STAFF}\b", t))
     h.joking = bool(h.threat) and all(p.name in IDIOM_PATTERNS for p, _ in h.threat) and not h.staff \
         and bool(JOKE.search(t) or GAME.search(t)) and not REAL_HARM.search(t)
+    h.friendly = bool(h.threat) and bool(FRIENDLY.search(t)) and not REAL_HARM.search(t)
     h.profanity = bool(PROFANITY_ONLY.search(t))
     h.insult = _find(INSULT_PATTERNS, PROFANITY_ONLY.sub(" ", t))
     h.positive = len(POSITIVE.findall(t))

