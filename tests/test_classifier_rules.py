@@ -106,3 +106,38 @@ def test_load_classifier_backends():
     assert load_classifier(ClassifierConfig(backend="rules")).name == "rules"
     with pytest.raises(ClassifierError, match="unknown backend"):
         load_classifier(ClassifierConfig(backend="gpt"))
+
+
+# Rules 1.2: false alarms that the round-4 blind sets showed (see the README, "Round 4"), and the threats
+# that must survive those fixes (a smiley does not make stalking friendly; "op mijn moeder" is an oath).
+REPORTED_OR_FRIENDLY = [
+    "Morgen ontruimingsoefening: rond 10 uur gaat het brandalarm af, de kinderen verzamelen op het plein",
+    "Iemand riep in de reacties dat die school 'in de fik moet'. Schaam je, zo praat je niet over een school.",
+    "die wiskundetoets heeft me echt vermoord vandaag 💀",
+    "De bouwvakkers zijn vandaag begonnen met het slopen van de oude vleugel",
+    "Ik schiet me een ongeluk met dat nieuwe ouderportaal",
+    "Buurvrouw, je pakketje staat bij ons! Ik weet waar je woont, dus ik breng het zo langs",
+    "De fietsenstalling staat elke ochtend vol met scooters van bezoekers",
+    "Vrijdag gaan we ze slopen in de debatfinale, succes team!",
+    "Meester Henk is morgen jarig en die gaat het merken: het hele lokaal hangt vol slingers",
+    "Het rooster van deze week is echt een aanslag op mijn geduld",
+]
+STILL_THREATS = [
+    "Ik zie je elke ochtend fietsen langs het kanaal Noor, mooie groene jas had je vandaag aan 🙂",
+    "Ik zweer het op mijn moeder, ik sla die mentor in elkaar als ik hem buiten zie",
+    "als jij dat filmpje deelt dan steek ik je neer",
+    "Meneer Visser, mooie zilveren Volvo heeft u. Staat elke avond tot zes uur achter de school.",
+    "we gaan die leraar afmaken na de toetsweek, hij heeft me laten zakken",
+    "Stond gisteravond bij je raam Fleur, het lampje was nog aan 😘",
+]
+
+
+@pytest.mark.parametrize("text", REPORTED_OR_FRIENDLY)
+def test_rules_leave_drills_quotes_test_idioms_and_friendly_posts_alone(rules, text):
+    assert rules.classify([text])[0].harm == "none", text
+
+
+@pytest.mark.parametrize("text", STILL_THREATS)
+def test_rules_still_flag_stalking_with_a_smiley_and_oaths(rules, text):
+    lab = rules.classify([text])[0]
+    assert lab.harm == "threat" and lab.cues, text
