@@ -10,6 +10,7 @@ from click.testing import CliRunner
 
 from classifiers import load_classifier
 from classifiers.cli import COMMANDS
+from classifiers.embedded import Heads
 from classifiers.evaluate import load_split
 
 
@@ -106,16 +107,47 @@ def test_cli_help_has_examples(cli):
     assert "Example: edumon models pull" in CliRunner().invoke(cli, ["models", "pull", "--help"]).output
 
 
-def test_train_is_reproducible(cli, tmp_path):
-    """`edumon train` (school set only, to keep it short) gives the same heads twice."""
+def test_train_is_reproducible(cli, tmp_path, monkeypatch):
+    """`edumon train` (train split + blind_a only, to keep it short) gives the same heads twice."""
+    import classifiers.train
+    monkeypatch.setattr(classifiers.train, "EXTRA_TRAIN", {"blind_a": 1.0})
     outs = []
     for i in range(2):
         out = tmp_path / f"heads{i}.npz"
         r = CliRunner().invoke(cli, ["train", "--no-shared", "--output", str(out), "--seed", "5"])
         assert r.exit_code == 0, r.output
         outs.append(np.load(out))
-    for k in ("w_harm", "w_sent", "b_harm", "mu"):
+    for k in ("w1_harm", "w2_harm", "w1_sent", "b2_harm", "mu"):
         assert np.array_equal(outs[0][k], outs[1][k])
     from classifiers import ClassifierConfig
     clf = load_classifier(ClassifierConfig(heads_path=str(tmp_path / "heads0.npz")))
     assert clf.classify(["Ik maak je af juf"])[0].harm == "threat"
+
+
+def test_threat_threshold_is_the_highest_that_keeps_threat_recall():
+    """Thresholds come from out-of-writer predictions: the threat threshold is the highest grid value at which
+    95% of the threats are still found (rules OR model), the insult threshold the best macro-F1."""
+    from classifiers.train import Decision, tune_thresholds
+    gold = np.array([2] * 20 + [0] * 20 + [1] * 4)
+    p = np.zeros((44, 3))
+    p[:18, 2] = 0.9
+    p[18, 2], p[19, 2] = 0.35, 0.12          # two threats the model is unsure of
+    p[20:25, 2] = 0.2                        # five harmless posts it half suspects
+    p[40:, 1] = 0.8                          # the insults
+    p[:, 0] = 1 - p[:, 1:].sum(axis=1)
+    none = np.zeros(44, bool)
+    t = tune_thresholds(Decision(p, none, none), gold)
+    assert t["threat_threshold"] == 0.35 and t["cv"]["threat_recall"] == 0.95 and t["cv"]["false_alarms"] == 0
+    # a rule that finds the least certain threat: the model may be stricter (0.9 finds 18, the rule the 19th)
+    rule = none.copy(); rule[19] = True
+    t = tune_thresholds(Decision(p, rule, none), gold)
+    assert t["threat_threshold"] == 0.9 and t["cv"]["threat_recall"] == 0.95
+    assert 0.3 <= t["insult_threshold"] <= 0.8
+
+
+def test_shipped_heads_record_their_cross_validated_figures():
+    heads = Heads.load()
+    cv = heads.meta["cv"]
+    assert heads.meta["format"] == 2 and heads.meta["head"].startswith("mlp-")
+    assert cv["posts"] > 3000 and 0 < cv["threat_recall"] <= 1 and cv["harmless"] > cv["false_alarms"]
+    assert 0.1 <= heads.meta["threat_threshold"] <= 0.95
