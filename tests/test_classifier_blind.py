@@ -58,7 +58,34 @@ def _false_alarms(report) -> int:
     return sum(row) - row[report.labels.index("none")]
 
 
-# (targets: filled in after the final measurement)
+def test_harm_and_sentiment_targets_on_the_sealed_sets(reports):
+    """Issue 5's targets on posts by writers the classifier never read (measured: harm 0.889, sentiment 0.857)."""
+    harm, sent = reports["sealed"]["harm"], reports["sealed"]["sentiment"]
+    assert harm.macro_f1 >= 0.85, harm.macro_f1
+    assert sent.macro_f1 >= 0.75, sent.macro_f1
+    assert harm.per_class()["insult"]["precision"] >= 0.9 and harm.per_class()["insult"]["recall"] >= 0.9
+
+
+def test_threat_recall_on_the_sealed_sets_no_worse_than_measured(reports):
+    """A floor against regressions: 74 of 80 threats found (0.925; the shipped classifier before round 4: 0.700),
+    at the price of 26 of 164 harmless posts flagged (before: 17)."""
+    harm = reports["sealed"]["harm"]
+    assert harm.per_class()["threat"]["recall"] >= 0.92, harm.per_class()
+    assert _false_alarms(harm) <= 26, harm.confusion
+
+
+@pytest.mark.xfail(strict=True, reason="measured 0.925 (74 of 80) on blind_m + blind_n: six veiled threats and "
+                                       "stalking posts are read as harmless; see the README, 'Round 4'")
+def test_threat_recall_target_on_the_sealed_sets(reports):
+    assert reports["sealed"]["harm"].per_class()["threat"]["recall"] >= 0.95
+
+
+def test_demo_posts(reports):
+    """The demo's 37 posts: every threat found; the low threat threshold costs two false alarms (see README)."""
+    harm = reports["demo_gold"]["harm"]
+    assert harm.per_class()["threat"]["recall"] == 1.0
+    assert _false_alarms(harm) <= 2 and harm.macro_f1 >= 0.85, harm.confusion
+    assert reports["demo_gold"]["sentiment"].macro_f1 >= 0.75
 
 
 def test_demo_false_alarms_are_gone(clf):
