@@ -15,7 +15,7 @@ from typing import Sequence
 from .base import Labels
 
 NAME = "rules"
-VERSION = "1.2"
+VERSION = "1.3"
 
 _LEET = str.maketrans({"0": "o", "1": "i", "3": "e", "4": "a", "@": "a", "$": "s", "5": "s"})
 _REPEAT = re.compile(r"([a-z])\1{2,}")
@@ -82,9 +82,17 @@ GAME = re.compile(r"\b(?:fortnite|fifa|minecraft|mario ?kart|roblox|warzone|valo
                   r"wedstrijd|derby|toernooi|competitie|voetbal\w*|hockey\w*|basketbal\w*|korfbal\w*|volleybal\w*|"
                   r"tegenstanders?|op het veld|uitwedstrijd|thuiswedstrijd|finale|trefbal\w*|schaak\w*|\w*toernooi\w*|"
                   r"debat\w*|quiz|pubquiz|escape ?room|\w*finale)\b|🎮|⚽|🏀|🏑|🏐")
+# weapons, also compounds and slang: "jachtgeweer", "gaspistool", "keukenmes", "blaffer", "klapper"
+WEAPON = (r"(?:mes|mesje|messen|\w*(?:keuken|zak|vlinder|slagers|steek|stiletto)mes|\w*pistool|\w*geweer|luchtbuks|"
+          r"vuurwapen|wapens?|bijl|machete|stiletto|blaffer|klapper|waffie|taser|boksbeugel)")
 # real-harm words that keep an idiom a threat even in jest
-REAL_HARM = re.compile(r"\b(?:mes|mesje|messen|pistool|vuurwapen|wapens?|geweer|bom|bommen|brand|fik|gasfles\w*|"
-                       r"benzine|kogels?|knuppel|bijl|taser)\b|🔪|🔫|💣|🩸")
+REAL_HARM = re.compile(rf"\b(?:{WEAPON}|bom|bommen|brand|fik|gasfles\w*|vuurwerkbom\w*|"
+                       r"benzine|kogels?|knuppel)\b|🔪|🔫|💣|🩸|🧨")
+# a clock time or a place at school named with the idiom: "ik vermoord je morgen om 8u bij de fietsenstalling 😂"
+# is a threat (see the README's labelling rules), "ik vermoord je als je het verklapt 😂" is not
+TIME_PLACE = re.compile(r"\bom \d{1,2}(?:[:.]\d{2})?\b|\b\d{1,2}[:.]\d{2}\b|\b\d{1,2} ?u(?:ur)?\b|"
+                        r"\bbij (?:de|het) (?:fietsenstalling|hek|schoolhek|ingang|kluisjes|bushalte|gymzaal|kantine)\b|"
+                        r"\bna (?:school|schooltijd|het \w+ uur)\b|\bachter (?:de|het) (?:gymzaal|school|fietsenhok)\b")
 # friendly context: a birthday, a surprise, a present, a parent teasing their own child, a neighbour's parcel
 # (words, not smileys: "mooie rode jas had je vandaag aan 🙂" is stalking).
 # A threat pattern there ("ik weet waar je woont", "die gaat het merken", "er gaat iets gebeuren") is only a
@@ -146,13 +154,15 @@ THREAT_PATTERNS: tuple[Pattern, ...] = (
     _p("ga-slaan", r"\b(?:{_IK}|ga|gaan)\s+(?:ga\s+|gaan\s+)?(?:\S+\s+){0,4}?(?:slaan|steken|neerslaan|fucken|kelen|grijpen|te grijpen|"
                    r"te pakken|aanvallen|afknallen|raken|mollen|martelen)\b"),
     _p("om-te", r"\bom\s+(?:\S+\s+){1,3}te\s+(?:grijpen|pakken|slaan|steken|vermoorden|raken|mollen)\b"),
-    _p("steen", r"\b(?:steen|stenen|baksteen|molotov)\b.*\b(?:raam|ruit|door|naar)\b"),
+    _p("steen", r"\b(?:steen|stenen|baksteen|molotov)\b.*\b(?:raam|ruit|door|naar)\b|\b(?:ruiten|ramen|ruit)\s+(?:\S+\s+)?"
+                r"(?:sneuvelen|sneuvelt|ingooien|ingegooid|ingaan|aan diggelen)\b|\b(?:gooi|gooien|gooit)\s+(?:\S+\s+){0,3}?(?:ruiten|ramen)\s+in\b"),
     _p("lesje", r"\b(?:lesje leren|honkbalknuppel|knuppel|boksbeugel)\b"),
     # weapons, explosives, arson
-    _p("wapen-mee", rf"\b(?:mes|mesje|messen|pistool|vuurwapen|wapen|wapens|bijl|machete|geweer|gun|"
-                    r"benzine|aansteker|vuurwerkbom|bom|bommen)\b{_W}\s+(?:mee|meenemen|meebrengen)\b|"
-                    r"\b(?:neem|nemen|breng|brengen|kom|komen|ga|gaan)\b{_W}\s+(?:met|een|mijn|m'n|mn|zn|z'n)?\s*"
-                    r"(?:\S+\s+)?(?:mes|mesje|pistool|vuurwapen|wapens|wapen|bijl|machete|geweer|bom)\b"),
+    _p("wapen-mee", rf"\b(?:{WEAPON}|gun|benzine|aansteker|vuurwerkbom|bom|bommen)\b{_W}\s+(?:mee|meenemen|meebrengen)\b|"
+                    rf"\b(?:neem|nemen|breng|brengen|kom|komen|ga|gaan)\b{_W}\s+(?:met|een|mijn|m'n|mn|zn|z'n)?\s*"
+                    rf"(?:\S+\s+)?(?:{WEAPON}|bom)\b|\b(?:heb|hebben|geregeld|gekocht|ligt klaar)\b{_W}\s+(?:een\s+)?"
+                    r"(?:blaffer|klapper|waffie|\w*pistool|\w*geweer|luchtbuks)\b|\b(?:blaffer|klapper|waffie|\w*pistool|\w*geweer)\b"
+                    r"(?:\s+\S+){0,3}\s+(?:geregeld|gekocht|ligt klaar|klaar)\b"),
     _p("mes-op", r"\b(?:mes|mesje)\s+(?:op|in)\b|\b(?:trek|trekken)\s+(?:\S+\s+)?mes\b|\bheb een (?:vuurwapen|pistool|mes|wapen)\b"),
     _p("bom", rf"\b(?:bom|bommen|explosief|explosieven)\b{_W}\s+(?:in|op|bij|onder)\b{_W}\s+(?:de\s+|het\s+)?(?:{SCHOOL}|\S+)"
               r"|\b(?:ligt|leggen|plaatsen|plaats)\s+(?:\S+\s+)?(?:een\s+)?bom\b"),
@@ -368,7 +378,7 @@ def analyse(text: str) -> RuleHits:
     h.weak_threat = _find(WEAK_THREAT, cleaned)
     h.staff = bool(re.search(rf"\b{STAFF}\b", t))
     h.joking = bool(h.threat) and all(p.name in IDIOM_PATTERNS for p, _ in h.threat) and not h.staff \
-        and bool(JOKE.search(t) or GAME.search(t)) and not REAL_HARM.search(t)
+        and bool(JOKE.search(t) or GAME.search(t)) and not REAL_HARM.search(t) and not TIME_PLACE.search(t)
     h.friendly = bool(h.threat) and bool(FRIENDLY.search(t)) and not REAL_HARM.search(t)
     h.profanity = bool(PROFANITY_ONLY.search(t))
     h.insult = _find(INSULT_PATTERNS, PROFANITY_ONLY.sub(" ", t))

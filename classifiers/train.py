@@ -32,15 +32,15 @@ XED_POS = {"5", "8"}             # joy, trust
 XED_NEG = {"1", "3", "4", "6"}   # anger, disgust, fear, sadness
 # Further labelled school posts trained on (file in classifiers/data -> weight). Every file was written by
 # one engineer (WRITERS): thresholds are tuned on out-of-writer predictions (leave one writer out), so they
-# hold for posts written by someone the heads never read. blind_b, blind_c (rounds 2, 3) and blind_d, blind_e,
-# blind_f (round 4, first measurement) were evaluation sets and are spent (their misses were read); blind_m,
-# blind_n (round 4, final measurement) and demo_gold are never trained on.
+# hold for posts written by someone the heads never read. blind_b, blind_c (rounds 2, 3), blind_d, blind_e,
+# blind_f (round 4, first check) and blind_m, blind_n (round 4, final measurement) were evaluation sets and are
+# spent (their misses were read); blind_p, blind_q (round 5, sealed) and demo_gold are never trained on.
 EXTRA_TRAIN = {"blind_a": 1.0, "blind_b": 1.0, "blind_c": 1.0, "veiled_train": 1.0,
                "train_g": 1.0, "train_h": 1.0, "train_i": 1.0, "train_j": 1.0, "train_k": 1.0, "train_l": 1.0,
-               "blind_d": 1.0, "blind_e": 1.0, "blind_f": 1.0}
+               "blind_d": 1.0, "blind_e": 1.0, "blind_f": 1.0, "blind_m": 1.0, "blind_n": 1.0}
 WRITERS = {"school-train": "w1", "blind_a": "w2", "blind_b": "w2", "blind_c": "w3", "veiled_train": "w3",
            "train_g": "w4", "train_h": "w5", "train_i": "w6", "train_j": "w7", "train_k": "w8", "train_l": "w9",
-           "blind_d": "w10", "blind_e": "w11", "blind_f": "w12"}
+           "blind_d": "w10", "blind_e": "w11", "blind_f": "w12", "blind_m": "w13", "blind_n": "w14"}
 # Files in EXTRA_TRAIN that teach the harm head only: veiled_train is mostly threats (all negative), which
 # lowered sentiment macro-F1 on test (0.962 -> 0.915) and the demo posts (0.907 -> 0.837) when trained on too.
 HARM_ONLY = {"veiled_train"}
@@ -211,8 +211,8 @@ def _macro_f1(gold: np.ndarray, pred: np.ndarray, k: int = 3) -> float:
 
 
 def tune_thresholds(d: Decision, gold: np.ndarray) -> dict[str, Any]:
-    """Threat: the highest threshold whose recall reaches THREAT_RECALL (floor 0.1); insult: best macro-F1."""
-    grid = [round(float(v), 2) for v in np.arange(0.1, 0.951, 0.05)]
+    """Threat: the highest threshold whose recall reaches THREAT_RECALL (floor 0.05); insult: best macro-F1."""
+    grid = [round(float(v), 2) for v in np.arange(0.05, 0.951, 0.05)]
     threat = grid[0]
     for thr in grid:
         pred = d.labels(thr, 0.5)

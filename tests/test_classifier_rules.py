@@ -108,7 +108,7 @@ def test_load_classifier_backends():
         load_classifier(ClassifierConfig(backend="gpt"))
 
 
-# Rules 1.2: false alarms that the round-4 blind sets showed (see the README, "Round 4"), and the threats
+# Rules 1.2 and 1.3: false alarms that the round-4 blind sets showed (see the README, "Round 4"), and the threats
 # that must survive those fixes (a smiley does not make stalking friendly; "op mijn moeder" is an oath).
 REPORTED_OR_FRIENDLY = [
     "Morgen ontruimingsoefening: rond 10 uur gaat het brandalarm af, de kinderen verzamelen op het plein",
@@ -121,6 +121,8 @@ REPORTED_OR_FRIENDLY = [
     "Vrijdag gaan we ze slopen in de debatfinale, succes team!",
     "Meester Henk is morgen jarig en die gaat het merken: het hele lokaal hangt vol slingers",
     "Het rooster van deze week is echt een aanslag op mijn geduld",
+    "De dames van de kantine zijn top, elke dag verse soep",
+    "ik maak je af als je het einde van de serie verklapt 😂",
 ]
 STILL_THREATS = [
     "Ik zie je elke ochtend fietsen langs het kanaal Noor, mooie groene jas had je vandaag aan 🙂",
@@ -129,6 +131,12 @@ STILL_THREATS = [
     "Meneer Visser, mooie zilveren Volvo heeft u. Staat elke avond tot zes uur achter de school.",
     "we gaan die leraar afmaken na de toetsweek, hij heeft me laten zakken",
     "Stond gisteravond bij je raam Fleur, het lampje was nog aan 😘",
+    # rules 1.3: a time or place makes a joking idiom a threat; weapons in compounds and slang; windows
+    "ik maak je af morgen om 8 uur bij de kluisjes 😂",
+    "heb een luchtbuks gekocht, maandag ben ik op school",
+    "die van mij heeft een blaffer geregeld voor vrijdag",
+    "er gaan ruiten sneuvelen bij die school als ze niet luisteren",
+    "vrijdag 12:00 een verrassing voor de hele school 🧨",
 ]
 
 
