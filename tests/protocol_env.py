@@ -50,7 +50,9 @@ def feed(*items: str) -> bytes:
 THREAT = item("t1", "Re: docent", "Die docent van het Ley College moet oppassen, ik ga je opwachten na school.",
               author="anoniem_77")
 INSULT = item("t2", "Re: juf", "Het Ley College is een kankerschool en die juf is een sukkel.", author="boze_ouder")
-NEGATIVE = item("t3", "Rooster", "Het rooster van het Ley College is weer waardeloos en slecht geregeld.")
+# an angry complaint without an insult (not "is weer waardeloos": under a one-word title the default classifier
+# reads that as an insult, see tests/test_classifier_blind.py::test_titled_complaints_about_things_are_not_insults)
+NEGATIVE = item("t3", "Rooster", "Alweer lesuitval bij het Ley College en niemand laat iets weten. Slecht geregeld.")
 # Title and text are HTML in RSS: escaped twice so the post text itself carries the markup.
 MARKUP = item("t4", _x("Ley College <script>alert('x')</script>"),
               _x("Onacceptabel, de chaos bij het Ley College <img src=x onerror=alert(1)>"), author="<b>hacker</b>")

@@ -83,6 +83,15 @@ def test_demo_posts(reports):
     assert reports["demo_gold"]["sentiment"].macro_f1 >= 0.75
 
 
+@pytest.mark.xfail(strict=True, reason="e5-heads/2.b36a76 reads a one-word title over a complaint that judges a thing "
+                                       "('Rooster' + 'is weer waardeloos / rommelig en slecht geregeld') as an insult "
+                                       "(0.52-0.90), as RSS items are built; see the README, 'Round 5'")
+def test_titled_complaints_about_things_are_not_insults(clf):
+    out = clf.classify(["Rooster\nHet rooster van het Ley College is weer waardeloos en slecht geregeld.",
+                        "Rooster\nHet rooster van het Ley College is weer rommelig en slecht geregeld."])
+    assert [o.harm for o in out] == ["none", "none"]
+
+
 def test_demo_false_alarms_are_gone(clf):
     """The two posts that woke a school leader for nothing in the demo: angry complaints, harm none."""
     out = clf.classify([
