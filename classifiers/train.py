@@ -322,7 +322,7 @@ def train(shared: str | Path = "../shared/data", out: str | Path = DEFAULT_HEADS
             f"{meta['cv']['harm_macro_f1']}, threat recall {meta['cv']['threat_recall']}, threat precision "
             f"{meta['cv']['threat_precision']}, {meta['cv']['false_alarms']} of {meta['cv']['harmless']} harmless "
             "posts flagged")
-    else:   # one writer only (a small custom set): the thresholds that cross-validation chose for the shipped heads
+    else:   # one writer only (a small custom set): nothing out-of-writer to tune on; set classifier.*_threshold
         meta.update(threat_threshold=0.5, insult_threshold=0.5)
     meta["version"] = f"{HEADS_FORMAT}.{digest[:6]}"
     out = Path(str(out).replace("{version}", meta["version"]))
