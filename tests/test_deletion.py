@@ -273,11 +273,13 @@ timeout_s = 5
     return p
 
 
-def test_purge_command_checks_the_sources_first(bluesky_fake, mastodon_fakes, tmp_path, secrets, monkeypatch):
+def stored_social_posts(bluesky_fake, masto, tmp_path: Path, secrets, monkeypatch):
+    """Two Bluesky posts and two toots, fetched and stored through a config whose secrets are in the environment.
+
+    Returns (config path, config, posts, toots)."""
     from conftest import BSKY_PASSWORD, MASTO_TOKEN
     from edumon.config import load_config
 
-    masto = mastodon_fakes("mastodon.nl")
     posts, toots = add_bsky(bluesky_fake, 2), add_toots(masto, 2)
     cfg_path = write_social_config(tmp_path, bluesky_fake, masto)
     monkeypatch.setenv("BSKY_APP_PASSWORD", BSKY_PASSWORD)
@@ -285,6 +287,14 @@ def test_purge_command_checks_the_sources_first(bluesky_fake, mastodon_fakes, tm
     monkeypatch.setenv("EDUMON_SECRETS_DIR", str(secrets.dir))
     cfg = load_config(cfg_path)
     fetch_and_store(cfg, secrets)
+    return cfg_path, cfg, posts, toots
+
+
+def test_purge_command_checks_the_sources_first(bluesky_fake, mastodon_fakes, tmp_path, secrets, monkeypatch):
+    from conftest import BSKY_PASSWORD, MASTO_TOKEN
+
+    masto = mastodon_fakes("mastodon.nl")
+    cfg_path, cfg, posts, toots = stored_social_posts(bluesky_fake, masto, tmp_path, secrets, monkeypatch)
     bluesky_fake.delete_post(posts[0]["uri"]), masto.delete_status(toots[1]["id"])
     masto.clear_log()
 
@@ -313,18 +323,10 @@ def test_purge_command_checks_the_sources_first(bluesky_fake, mastodon_fakes, tm
 
 def test_nightly_retention_flow_checks_then_purges(prefect_harness, bluesky_fake, mastodon_fakes, tmp_path, secrets,
                                                    monkeypatch):
-    from conftest import BSKY_PASSWORD, MASTO_TOKEN
-    from edumon.config import load_config
     from flows.retention import retention
 
     masto = mastodon_fakes("mastodon.nl")
-    posts, toots = add_bsky(bluesky_fake, 2), add_toots(masto, 2)
-    cfg_path = write_social_config(tmp_path, bluesky_fake, masto)
-    monkeypatch.setenv("BSKY_APP_PASSWORD", BSKY_PASSWORD)
-    monkeypatch.setenv("MASTO_TOKEN", MASTO_TOKEN)
-    monkeypatch.setenv("EDUMON_SECRETS_DIR", str(secrets.dir))
-    cfg = load_config(cfg_path)
-    fetch_and_store(cfg, secrets)
+    cfg_path, cfg, posts, toots = stored_social_posts(bluesky_fake, masto, tmp_path, secrets, monkeypatch)
     bluesky_fake.delete_post(posts[1]["uri"]), masto.delete_status(toots[0]["id"])
     state = retention(str(cfg_path), return_state=True)
     assert state.is_completed(), state.message
