@@ -121,6 +121,18 @@ def features(emb: np.ndarray, hits: Sequence[RuleHits]) -> np.ndarray:
     return np.hstack([emb, rf]).astype(np.float32)
 
 
+def combine(p: np.ndarray, rule_threat: np.ndarray, rule_insult: np.ndarray, threat: float,
+            insult: float) -> np.ndarray:
+    """Rules OR model, per post: the HARMS index (a threat wins over an insult).
+
+    `p` holds the harm probabilities (columns in HARMS order); a rule hit or a probability at or above
+    its threshold makes the label. `edumon train` tunes the thresholds through this same function.
+    """
+    t = rule_threat | (p[:, HARMS.index("threat")] >= threat)
+    i = rule_insult | (p[:, HARMS.index("insult")] >= insult)
+    return np.where(t, HARMS.index("threat"), np.where(i, HARMS.index("insult"), HARMS.index("none")))
+
+
 class EmbeddedClassifier:
     """e5 embeddings + heads, combined with the rules (explainable cues come from the rules)."""
 
@@ -146,18 +158,13 @@ class EmbeddedClassifier:
             return []
         hits = [analyse(t) for t in texts]
         ph, ps = self.heads.predict(features(self.encoder.encode(texts), hits))
-        return [self._label(t, h, ph[i], ps[i]) for i, (t, h) in enumerate(zip(texts, hits))]
+        harm = combine(ph, np.array([self.rules_threat and h.threat_score() >= 1.0 for h in hits]),
+                       np.array([self.rules_insult and h.insult_score() >= 1.0 for h in hits]),
+                       self.threat_threshold, self.insult_threshold)
+        return [self._label(t, h, HARMS[harm[i]], ph[i], ps[i]) for i, (t, h) in enumerate(zip(texts, hits))]
 
-    def _label(self, text: str, h: RuleHits, ph: np.ndarray, ps: np.ndarray) -> Labels:
+    def _label(self, text: str, h: RuleHits, harm: str, ph: np.ndarray, ps: np.ndarray) -> Labels:
         p = dict(zip(HARMS, map(float, ph)))
-        rule_threat = self.rules_threat and h.threat_score() >= 1.0
-        rule_insult = self.rules_insult and h.insult_score() >= 1.0
-        if rule_threat or p["threat"] >= self.threat_threshold:
-            harm = "threat"
-        elif rule_insult or p["insult"] >= self.insult_threshold:
-            harm = "insult"
-        else:
-            harm = "none"
         c = cues(h, harm)
         if harm != "none" and not c:
             c = (f"model:{harm} {p[harm]:.2f}",)

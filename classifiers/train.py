@@ -11,7 +11,7 @@ from typing import Any, Callable, Sequence
 import numpy as np
 
 from .base import HARMS, SENTIMENTS
-from .embedded import DEFAULT_HEADS, Encoder, Heads, features
+from .embedded import DEFAULT_HEADS, Encoder, Heads, combine, features
 from .evaluate import DATA_DIR, load_split, read_jsonl
 from .rules import analyse
 
@@ -189,16 +189,14 @@ def head_arrays(name: str, params: Sequence[np.ndarray]) -> dict[str, np.ndarray
 
 @dataclass
 class Decision:
-    """Rules OR model, as `EmbeddedClassifier` decides: harm labels for given thresholds."""
+    """Harm probabilities and rule hits of a set of posts: their labels at given thresholds (`combine`)."""
 
     p: np.ndarray               # harm probabilities (none, insult, threat)
     rule_threat: np.ndarray
     rule_insult: np.ndarray
 
     def labels(self, threat: float, insult: float) -> np.ndarray:
-        t = self.rule_threat | (self.p[:, 2] >= threat)
-        i = self.rule_insult | (self.p[:, 1] >= insult)
-        return np.where(t, 2, np.where(i, 1, 0))
+        return combine(self.p, self.rule_threat, self.rule_insult, threat, insult)
 
 
 def _macro_f1(gold: np.ndarray, pred: np.ndarray, k: int = 3) -> float:
