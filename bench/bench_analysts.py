@@ -6,6 +6,7 @@ Builds N mentions (default 100 000) spread over 180 days, 500 authors, three sch
 times: computing pseudonyms, querying each view, `export`, and `purge` (which removes
 about half of them).
 """
+
 from __future__ import annotations
 
 import os
@@ -18,9 +19,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from edumon.config import parse_config  # noqa: E402
-from edumon.mention import Mention  # noqa: E402
-from edumon.secrets import Secrets  # noqa: E402
+from core.config import parse_config  # noqa: E402
+from core.mention import Mention  # noqa: E402
+from core.secrets import Secrets  # noqa: E402
 from warehouse import Warehouse, upsert_mentions  # noqa: E402
 from warehouse.export import export  # noqa: E402
 from warehouse.retention import purge  # noqa: E402
@@ -31,22 +32,36 @@ KEY = "bench-key-0123456789abcdef"
 
 def main(n: int) -> None:
     tmp = Path(tempfile.mkdtemp(prefix="edumon-bench-"))
-    cfg = parse_config({"organisation": {"name": "Bench"},
-                        "schools": [{"id": f"s{i}", "name": f"School {i}"} for i in range(3)],
-                        "warehouse": {"path": str(tmp / "edumon.duckdb")}})
+    cfg = parse_config(
+        {
+            "organisation": {"name": "Bench"},
+            "schools": [{"id": f"s{i}", "name": f"School {i}"} for i in range(3)],
+            "warehouse": {"path": str(tmp / "edumon.duckdb")},
+        }
+    )
     wh = Warehouse(cfg.warehouse.path)
     now = datetime.now(timezone.utc)
     sentiments, harms = ["positive", "neutral", "negative", "negative"], ["none"] * 9 + ["insult"]
-    ms = [Mention(source="bluesky" if i % 3 else "mastodon", source_id=f"id{i}",
-                  text=f"School {i % 3} bericht {i} over de les en het rooster, @user{i % 500}.bsky.social",
-                  author=f"user{i % 500}.bsky.social", author_id=f"did:plc:{i % 500}",
-                  url=f"https://bsky.app/profile/user{i % 500}.bsky.social/post/{i}",
-                  published_at=now - timedelta(minutes=i * 180 * 24 * 60 // n), school_ids=[f"s{i % 3}"],
-                  sentiment=sentiments[i % 4], harm=harms[i % 10], cues=["rooster"]) for i in range(n)]
+    ms = [
+        Mention(
+            source="bluesky" if i % 3 else "mastodon",
+            source_id=f"id{i}",
+            text=f"School {i % 3} bericht {i} over de les en het rooster, @user{i % 500}.bsky.social",
+            author=f"user{i % 500}.bsky.social",
+            author_id=f"did:plc:{i % 500}",
+            url=f"https://bsky.app/profile/user{i % 500}.bsky.social/post/{i}",
+            published_at=now - timedelta(minutes=i * 180 * 24 * 60 // n),
+            school_ids=[f"s{i % 3}"],
+            sentiment=sentiments[i % 4],
+            harm=harms[i % 10],
+            cues=["rooster"],
+        )
+        for i in range(n)
+    ]
     t = time.perf_counter()
     for k in range(0, n, 20_000):
         with wh.transaction() as con:
-            upsert_mentions(con, ms[k:k + 20_000])
+            upsert_mentions(con, ms[k : k + 20_000])
     print(f"insert {n} mentions: {time.perf_counter() - t:.2f} s")
 
     t = time.perf_counter()
@@ -54,7 +69,7 @@ def main(n: int) -> None:
     print(f"pseudonyms for 500 authors + settings: {time.perf_counter() - t:.2f} s")
     for view in ("daily_mentions", "mentions_pseudonymous", "followup_stats"):
         t = time.perf_counter()
-        rows = wh.query(f"SELECT count(*), max(hash(v)) FROM {view} v")[0][0]   # hash: every column computed
+        rows = wh.query(f"SELECT count(*), max(hash(v)) FROM {view} v")[0][0]  # hash: every column computed
         print(f"SELECT * FROM {view}: {rows} rows in {time.perf_counter() - t:.2f} s")
 
     t = time.perf_counter()

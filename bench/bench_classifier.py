@@ -6,6 +6,7 @@ Prints posts/s of the whole default pipeline (rules + e5 encoder + heads), of th
 encoder alone on the same posts, the pipeline's overhead over the encoder, and the
 time for n and 2n posts (linear scaling).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -60,8 +61,10 @@ def main() -> None:
     print(f"encoder alone:     {a.n / t_enc:7.1f} posts/s ({t_enc:.2f} s for {a.n} posts)")
     print(f"default pipeline:  {a.n / t_all:7.1f} posts/s ({t_all:.2f} s for {a.n} posts)")
     print(f"pipeline overhead: {100 * (t_all - t_enc) / t_enc:+6.1f}% of the encoder's own time")
-    print(f"non-encoder work:  {1000 * t_rest / a.n:7.3f} ms/post = {100 * t_rest / t_enc:.1f}% of the encoder's time "
-          "(rules, heads, labels; measured with precomputed embeddings)")
+    print(
+        f"non-encoder work:  {1000 * t_rest / a.n:7.3f} ms/post = {100 * t_rest / t_enc:.1f}% of the encoder's time "
+        "(rules, heads, labels; measured with precomputed embeddings)"
+    )
     print(f"scaling:           {2 * a.n} posts take {t_two / t_all:.2f}x the time of {a.n} (linear = 2.00)")
 
 

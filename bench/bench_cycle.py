@@ -4,6 +4,7 @@ cycle with nothing new (target: under 5 s, no classification, no writes beyond `
 
     .venv/bin/python bench/bench_cycle.py [--posts 5000]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -12,22 +13,22 @@ import os
 import sys
 import tempfile
 import time
+from collections.abc import Sequence
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Sequence
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 
+import pipeline  # noqa: E402
 from bench.machine import describe  # noqa: E402
 from classifiers import Labels, load_classifier  # noqa: E402
-from edumon import pipeline  # noqa: E402
-from edumon.config import parse_config  # noqa: E402
-from edumon.fakes.bluesky import FakeBluesky  # noqa: E402
-from edumon.fakes.mastodon import FakeMastodon  # noqa: E402
-from edumon.fakes.rss import serve_feeds, rss_xml  # noqa: E402
-from edumon.fakes.server import FakeServer  # noqa: E402
-from edumon.secrets import Secrets  # noqa: E402
+from core.config import parse_config  # noqa: E402
+from core.secrets import Secrets  # noqa: E402
+from fakes.bluesky import FakeBluesky  # noqa: E402
+from fakes.mastodon import FakeMastodon  # noqa: E402
+from fakes.rss import rss_xml, serve_feeds  # noqa: E402
+from fakes.server import FakeServer  # noqa: E402
 from warehouse import Warehouse  # noqa: E402
 
 SCHOOLS = 10
@@ -59,8 +60,9 @@ def table_digest(path: Path) -> dict[str, str]:
     con = duckdb.connect(str(path), read_only=True)
     try:
         out = {}
-        for (t,) in con.execute("SELECT table_name FROM information_schema.tables "
-                                "WHERE table_type = 'BASE TABLE' ORDER BY 1").fetchall():
+        for (t,) in con.execute(
+            "SELECT table_name FROM information_schema.tables WHERE table_type = 'BASE TABLE' ORDER BY 1"
+        ).fetchall():
             rows = con.execute(f'SELECT * FROM "{t}"').fetchall()
             out[t] = hashlib.sha256(repr(sorted(map(repr, rows))).encode()).hexdigest()[:12] + f" ({len(rows)} rows)"
         return out
@@ -76,31 +78,59 @@ def main() -> None:
     per_source = args.posts // (3 * SCHOOLS)
     extra = args.posts - per_source * 3 * SCHOOLS
     now = datetime.now(timezone.utc)
-    with tempfile.TemporaryDirectory() as tmp, FakeServer() as rss, \
-            FakeBluesky(accounts={"edumon.bsky.social": "bench-pass"}) as bsky, FakeMastodon("mastodon.nl") as masto:
+    with (
+        tempfile.TemporaryDirectory() as tmp,
+        FakeServer() as rss,
+        FakeBluesky(accounts={"edumon.bsky.social": "bench-pass"}) as bsky,
+        FakeMastodon("mastodon.nl") as masto,
+    ):
         feeds = {}
         for s in range(SCHOOLS):
             n = per_source + (extra if s == 0 else 0)
-            feeds[f"/school{s}.xml"] = rss_xml([{"title": text(s, i, "Artikel"), "guid": f"s{s}-{i}",
-                                                  "link": f"https://nieuws.example.nl/s{s}/{i}",
-                                                  "description": "Nieuws uit de regio."} for i in range(n)])
+            feeds[f"/school{s}.xml"] = rss_xml(
+                [
+                    {
+                        "title": text(s, i, "Artikel"),
+                        "guid": f"s{s}-{i}",
+                        "link": f"https://nieuws.example.nl/s{s}/{i}",
+                        "description": "Nieuws uit de regio.",
+                    }
+                    for i in range(n)
+                ]
+            )
             for i in range(per_source):
                 when = now - timedelta(minutes=30, seconds=i)
                 bsky.add_post(f"ouder{s}-{i}.bsky.social", text(s, i, "Post"), when)
-                masto.add_status(f"ouder{s}_{i}", f"<p>{text(s, i, 'Toot')} #Testschool{s}</p>", when,
-                                 tags=[f"Testschool{s}"])
+                masto.add_status(
+                    f"ouder{s}_{i}", f"<p>{text(s, i, 'Toot')} #Testschool{s}</p>", when, tags=[f"Testschool{s}"]
+                )
         serve_feeds(rss, feeds)
-        cfg = parse_config({
-            "organisation": {"name": "Bench"},
-            "warehouse": {"path": f"{tmp}/edumon.duckdb", "lock_timeout_s": 30},
-            "schools": [{"id": f"school-{s}", "name": f"Testschool {s}"} for s in range(SCHOOLS)],
-            "sources": {
-                "rss": [{"url": rss.url + p, "retries": 0} for p in feeds],
-                "bluesky": [{"handle": "edumon.bsky.social", "app_password_env": "BENCH_BSKY", "base_url": bsky.url,
-                             "queries": [f'"Testschool {s}"' for s in range(SCHOOLS)], "max_pages": 10}],
-                "mastodon": [{"api_base_url": masto.url, "hashtags": [f"Testschool{s}" for s in range(SCHOOLS)],
-                              "max_pages": 10}],
-            }})
+        cfg = parse_config(
+            {
+                "organisation": {"name": "Bench"},
+                "warehouse": {"path": f"{tmp}/edumon.duckdb", "lock_timeout_s": 30},
+                "schools": [{"id": f"school-{s}", "name": f"Testschool {s}"} for s in range(SCHOOLS)],
+                "sources": {
+                    "rss": [{"url": rss.url + p, "retries": 0} for p in feeds],
+                    "bluesky": [
+                        {
+                            "handle": "edumon.bsky.social",
+                            "app_password_env": "BENCH_BSKY",
+                            "base_url": bsky.url,
+                            "queries": [f'"Testschool {s}"' for s in range(SCHOOLS)],
+                            "max_pages": 10,
+                        }
+                    ],
+                    "mastodon": [
+                        {
+                            "api_base_url": masto.url,
+                            "hashtags": [f"Testschool{s}" for s in range(SCHOOLS)],
+                            "max_pages": 10,
+                        }
+                    ],
+                },
+            }
+        )
         secrets = Secrets(environ={"BENCH_BSKY": "bench-pass"}, secrets_dir=f"{tmp}/secrets")
         clf = Counting()
         t = time.perf_counter()
@@ -122,9 +152,10 @@ def main() -> None:
     print(f"targets: {len(first.targets)} ({SCHOOLS} schools x rss feed, Bluesky query, Mastodon hashtag)")
     print(f"first cycle:  {n:,} new mentions stored ({dict(stored)}), {classified:,} texts classified")
     print(f"              wall {t_first:6.2f} s  ->  {n / t_first:,.0f} posts/s")
-    print(f"steady cycle: wall {t_second:6.2f} s (target: under 5 s); {len(second.stored)} new, "
-          f"{clf.texts - classified} texts classified; statuses "
-          + ", ".join(sorted({x.status for x in second.targets})))
+    print(
+        f"steady cycle: wall {t_second:6.2f} s (target: under 5 s); {len(second.stored)} new, "
+        f"{clf.texts - classified} texts classified; statuses " + ", ".join(sorted({x.status for x in second.targets}))
+    )
     print(f"              tables changed by the steady cycle: {', '.join(changed) or 'none'}")
     for k in changed:
         print(f"                {k}: {before.get(k)} -> {after[k]}")

@@ -7,6 +7,7 @@ one or two schools per mention), pseudonyms and the time zone set as `prepare` d
 the whole view (every row fetched), one school's last 30 days, and a month's totals by
 source, each the best of 3 runs on a read-only connection, as an analyst would run them.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -20,7 +21,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.machine import describe  # noqa: E402
 from warehouse import Warehouse  # noqa: E402
-from warehouse.views import POSTED_DAY_SQL  # noqa: E402
+from warehouse.viewsql import POSTED_DAY_SQL  # noqa: E402
 
 GENERATE = """
 INSERT INTO mentions (mention_id, source, source_id, url, author, author_id, text, text_hash, published_at,
@@ -53,7 +54,7 @@ def main() -> None:
     args = ap.parse_args()
     print(describe())
     tmp = None if args.keep else tempfile.TemporaryDirectory()
-    path = Path(args.keep) if args.keep else Path(tmp.name) / "edumon.duckdb"   # type: ignore[union-attr]
+    path = Path(args.keep) if args.keep else Path(tmp.name) / "edumon.duckdb"  # type: ignore[union-attr]
     wh = Warehouse(path)
     wh.migrate()
     have = wh.query("SELECT count(*) FROM mentions")[0][0]
@@ -69,23 +70,31 @@ def main() -> None:
             # the local day `upsert_mentions` stores with every mention it writes
             con.execute(f"UPDATE mentions SET posted_day = {POSTED_DAY_SQL}")
             con.execute("DELETE FROM pseudonyms")
-            con.execute("INSERT INTO pseudonyms SELECT DISTINCT m.source || ':' || m.author_id, md5(m.author_id) "
-                        "FROM mentions m")
-        print(f"generated {args.n:,} mentions in {time.perf_counter() - t:.1f} s; "
-              f"file {os.path.getsize(path) / 1e9:.2f} GB")
+            con.execute(
+                "INSERT INTO pseudonyms SELECT DISTINCT m.source || ':' || m.author_id, md5(m.author_id) "
+                "FROM mentions m"
+            )
+        print(
+            f"generated {args.n:,} mentions in {time.perf_counter() - t:.1f} s; "
+            f"file {os.path.getsize(path) / 1e9:.2f} GB"
+        )
     with wh.connect(read_only=True) as con:
         threads = con.execute("SELECT current_setting('threads')").fetchone()[0]
-        print(f"mentions: {con.execute('SELECT count(*) FROM mentions').fetchone()[0]:,}; "
-              f"daily_mentions rows: {con.execute('SELECT count(*) FROM daily_mentions').fetchone()[0]:,}; "
-              f"DuckDB threads: {threads}")
+        print(
+            f"mentions: {con.execute('SELECT count(*) FROM mentions').fetchone()[0]:,}; "
+            f"daily_mentions rows: {con.execute('SELECT count(*) FROM daily_mentions').fetchone()[0]:,}; "
+            f"DuckDB threads: {threads}"
+        )
         for name, sql in QUERIES.items():
             times = []
             for _ in range(3):
                 t = time.perf_counter()
                 rows = con.execute(sql).fetchall()
                 times.append(time.perf_counter() - t)
-            print(f"{name:<32} {min(times) * 1000:8.0f} ms best of 3 ({', '.join(f'{x * 1000:.0f}' for x in times)}) "
-                  f"-> {len(rows):,} rows   (target: under 500 ms)")
+            print(
+                f"{name:<32} {min(times) * 1000:8.0f} ms best of 3 ({', '.join(f'{x * 1000:.0f}' for x in times)}) "
+                f"-> {len(rows):,} rows   (target: under 500 ms)"
+            )
     if tmp:
         tmp.cleanup()
 

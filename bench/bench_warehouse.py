@@ -3,6 +3,7 @@ DuckDB `INSERT ... SELECT` of the same rows from Arrow, in the same run.  Target
 
     .venv/bin/python bench/bench_warehouse.py [--n 100000]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -16,12 +17,14 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.machine import describe  # noqa: E402
-from edumon.mention import Mention  # noqa: E402
+from core.mention import Mention  # noqa: E402
 from warehouse import Warehouse, upsert_mentions  # noqa: E402
 from warehouse.store import INSERT_COLS, MENTION_SELECT, mentions_to_arrow  # noqa: E402
 
-WORDS = ("ouders leerlingen docent rooster kantine fiets open dag toets excursie gym musical "
-         "schoolplein verkeer brug regen mentor les").split()
+WORDS = (
+    "ouders leerlingen docent rooster kantine fiets open dag toets excursie gym musical "
+    "schoolplein verkeer brug regen mentor les"
+).split()
 
 
 def make_mentions(n: int, offset: int = 0) -> list[Mention]:
@@ -32,17 +35,35 @@ def make_mentions(n: int, offset: int = 0) -> list[Mention]:
         body = " ".join(WORDS[(i * 7 + k) % len(WORDS)] for k in range(25))
         text = f"Bericht {i} over het Ley College: {body}."
         if i % 2:
-            m = Mention(source="bluesky", source_id=f"at://did:plc:{i:08x}/app.bsky.feed.post/{i}", text=text,
-                        url=f"https://bsky.app/profile/u{i}/post/{i}", author=f"user{i}.bsky.social",
-                        author_id=f"did:plc:{i:08x}", published_at=t0 + timedelta(seconds=i), target="bsky|Ley College",
-                        lang="nl", school_ids=["ley-college"], metrics={"likes": i % 50, "reposts": i % 7},
-                        raw='{"text": "' + text + '"}')
+            m = Mention(
+                source="bluesky",
+                source_id=f"at://did:plc:{i:08x}/app.bsky.feed.post/{i}",
+                text=text,
+                url=f"https://bsky.app/profile/u{i}/post/{i}",
+                author=f"user{i}.bsky.social",
+                author_id=f"did:plc:{i:08x}",
+                published_at=t0 + timedelta(seconds=i),
+                target="bsky|Ley College",
+                lang="nl",
+                school_ids=["ley-college"],
+                metrics={"likes": i % 50, "reposts": i % 7},
+                raw='{"text": "' + text + '"}',
+            )
         else:
-            m = Mention(source="rss", source_id=f"guid-{i}", text=text, title=f"Nieuws {i}",
-                        url=f"https://nieuws.example.nl/artikel/{i}?utm_source=rss", author="Redactie",
-                        published_at=t0 + timedelta(seconds=i), target="https://nieuws.example.nl/rss",
-                        lang="nl", links=[f"https://nieuws.example.nl/artikel/{i}"], school_ids=["ley-college"],
-                        raw="<item>...</item>")
+            m = Mention(
+                source="rss",
+                source_id=f"guid-{i}",
+                text=text,
+                title=f"Nieuws {i}",
+                url=f"https://nieuws.example.nl/artikel/{i}?utm_source=rss",
+                author="Redactie",
+                published_at=t0 + timedelta(seconds=i),
+                target="https://nieuws.example.nl/rss",
+                lang="nl",
+                links=[f"https://nieuws.example.nl/artikel/{i}"],
+                school_ids=["ley-college"],
+                raw="<item>...</item>",
+            )
         m.sentiment, m.harm, m.classifier = "neutral", "none", "bench/1"
         m.scores = {"negative": 0.1, "neutral": 0.8, "positive": 0.1}
         out.append(m)
@@ -111,8 +132,7 @@ def main() -> None:
     print(f"upsert_mentions into an empty table:     {best['upsert']:7.3f} s  ({n / best['upsert']:,.0f} rows/s)")
     print(f"plain INSERT ... SELECT from Arrow:      {best['plain']:7.3f} s  ({n / best['plain']:,.0f} rows/s)")
     print(f"ratio upsert / plain:                    {best['upsert'] / best['plain']:7.2f}x  (target: within 2x)")
-    print(f"ratio per round:                         "
-          + ", ".join(f"{r['upsert'] / r['plain']:.2f}x" for r in rounds))
+    print("ratio per round:                         " + ", ".join(f"{r['upsert'] / r['plain']:.2f}x" for r in rounds))
     print(f"upsert of the same batch again (0 new):  {best['again']:7.3f} s")
     print(f"upsert of {n:,} new into {n:,} rows:  {best['more']:7.3f} s")
 

@@ -3,6 +3,7 @@ warehouse's write lock, and the cost of one password check.
 
     .venv/bin/python bench/bench_web.py [--followups 2000]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -18,11 +19,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from starlette.testclient import TestClient  # noqa: E402
 
-from edumon.config import parse_config  # noqa: E402
-from edumon.mention import Mention  # noqa: E402
-from edumon.protocol.followups import create_followups  # noqa: E402
+from core.config import parse_config  # noqa: E402
+from core.mention import Mention  # noqa: E402
+from core.passwords import hash_password, verify_password  # noqa: E402
 from edumon.web.app import create_app  # noqa: E402
-from edumon.web.auth import hash_password, verify_password  # noqa: E402
+from protocol.followups import create_followups  # noqa: E402
 from tests.conftest import SCHOOLS  # noqa: E402
 from tests.web_helpers import PASSWORDS, SECRET, USERS  # noqa: E402
 from warehouse import Warehouse, upsert_mentions  # noqa: E402
@@ -38,15 +39,31 @@ def main() -> None:
     n = ap.parse_args().followups
     now = datetime.now(timezone.utc)
     with tempfile.TemporaryDirectory() as tmp:
-        cfg = parse_config({"organisation": {"name": "Edu-Ley"}, "schools": SCHOOLS, "users": USERS,
-                            "warehouse": {"path": f"{tmp}/edumon.duckdb"}})
+        cfg = parse_config(
+            {
+                "organisation": {"name": "Edu-Ley"},
+                "schools": SCHOOLS,
+                "users": USERS,
+                "warehouse": {"path": f"{tmp}/edumon.duckdb"},
+            }
+        )
         wh = Warehouse(cfg.warehouse.path)
         harms = ["none", "none", "insult", "threat"]
-        ms_ = [Mention(source="mastodon", source_id=f"s{i}", text=f"Bericht {i} over het Ley College: slecht geregeld",
-                       fetched_at=now - timedelta(minutes=i), published_at=now - timedelta(minutes=i),
-                       school_ids=[SCHOOLS[i % 2]["id"]], sentiment="negative", harm=harms[i % 4],
-                       harm_kind="bedreigen" if harms[i % 4] == "threat" else None, classifier="bench")
-               for i in range(n)]
+        ms_ = [
+            Mention(
+                source="mastodon",
+                source_id=f"s{i}",
+                text=f"Bericht {i} over het Ley College: slecht geregeld",
+                fetched_at=now - timedelta(minutes=i),
+                published_at=now - timedelta(minutes=i),
+                school_ids=[SCHOOLS[i % 2]["id"]],
+                sentiment="negative",
+                harm=harms[i % 4],
+                harm_kind="bedreigen" if harms[i % 4] == "threat" else None,
+                classifier="bench",
+            )
+            for i in range(n)
+        ]
         with wh.transaction() as con:
             upsert_mentions(con, ms_)
             create_followups(con, ms_, now)

@@ -1,4 +1,5 @@
 """The machine a benchmark ran on, printed with its figures."""
+
 from __future__ import annotations
 
 import os
@@ -27,8 +28,11 @@ def describe() -> str:
         pass
     try:
         import duckdb
+
         ddb = duckdb.__version__
     except ImportError:  # pragma: no cover
         ddb = "?"
-    return (f"machine: nproc={os.cpu_count()} cpu={cpu!r} mem={mem} python={sys.version.split()[0]} "
-            f"duckdb={ddb} os={platform.system()} {platform.release()}")
+    return (
+        f"machine: nproc={os.cpu_count()} cpu={cpu!r} mem={mem} python={sys.version.split()[0]} "
+        f"duckdb={ddb} os={platform.system()} {platform.release()}"
+    )

@@ -4,12 +4,14 @@ The heads are softmax regressions over [e5 embedding, rule features]; they ship
 in `classifiers/data/heads.npz` and are rebuilt by `edumon train`. Combined with
 the rules: a threat from either the rules or the model is a threat.
 """
+
 from __future__ import annotations
 
 import json
 import os
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -37,8 +39,8 @@ class Encoder:
     def encode(self, texts: Sequence[str]) -> np.ndarray:
         out = np.empty((len(texts), self.dim), dtype=np.float32)
         for i in range(0, len(texts), self.batch_size):
-            chunk = [t[:MAX_MODEL_CHARS] if t.strip() else "." for t in texts[i:i + self.batch_size]]
-            out[i:i + len(chunk)] = self.model.passage(chunk)
+            chunk = [t[:MAX_MODEL_CHARS] if t.strip() else "." for t in texts[i : i + self.batch_size]]
+            out[i : i + len(chunk)] = self.model.passage(chunk)
         return out
 
 
@@ -77,7 +79,7 @@ class Heads:
         self.meta = meta
 
     @classmethod
-    def load(cls, path: str | Path = DEFAULT_HEADS) -> "Heads":
+    def load(cls, path: str | Path = DEFAULT_HEADS) -> Heads:
         p = Path(path)
         if not p.exists():
             raise FileNotFoundError(f"{p}: heads file not found (run `edumon train`)")
@@ -102,7 +104,7 @@ class Heads:
         """(harm probabilities, sentiment probabilities), columns in HARMS / SENTIMENTS order."""
         # rule features are appended at the end when the rules learn a new one: heads trained before
         # read the columns they know
-        x = x[:, :self.a["mu"].shape[0]]
+        x = x[:, : self.a["mu"].shape[0]]
         z = (x - self.a["mu"]) / self.a["sd"]
         return self.head("harm", z), self.head("sent", z)
 
@@ -121,8 +123,9 @@ def features(emb: np.ndarray, hits: Sequence[RuleHits]) -> np.ndarray:
     return np.hstack([emb, rf]).astype(np.float32)
 
 
-def combine(p: np.ndarray, rule_threat: np.ndarray, rule_insult: np.ndarray, threat: float,
-            insult: float) -> np.ndarray:
+def combine(
+    p: np.ndarray, rule_threat: np.ndarray, rule_insult: np.ndarray, threat: float, insult: float
+) -> np.ndarray:
     """Rules OR model, per post: the HARMS index (a threat wins over an insult).
 
     `p` holds the harm probabilities (columns in HARMS order); a rule hit or a probability at or above
@@ -138,15 +141,24 @@ class EmbeddedClassifier:
 
     name = NAME
 
-    def __init__(self, heads: Heads | None = None, encoder: Encoder | MemoEncoder | None = None,
-                 threat_threshold: float | None = None, insult_threshold: float | None = None,
-                 rules_threat: bool = True, rules_insult: bool = True, batch_size: int = 32) -> None:
+    def __init__(
+        self,
+        heads: Heads | None = None,
+        encoder: Encoder | MemoEncoder | None = None,
+        threat_threshold: float | None = None,
+        insult_threshold: float | None = None,
+        rules_threat: bool = True,
+        rules_insult: bool = True,
+        batch_size: int = 32,
+    ) -> None:
         self.heads = heads or Heads.load()
         self.encoder = encoder or Encoder(batch_size=batch_size)
-        self.threat_threshold = threat_threshold if threat_threshold is not None else float(
-            self.heads.meta.get("threat_threshold", 0.5))
-        self.insult_threshold = insult_threshold if insult_threshold is not None else float(
-            self.heads.meta.get("insult_threshold", 0.5))
+        self.threat_threshold = (
+            threat_threshold if threat_threshold is not None else float(self.heads.meta.get("threat_threshold", 0.5))
+        )
+        self.insult_threshold = (
+            insult_threshold if insult_threshold is not None else float(self.heads.meta.get("insult_threshold", 0.5))
+        )
         self.rules_threat = rules_threat
         self.rules_insult = rules_insult
         self.rules = RulesClassifier()
@@ -158,9 +170,13 @@ class EmbeddedClassifier:
             return []
         hits = [analyse(t) for t in texts]
         ph, ps = self.heads.predict(features(self.encoder.encode(texts), hits))
-        harm = combine(ph, np.array([self.rules_threat and h.threat_score() >= 1.0 for h in hits]),
-                       np.array([self.rules_insult and h.insult_score() >= 1.0 for h in hits]),
-                       self.threat_threshold, self.insult_threshold)
+        harm = combine(
+            ph,
+            np.array([self.rules_threat and h.threat_score() >= 1.0 for h in hits]),
+            np.array([self.rules_insult and h.insult_score() >= 1.0 for h in hits]),
+            self.threat_threshold,
+            self.insult_threshold,
+        )
         return [self._label(t, h, HARMS[harm[i]], ph[i], ps[i]) for i, (t, h) in enumerate(zip(texts, hits))]
 
     def _label(self, text: str, h: RuleHits, harm: str, ph: np.ndarray, ps: np.ndarray) -> Labels:
@@ -173,6 +189,11 @@ class EmbeddedClassifier:
         scores.update({f"harm.{k}": round(v, 4) for k, v in p.items()})
         scores["rules.threat"] = round(h.threat_score(), 4)
         scores["rules.insult"] = round(h.insult_score(), 4)
-        return Labels(sentiment=max(sent, key=sent.__getitem__), harm=harm,
-                      harm_kind=harm_kind(h, harm, text), scores=scores, cues=c,
-                      classifier=f"{self.name}/{self.version}")
+        return Labels(
+            sentiment=max(sent, key=sent.__getitem__),
+            harm=harm,
+            harm_kind=harm_kind(h, harm, text),
+            scores=scores,
+            cues=c,
+            classifier=f"{self.name}/{self.version}",
+        )

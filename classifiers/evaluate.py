@@ -1,10 +1,12 @@
 """Evaluation: precision, recall, F1 per class, macro-F1 and confusion matrices."""
+
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Any
 
 from .base import HARMS, SENTIMENTS, Classifier
 
@@ -39,7 +41,7 @@ class Report:
     """Per-class scores and the confusion matrix for one label set."""
 
     labels: tuple[str, ...]
-    confusion: list[list[int]]        # rows: gold, columns: predicted
+    confusion: list[list[int]]  # rows: gold, columns: predicted
 
     def per_class(self) -> dict[str, dict[str, float]]:
         out = {}
@@ -64,12 +66,18 @@ class Report:
         return sum(self.confusion[i][i] for i in range(len(self.labels))) / total if total else 0.0
 
     def to_dict(self) -> dict[str, Any]:
-        return {"per_class": self.per_class(), "macro_f1": self.macro_f1, "accuracy": self.accuracy,
-                "confusion": {"labels": list(self.labels), "matrix": self.confusion}}
+        return {
+            "per_class": self.per_class(),
+            "macro_f1": self.macro_f1,
+            "accuracy": self.accuracy,
+            "confusion": {"labels": list(self.labels), "matrix": self.confusion},
+        }
 
     def format(self, title: str) -> str:
-        lines = [f"{title}: macro-F1 {self.macro_f1:.3f}, accuracy {self.accuracy:.3f}",
-                 f"  {'class':<10} {'prec':>6} {'recall':>6} {'F1':>6} {'n':>5}"]
+        lines = [
+            f"{title}: macro-F1 {self.macro_f1:.3f}, accuracy {self.accuracy:.3f}",
+            f"  {'class':<10} {'prec':>6} {'recall':>6} {'F1':>6} {'n':>5}",
+        ]
         for lab, v in self.per_class().items():
             lines.append(f"  {lab:<10} {v['precision']:6.3f} {v['recall']:6.3f} {v['f1']:6.3f} {v['support']:5d}")
         w = max(len(x) for x in self.labels) + 2
@@ -116,12 +124,16 @@ def threat_recall(rep: Report) -> float:
 def format_compare(before: Report, after: Report, title: str) -> str:
     """Two classifiers' figures on the same gold rows, side by side, with the change in F1."""
     b, a = before.per_class(), after.per_class()
-    lines = [f"{title}: macro-F1 {before.macro_f1:.3f} -> {after.macro_f1:.3f} ({after.macro_f1 - before.macro_f1:+.3f}), "
-             f"accuracy {before.accuracy:.3f} -> {after.accuracy:.3f}",
-             f"  {'':<10} {'before':^20}   {'after':^20}",
-             f"  {'class':<10} {'prec':>6} {'recall':>6} {'F1':>6}   {'prec':>6} {'recall':>6} {'F1':>6} {'dF1':>7} {'n':>5}"]
+    lines = [
+        f"{title}: macro-F1 {before.macro_f1:.3f} -> {after.macro_f1:.3f} ({after.macro_f1 - before.macro_f1:+.3f}), "
+        f"accuracy {before.accuracy:.3f} -> {after.accuracy:.3f}",
+        f"  {'':<10} {'before':^20}   {'after':^20}",
+        f"  {'class':<10} {'prec':>6} {'recall':>6} {'F1':>6}   {'prec':>6} {'recall':>6} {'F1':>6} {'dF1':>7} {'n':>5}",
+    ]
     for lab in before.labels:
         x, y = b[lab], a[lab]
-        lines.append(f"  {lab:<10} {x['precision']:6.3f} {x['recall']:6.3f} {x['f1']:6.3f}   "
-                     f"{y['precision']:6.3f} {y['recall']:6.3f} {y['f1']:6.3f} {y['f1'] - x['f1']:+7.3f} {x['support']:5d}")
+        lines.append(
+            f"  {lab:<10} {x['precision']:6.3f} {x['recall']:6.3f} {x['f1']:6.3f}   "
+            f"{y['precision']:6.3f} {y['recall']:6.3f} {y['f1']:6.3f} {y['f1'] - x['f1']:+7.3f} {x['support']:5d}"
+        )
     return "\n".join(lines)

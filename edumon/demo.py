@@ -4,20 +4,21 @@ Sample Dutch sources from `demo/sources/` are served by local fake servers on
 127.0.0.1, the embedded demo config points at them, and the cycle classifies
 and stores into `demo/edumon.duckdb`.
 """
+
 from __future__ import annotations
 
 import contextlib
 import os
+import tomllib
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterator
 
-from edumon.config import Config, parse_config
-from edumon.fakes.rss import serve_feeds
-from edumon.fakes.server import FakeServer, Response
-from edumon.fakes.social import social_demo
-
-import tomllib
+from core.config import Config, parse_config
+from digest import build_digest
+from fakes.rss import serve_feeds
+from fakes.server import FakeServer, Response
+from fakes.social import social_demo
 
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_SOURCES = REPO / "demo" / "sources"
@@ -63,12 +64,14 @@ WEBHOOK_PATH = "/hooks/edumon"
 @dataclass
 class DemoSources:
     """The running fake servers and the config that points at them."""
+
     config: Config
     servers: list[FakeServer] = field(default_factory=list)
 
     def webhook_deliveries(self) -> list[dict]:
         """The alerts the demo's local webhook receiver got (parsed JSON bodies)."""
         import json
+
         return [json.loads(r.body) for r in self.servers[0].requests_to(WEBHOOK_PATH) if r.method == "POST"]
 
 
@@ -79,11 +82,11 @@ def demo_sources(db_path: Path, sources_dir: Path = DEFAULT_SOURCES) -> Iterator
     try:
         feeds = {f"/{p.name}": p.read_bytes() for p in sorted(sources_dir.glob("*.xml"))}
         serve_feeds(rss, feeds)
-        rss.route(WEBHOOK_PATH, lambda req: Response(200, b"ok"))   # the demo's alert channel
+        rss.route(WEBHOOK_PATH, lambda req: Response(200, b"ok"))  # the demo's alert channel
         data = tomllib.loads(DEMO_CONFIG.format(db=str(db_path).replace("\\", "/")))
         data["sources"] = {"rss": [{"url": rss.url + path, "retries": 1, "timeout_s": 5} for path in feeds]}
         data["alerts"] = {"webhook_url": rss.url + WEBHOOK_PATH, "webhook_format": "json", "timeout_s": 5}
-        with social_demo(sources_dir) as social:   # Bluesky and Mastodon fakes, with their fake credentials
+        with social_demo(sources_dir) as social:  # Bluesky and Mastodon fakes, with their fake credentials
             data["sources"].update(social)
             yield DemoSources(parse_config(data), [rss])
     finally:
@@ -98,7 +101,6 @@ def reset(db_path: Path) -> None:
 
 def write_digests(cfg: Config, where: Path) -> list[Path]:
     """Write the digest of the last 24 hours as demo/digest.html and demo/digest.txt."""
-    from edumon.digest import build_digest
 
     out = []
     for fmt, name in (("html", "digest.html"), ("text", "digest.txt")):

@@ -1,9 +1,10 @@
 """The daily digest as a Prefect flow: build it (HTML and plain text), then send it.
 
-The digest itself is `edumon.digest` (`build_digest`, `send_digest`); this
+The digest itself is `digest` (`build_digest`, `send_digest`); this
 flow only orders the steps and retries the sending, which talks to a mail
 server.
 """
+
 from __future__ import annotations
 
 from datetime import date
@@ -12,8 +13,8 @@ from typing import Any
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
-from edumon.config import Config, load_config
-from edumon.digest import build_digest, send_digest
+from core.config import Config, load_config
+from digest import build_digest, send_digest
 
 
 @task(name="build-digest", cache_policy=NO_CACHE)
@@ -22,8 +23,7 @@ def build(cfg: Config, fmt: str, day: date | None) -> str:
     return build_digest(cfg, day=day, fmt=fmt)
 
 
-@task(name="send-digest", cache_policy=NO_CACHE, retries=3, retry_delay_seconds=[60, 300, 900],
-      retry_jitter_factor=0.2)
+@task(name="send-digest", cache_policy=NO_CACHE, retries=3, retry_delay_seconds=[60, 300, 900], retry_jitter_factor=0.2)
 def send(cfg: Config, html: str, text: str) -> Any:
     """Send the digest to the comms staff (retried: a mail server may be briefly away)."""
     return send_digest(cfg, html, text)

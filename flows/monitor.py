@@ -6,14 +6,15 @@ timeout or network error is retried by Prefect with backoff and jitter
 target that still fails becomes a failed result, so one broken source never
 stops the others.  Then one `classify-and-store` task (relevance,
 classification, one warehouse transaction, follow-ups and alerts: all in
-`edumon.pipeline.process`) and one `check-source-health` task.  The run ends
+`pipeline.process`) and one `check-source-health` task.  The run ends
 Failed when a source failed, after everything healthy was stored.
 
 Cycles never overlap: the deployment has a concurrency limit of 1 and the
-whole cycle holds the machine-wide warehouse lock (`edumon.cyclelock`), so an
+whole cycle holds the machine-wide warehouse lock (`pipeline.cyclelock`), so an
 `edumon run` by hand waits for (or skips) a scheduled one.  Only the one
 store task writes the warehouse.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -23,12 +24,13 @@ from prefect.cache_policies import NO_CACHE
 from prefect.states import Cancelled, Failed, State
 from prefect.task_runners import ThreadPoolTaskRunner
 
+import health
+import pipeline
 from classifiers import load_classifier
 from connectors import FetchResult, Target, all_targets
-from edumon import health, pipeline
-from edumon.config import Config, load_config
-from edumon.cyclelock import CycleBusy, cycle_lock
-from edumon.secrets import Secrets, redact
+from core.config import Config, load_config
+from core.secrets import Secrets, redact
+from pipeline.cyclelock import CycleBusy, cycle_lock
 
 MAX_PARALLEL_FETCHES = 8
 
@@ -71,8 +73,9 @@ def fetch_target(cfg: Config, target: Target, state: dict[str, Any]) -> tuple[Fe
 
 
 @task(name="classify-and-store", cache_policy=NO_CACHE)
-def classify_and_store(cfg: Config, results: list[tuple[FetchResult, pipeline.TargetReport]],
-                       report: pipeline.CycleReport) -> pipeline.CycleReport:
+def classify_and_store(
+    cfg: Config, results: list[tuple[FetchResult, pipeline.TargetReport]], report: pipeline.CycleReport
+) -> pipeline.CycleReport:
     """Relevance, classification, one warehouse transaction, follow-ups and alerts."""
     return pipeline.process(cfg, results, load_classifier(cfg.classifier), report, Secrets())
 
@@ -84,19 +87,26 @@ def check_source_health(cfg: Config) -> list[health.Finding]:
     found, alerted = health.check_and_alert(cfg)
     new = {f.alert_id for f in alerted}
     for f in found:
-        logger.warning("%s%s", health.alert_text(f, cfg.organisation.timezone),
-                       " (admin alert raised)" if f.alert_id in new else "")
+        logger.warning(
+            "%s%s",
+            health.alert_text(f, cfg.organisation.timezone),
+            " (admin alert raised)" if f.alert_id in new else "",
+        )
     return found
 
 
 def _fetch_options(cfg: Config) -> dict[str, Any]:
     sch = cfg.schedule
-    return {"retries": sch.fetch_retries, "retry_delay_seconds": list(sch.retry_delays_s) or 0,
-            "retry_jitter_factor": sch.retry_jitter_factor or None}
+    return {
+        "retries": sch.fetch_retries,
+        "retry_delay_seconds": list(sch.retry_delays_s) or 0,
+        "retry_jitter_factor": sch.retry_jitter_factor or None,
+    }
 
 
-def fetch_all(cfg: Config, targets: list[Target],
-              states: dict[tuple[str, str], dict[str, Any]]) -> list[tuple[FetchResult, pipeline.TargetReport]]:
+def fetch_all(
+    cfg: Config, targets: list[Target], states: dict[tuple[str, str], dict[str, Any]]
+) -> list[tuple[FetchResult, pipeline.TargetReport]]:
     """Every target concurrently; a target that failed for good becomes a failed result."""
     fetch = fetch_target.with_options(**_fetch_options(cfg))
     futures = [fetch.submit(cfg, t, states.get((t.source, t.key), {})) for t in targets]
@@ -107,8 +117,12 @@ def fetch_all(cfg: Config, targets: list[Target],
         if isinstance(value, SourceUnavailable):
             value = (value.result, value.report)
         elif isinstance(value, BaseException):  # a crash in the task itself: keep the cycle going
-            res = FetchResult(target=t, state=dict(states.get((t.source, t.key), {})), status="failed",
-                              error=f"task error: {type(value).__name__}: {value}")
+            res = FetchResult(
+                target=t,
+                state=dict(states.get((t.source, t.key), {})),
+                status="failed",
+                error=f"task error: {type(value).__name__}: {value}",
+            )
             value = (res, pipeline.TargetReport(t.source, t.key, "failed", res.error))
         results.append(value)
     return results
@@ -152,8 +166,16 @@ def monitor_cycle(config_path: str) -> Any:
 def final_state(report: pipeline.CycleReport, logger: Any) -> State | pipeline.CycleReport:
     """Log each target and turn a cycle with a failed source into a Failed state."""
     for t in report.targets:
-        logger.info("%s %s: %s, %d fetched, %d relevant, %d new%s", t.source, t.target, t.status,
-                    t.fetched, t.relevant, t.new, f" ({t.error})" if t.error else "")
+        logger.info(
+            "%s %s: %s, %d fetched, %d relevant, %d new%s",
+            t.source,
+            t.target,
+            t.status,
+            t.fetched,
+            t.relevant,
+            t.new,
+            f" ({t.error})" if t.error else "",
+        )
     if not report.ok:
         msg = "; ".join(f"{t.source} {t.target}: {t.error}" for t in report.failed) or report.error
         return Failed(message=f"{len(report.failed)} source(s) failed: {msg}", data=report)

@@ -1,9 +1,11 @@
 """Shared fixtures: local fake servers, configs that point at them, one Prefect test harness."""
+
 from __future__ import annotations
 
 import os
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any
 from xml.sax.saxutils import escape
 
 import pytest
@@ -11,17 +13,26 @@ import pytest
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("DO_NOT_TRACK", "1")
 
-from edumon.config import Config, parse_config  # noqa: E402
-from edumon.fakes.server import FakeServer  # noqa: E402
+from core.config import Config, parse_config  # noqa: E402
+from fakes.server import FakeServer  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 
 SCHOOLS: list[dict[str, Any]] = [
-    {"id": "ley-college", "name": "Ley College", "aliases": ["Ley College", "LeyCollege"], "exclude": ["ley lines"],
-     "contacts": ["directie@leycollege.example.nl"]},
-    {"id": "regenboog-leiderdorp", "name": "Basisschool De Regenboog",
-     "aliases": ["De Regenboog", "Basisschool De Regenboog"], "context": ["Leiderdorp"],
-     "contacts": ["directie@regenboog.example.nl"]},
+    {
+        "id": "ley-college",
+        "name": "Ley College",
+        "aliases": ["Ley College", "LeyCollege"],
+        "exclude": ["ley lines"],
+        "contacts": ["directie@leycollege.example.nl"],
+    },
+    {
+        "id": "regenboog-leiderdorp",
+        "name": "Basisschool De Regenboog",
+        "aliases": ["De Regenboog", "Basisschool De Regenboog"],
+        "context": ["Leiderdorp"],
+        "contacts": ["directie@regenboog.example.nl"],
+    },
 ]
 
 
@@ -35,6 +46,7 @@ def fake_server() -> Iterator[FakeServer]:
 @pytest.fixture
 def make_config(tmp_path: Path) -> Callable[..., Config]:
     """Build a validated Config with a temp warehouse: make_config(rss=[url, ...], **sections)."""
+
     def build(rss: list[str] | None = None, **sections: Any) -> Config:
         data: dict[str, Any] = {
             "organisation": {"name": "Edu-Ley (test)", "timezone": "Europe/Amsterdam"},
@@ -48,13 +60,14 @@ def make_config(tmp_path: Path) -> Callable[..., Config]:
             else:
                 data[key] = value
         return parse_config(data)
+
     return build
 
 
 # --- Bluesky and Mastodon fakes (issue 4) -------------------------------------------------------
 
-from edumon.fakes import FakeBluesky, FakeMastodon  # noqa: E402
-from edumon.secrets import Secrets  # noqa: E402
+from core.secrets import Secrets  # noqa: E402
+from fakes import FakeBluesky, FakeMastodon  # noqa: E402
 
 BSKY_HANDLE = "edumon.bsky.social"
 BSKY_PASSWORD = "abcd-efgh-ijkl-mnop"
@@ -87,11 +100,13 @@ def mastodon_fakes() -> Iterator[Callable[..., FakeMastodon]]:
 @pytest.fixture
 def secrets(tmp_path: Path) -> Secrets:
     """Secrets with the Bluesky app password and Mastodon token set; sessions in a temp dir."""
-    return Secrets(environ={"BSKY_APP_PASSWORD": BSKY_PASSWORD, "MASTO_TOKEN": MASTO_TOKEN},
-                   secrets_dir=tmp_path / "secrets")
+    return Secrets(
+        environ={"BSKY_APP_PASSWORD": BSKY_PASSWORD, "MASTO_TOKEN": MASTO_TOKEN}, secrets_dir=tmp_path / "secrets"
+    )
 
 
 # --- Prefect flows and schedules (issue 7) -------------------------------------------------------
+
 
 @pytest.fixture(scope="session")
 def prefect_harness() -> Iterator[None]:
@@ -106,12 +121,15 @@ def rss_feed(items: list[tuple[str, str, str]], title: str = "Leidsch Nieuws") -
     """An RSS 2.0 feed of `(guid, title, description)` items."""
     body = "".join(
         f"<item><title>{escape(t)}</title><link>https://nieuws.example.nl/{escape(g)}</link>"
-        f"<guid isPermaLink=\"false\">{escape(g)}</guid><pubDate>Tue, 24 Nov 2026 09:30:00 +0100</pubDate>"
+        f'<guid isPermaLink="false">{escape(g)}</guid><pubDate>Tue, 24 Nov 2026 09:30:00 +0100</pubDate>'
         f"<description>{escape(d)}</description></item>"
-        for g, t, d in items)
-    return (f'<?xml version="1.0" encoding="UTF-8"?><rss version="2.0"><channel><title>{escape(title)}</title>'
-            f"<link>https://nieuws.example.nl</link><description>nieuws</description><language>nl</language>"
-            f"{body}</channel></rss>").encode("utf-8")
+        for g, t, d in items
+    )
+    return (
+        f'<?xml version="1.0" encoding="UTF-8"?><rss version="2.0"><channel><title>{escape(title)}</title>'
+        f"<link>https://nieuws.example.nl</link><description>nieuws</description><language>nl</language>"
+        f"{body}</channel></rss>"
+    ).encode()
 
 
 def write_config(tmp: Path, feeds: list[str], *, extra: str = "", db: str = "edumon.duckdb") -> Path:

@@ -1,4 +1,5 @@
 """Another process holding the warehouse's DuckDB lock, as an analyst's session or a cycle would."""
+
 from __future__ import annotations
 
 import subprocess
@@ -7,8 +8,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # pragma: no cover
-    from edumon.config import Config
-    from edumon.pipeline import CycleReport
+    from core.config import Config
+    from pipeline import CycleReport
 
 HOLDER = """
 import sys, time, duckdb
@@ -30,9 +31,9 @@ def hold_lock(db: Path, seconds: float) -> subprocess.Popen[str]:
     return p
 
 
-def cycle_while_locked(cfg: "Config") -> "CycleReport":
+def cycle_while_locked(cfg: Config) -> CycleReport:
     """Run one cycle while another process holds the warehouse's lock (so the cycle spools)."""
-    from edumon import pipeline
+    import pipeline
     from warehouse import Warehouse
 
     path = Path(cfg.warehouse.path)

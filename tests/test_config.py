@@ -1,4 +1,5 @@
 """A config mistake is one line naming the key path, never a stack trace."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -6,8 +7,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from core.config import ConfigError, load_config
 from edumon.cli import main
-from edumon.config import ConfigError, load_config
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -50,22 +51,41 @@ def test_good_config_via_cli(tmp_path: Path) -> None:
     assert "1 schools, 1 feeds" in result.output
 
 
-@pytest.mark.parametrize("text, message", [
-    (GOOD + "\n[warehouse]\npth = 'x.duckdb'\n", "warehouse.pth: unknown key"),
-    (GOOD.replace('aliases = ["Ley College"]', 'aliases = "Ley College"'),
-     "schools[0].aliases: expected a list of strings, got a string"),
-    (GOOD.replace('name = "Ley College"\n', ""), "schools[0].name: missing required key"),
-    (GOOD.replace('[organisation]\nname = "Edu-Ley"', '[organisation]\ntimezone = "Europe/Amsterdam"'),
-     "organisation.name: missing required key"),
-    (GOOD + "\n[warehouse]\nlock_timeout_s = 'long'\n", "warehouse.lock_timeout_s: expected a number, got a string"),
-    (GOOD.replace('url = "https://example.nl/feed.xml"', 'url = "ftp://example.nl/feed.xml"'),
-     "sources.rss[0].url: expected an http(s) URL"),
-    (GOOD.replace('[organisation]\nname = "Edu-Ley"', '[organisation]\nname = "Edu-Ley"\ntimezone = "Mars/Olympus"'),
-     "organisation.timezone: unknown time zone"),
-    (GOOD + '\n[[schools]]\nid = "ley-college"\nname = "Copy"\n', "schools[1].id: duplicate school id"),
-    (GOOD + "\n[[sources.bluesky]]\nhandle = 'me.example.nl'\n", "sources.bluesky[0].app_password_env: missing required key"),
-    (GOOD + "\nthis is not toml\n", "not valid TOML"),
-])
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        (GOOD + "\n[warehouse]\npth = 'x.duckdb'\n", "warehouse.pth: unknown key"),
+        (
+            GOOD.replace('aliases = ["Ley College"]', 'aliases = "Ley College"'),
+            "schools[0].aliases: expected a list of strings, got a string",
+        ),
+        (GOOD.replace('name = "Ley College"\n', ""), "schools[0].name: missing required key"),
+        (
+            GOOD.replace('[organisation]\nname = "Edu-Ley"', '[organisation]\ntimezone = "Europe/Amsterdam"'),
+            "organisation.name: missing required key",
+        ),
+        (
+            GOOD + "\n[warehouse]\nlock_timeout_s = 'long'\n",
+            "warehouse.lock_timeout_s: expected a number, got a string",
+        ),
+        (
+            GOOD.replace('url = "https://example.nl/feed.xml"', 'url = "ftp://example.nl/feed.xml"'),
+            "sources.rss[0].url: expected an http(s) URL",
+        ),
+        (
+            GOOD.replace(
+                '[organisation]\nname = "Edu-Ley"', '[organisation]\nname = "Edu-Ley"\ntimezone = "Mars/Olympus"'
+            ),
+            "organisation.timezone: unknown time zone",
+        ),
+        (GOOD + '\n[[schools]]\nid = "ley-college"\nname = "Copy"\n', "schools[1].id: duplicate school id"),
+        (
+            GOOD + "\n[[sources.bluesky]]\nhandle = 'me.example.nl'\n",
+            "sources.bluesky[0].app_password_env: missing required key",
+        ),
+        (GOOD + "\nthis is not toml\n", "not valid TOML"),
+    ],
+)
 def test_each_mistake_is_one_clear_line(tmp_path: Path, text: str, message: str) -> None:
     assert message in check(tmp_path, text)
 

@@ -1,41 +1,68 @@
 """Whole cycles against local fake feeds: nothing twice, nothing lost, failures isolated."""
+
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Callable, Sequence
 
 from click.testing import CliRunner
 
+import pipeline
 from classifiers import Labels, load_classifier
-from edumon import pipeline
-from edumon.cli import main, to_toml
-from edumon.config import Config
-from edumon.fakes.rss import FeedHandler, Scripted, rss_xml
-from edumon.fakes.server import FakeServer, Response
-from warehouse import Warehouse
+from core.config import Config
+from edumon.cli import main
+from edumon.cli.cycle import to_toml
+from fakes.rss import FeedHandler, Scripted, rss_xml
+from fakes.server import FakeServer, Response
 from tests.locks import cycle_while_locked
+from warehouse import Warehouse
 
 NEWS = [
-    {"title": "Ley College wint debatwedstrijd", "link": "https://nieuws.example.nl/debat", "guid": "n1",
-     "description": "Leerlingen van het Ley College in Leiderdorp wonnen de finale."},
-    {"title": "Verkeerschaos bij De Regenboog in Leiderdorp", "link": "https://nieuws.example.nl/verkeer", "guid": "n2",
-     "description": "Ouders zijn boos: de situatie is onveilig en onacceptabel."},
-    {"title": "Lezing over ley lines", "link": "https://nieuws.example.nl/ley-lines", "guid": "n3",
-     "description": "Een avond over ley lines."},
-    {"title": "De Regenboog in Zwolle opent plein", "link": "https://nieuws.example.nl/zwolle", "guid": "n4",
-     "description": "Nieuw schoolplein."},
+    {
+        "title": "Ley College wint debatwedstrijd",
+        "link": "https://nieuws.example.nl/debat",
+        "guid": "n1",
+        "description": "Leerlingen van het Ley College in Leiderdorp wonnen de finale.",
+    },
+    {
+        "title": "Verkeerschaos bij De Regenboog in Leiderdorp",
+        "link": "https://nieuws.example.nl/verkeer",
+        "guid": "n2",
+        "description": "Ouders zijn boos: de situatie is onveilig en onacceptabel.",
+    },
+    {
+        "title": "Lezing over ley lines",
+        "link": "https://nieuws.example.nl/ley-lines",
+        "guid": "n3",
+        "description": "Een avond over ley lines.",
+    },
+    {
+        "title": "De Regenboog in Zwolle opent plein",
+        "link": "https://nieuws.example.nl/zwolle",
+        "guid": "n4",
+        "description": "Nieuw schoolplein.",
+    },
 ]
 REGIO = [  # the debate story again (same link, tracking parameters) and one new story
-    {"title": "Debat gewonnen door Ley College", "link": "https://nieuws.example.nl/debat?utm_source=regio", "guid": "r1",
-     "description": "Het Ley College wint."},
-    {"title": "#LeyCollege zoekt docenten wiskunde", "link": "https://regio.example.nl/vacature", "guid": "r2",
-     "description": "Vacature."},
+    {
+        "title": "Debat gewonnen door Ley College",
+        "link": "https://nieuws.example.nl/debat?utm_source=regio",
+        "guid": "r1",
+        "description": "Het Ley College wint.",
+    },
+    {
+        "title": "#LeyCollege zoekt docenten wiskunde",
+        "link": "https://regio.example.nl/vacature",
+        "guid": "r2",
+        "description": "Vacature.",
+    },
 ]
 
 
 class CountingClassifier:
     """The default classifier, counting the texts it is asked to classify."""
+
     name, version = "counting", "1"
 
     def __init__(self) -> None:
@@ -63,16 +90,34 @@ def test_two_cycles_store_everything_once(fake_server: FakeServer, make_config: 
     wh = Warehouse(cfg.warehouse.path)
     rows = wh.query("SELECT source_id, school_ids, sentiment, harm FROM mentions ORDER BY source_id")
     assert [(r[0], r[1]) for r in rows] == [
-        ("n1", ["ley-college"]), ("n2", ["regenboog-leiderdorp"]), ("r2", ["ley-college"])]
+        ("n1", ["ley-college"]),
+        ("n2", ["regenboog-leiderdorp"]),
+        ("r2", ["ley-college"]),
+    ]
     assert all(r[2] in ("positive", "neutral", "negative") and r[3] in ("none", "insult", "threat") for r in rows)
     assert {(t.target.rsplit("/", 1)[1], t.fetched, t.relevant, t.new) for t in first.targets} == {
-        ("news.xml", 4, 2, 2), ("regio.xml", 2, 2, 1)}
+        ("news.xml", 4, 2, 2),
+        ("regio.xml", 2, 2, 1),
+    }
 
     # second cycle: the news feed answers 304, the regio feed adds a story
     news.set(rss_xml(NEWS))  # unchanged -> same ETag -> 304
-    fake_server.route("/regio.xml", FeedHandler(rss_xml(REGIO + [
-        {"title": "Ley College haalt geld op voor goed doel", "link": "https://regio.example.nl/goed-doel", "guid": "r3",
-         "description": "Sponsorloop."}])))
+    fake_server.route(
+        "/regio.xml",
+        FeedHandler(
+            rss_xml(
+                REGIO
+                + [
+                    {
+                        "title": "Ley College haalt geld op voor goed doel",
+                        "link": "https://regio.example.nl/goed-doel",
+                        "guid": "r3",
+                        "description": "Sponsorloop.",
+                    }
+                ]
+            )
+        ),
+    )
     n_classified = len(clf.seen)
     second = pipeline.run_cycle(cfg, classifier=clf)
     assert second.ok
@@ -86,8 +131,9 @@ def test_two_cycles_store_everything_once(fake_server: FakeServer, make_config: 
     assert runs == [("not_modified", 1), ("ok", 3)]
 
 
-def test_a_failing_source_does_not_stop_the_others(fake_server: FakeServer, make_config: Callable[..., Config],
-                                                   tmp_path: Path) -> None:
+def test_a_failing_source_does_not_stop_the_others(
+    fake_server: FakeServer, make_config: Callable[..., Config], tmp_path: Path
+) -> None:
     serve(fake_server)
     fake_server.route("/down.xml", Scripted([Response(500, "kapot")]))
     cfg = make_config(rss=[fake_server.url + "/down.xml", fake_server.url + "/news.xml"])
@@ -102,8 +148,9 @@ def test_a_failing_source_does_not_stop_the_others(fake_server: FakeServer, make
     assert failed == [(fake_server.url + "/down.xml", "HTTP 500 Internal Server Error")]
 
 
-def test_locked_warehouse_spools_and_the_next_cycle_writes(fake_server: FakeServer,
-                                                           make_config: Callable[..., Config]) -> None:
+def test_locked_warehouse_spools_and_the_next_cycle_writes(
+    fake_server: FakeServer, make_config: Callable[..., Config]
+) -> None:
     serve(fake_server)
     cfg = make_config(rss=[fake_server.url + "/news.xml"], warehouse={"lock_timeout_s": 0.5})
     path = Path(cfg.warehouse.path)
@@ -133,7 +180,7 @@ def test_crash_before_storing_loses_nothing(fake_server: FakeServer, make_config
     except RuntimeError:
         pass
     wh = Warehouse(cfg.warehouse.path)
-    assert wh.states() == {}          # the cursor did not move
+    assert wh.states() == {}  # the cursor did not move
     report = pipeline.run_cycle(cfg)  # so the next cycle fetches the feed in full (no 304)
     assert {t.status for t in report.targets} == {"ok"} and len(report.stored) == 2
 
@@ -143,7 +190,7 @@ def test_demo_prints_a_cycle_with_stored_mentions(tmp_path: Path) -> None:
     result = CliRunner().invoke(main, ["demo", "--no-prefect", "--db", str(db)])
     assert result.exit_code == 0, result.output
     by_source = dict(Warehouse(db).query("SELECT source, count(*) FROM mentions GROUP BY source"))
-    assert by_source["rss"] == 10 and by_source["bluesky"] > 0 and by_source["mastodon"] > 0   # all three sources
+    assert by_source["rss"] == 10 and by_source["bluesky"] > 0 and by_source["mastodon"] > 0  # all three sources
     assert f"Stored {sum(by_source.values())} new mentions" in result.output
     assert "Ley College: " in result.output and "rss 6" in result.output
     # the protocol: alerts really delivered to the demo's local webhook, and the digest written
@@ -156,9 +203,16 @@ def test_demo_prints_a_cycle_with_stored_mentions(tmp_path: Path) -> None:
 
 def test_classify_command_adds_labels(tmp_path: Path) -> None:
     src = tmp_path / "in.jsonl"
-    src.write_text("\n".join(json.dumps(r) for r in [
-        {"id": 1, "text": "Wat een geweldige open dag op het Ley College!"},
-        {"id": "b", "text": "Ik ga je opwachten na school, vuile kankerlijer"}]) + "\n")
+    src.write_text(
+        "\n".join(
+            json.dumps(r)
+            for r in [
+                {"id": 1, "text": "Wat een geweldige open dag op het Ley College!"},
+                {"id": "b", "text": "Ik ga je opwachten na school, vuile kankerlijer"},
+            ]
+        )
+        + "\n"
+    )
     out = tmp_path / "out.jsonl"
     result = CliRunner().invoke(main, ["classify", "--input", str(src), "--output", str(out)])
     assert result.exit_code == 0, result.output

@@ -1,5 +1,6 @@
 """Deletion at the source, end to end: posts fetched by the real connectors from the fakes,
 deleted there, looked up through atproto's Client and Mastodon.py, marked, then purged."""
+
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
@@ -8,15 +9,15 @@ from pathlib import Path
 from click.testing import CliRunner
 
 import connectors
+from core.mention import Mention
 from edumon.cli import main
-from edumon.mention import Mention
-from edumon.protocol.evidence import keep_evidence
-from edumon.protocol.followups import create_followups, update_followup
+from pipeline.deletion import check_deleted
+from protocol.evidence import keep_evidence
+from protocol.followups import create_followups, update_followup
 from warehouse import Warehouse, upsert_mentions
-from warehouse.deletion import check_deleted
 from warehouse.retention import purge
 
-BSKY_HANDLE = "edumon.bsky.social"          # as in conftest.py
+BSKY_HANDLE = "edumon.bsky.social"  # as in conftest.py
 NOW = datetime.now(timezone.utc).replace(microsecond=0)
 TAG_HTML = '<p>{text} <a href="https://mastodon.nl/tags/leycollege" rel="tag">#<span>LeyCollege</span></a></p>'
 
@@ -24,8 +25,15 @@ TAG_HTML = '<p>{text} <a href="https://mastodon.nl/tags/leycollege" rel="tag">#<
 def social_config(make_config, bluesky_fake=None, mastodon_fake=None, **retention):
     sources = {}
     if bluesky_fake is not None:
-        sources["bluesky"] = [{"handle": BSKY_HANDLE, "app_password_env": "BSKY_APP_PASSWORD",
-                               "base_url": bluesky_fake.url, "queries": ["Ley College"], "timeout_s": 5}]
+        sources["bluesky"] = [
+            {
+                "handle": BSKY_HANDLE,
+                "app_password_env": "BSKY_APP_PASSWORD",
+                "base_url": bluesky_fake.url,
+                "queries": ["Ley College"],
+                "timeout_s": 5,
+            }
+        ]
     if mastodon_fake is not None:
         sources["mastodon"] = [{"api_base_url": mastodon_fake.url, "hashtags": ["leycollege"], "timeout_s": 5}]
     return make_config(sources=sources, retention=retention)
@@ -46,18 +54,30 @@ def fetch_and_store(cfg, secrets) -> dict[str, Mention]:
 
 
 def add_bsky(fake, n: int, minutes_ago: int = 60) -> list[dict]:
-    return [fake.add_post(f"ouder{i}.bsky.social", f"Bericht {i} over het Ley College",
-                          NOW - timedelta(minutes=minutes_ago - i)) for i in range(n)]
+    return [
+        fake.add_post(
+            f"ouder{i}.bsky.social", f"Bericht {i} over het Ley College", NOW - timedelta(minutes=minutes_ago - i)
+        )
+        for i in range(n)
+    ]
 
 
 def add_toots(fake, n: int, minutes_ago: int = 60) -> list[dict]:
-    return [fake.add_status(f"ouder_{i}", TAG_HTML.format(text=f"Toot {i} over het Ley College"),
-                            NOW - timedelta(minutes=minutes_ago - i), tags=["leycollege"]) for i in range(n)]
+    return [
+        fake.add_status(
+            f"ouder_{i}",
+            TAG_HTML.format(text=f"Toot {i} over het Ley College"),
+            NOW - timedelta(minutes=minutes_ago - i),
+            tags=["leycollege"],
+        )
+        for i in range(n)
+    ]
 
 
 def marked(cfg) -> set[str]:
-    return {r[0] for r in Warehouse(cfg.warehouse.path).query(
-        "SELECT source_id FROM mentions WHERE deleted_at IS NOT NULL")}
+    return {
+        r[0] for r in Warehouse(cfg.warehouse.path).query("SELECT source_id FROM mentions WHERE deleted_at IS NOT NULL")
+    }
 
 
 def stored(cfg) -> set[str]:
@@ -65,8 +85,12 @@ def stored(cfg) -> set[str]:
 
 
 def checks(cfg) -> dict[str, tuple[datetime, str]]:
-    return {r[0]: (r[1], r[2]) for r in Warehouse(cfg.warehouse.path).query(
-        "SELECT m.source_id, c.checked_at, c.outcome FROM deletion_checks c JOIN mentions m USING (mention_id)")}
+    return {
+        r[0]: (r[1], r[2])
+        for r in Warehouse(cfg.warehouse.path).query(
+            "SELECT m.source_id, c.checked_at, c.outcome FROM deletion_checks c JOIN mentions m USING (mention_id)"
+        )
+    }
 
 
 def status_lookups(fake):
@@ -83,11 +107,12 @@ def uris_asked(fake) -> list[list[str]]:
 
 # --- marked by the check, removed by the next purge --------------------------------------------
 
+
 def test_deleted_post_and_status_are_marked_then_purged(bluesky_fake, mastodon_fakes, make_config, secrets):
     masto = mastodon_fakes("mastodon.nl")
     posts = add_bsky(bluesky_fake, 3)
     toots = add_toots(masto, 2)
-    boost = masto.add_boost("fan_1", toots[1], NOW - timedelta(minutes=5))   # stored as the boosted status
+    boost = masto.add_boost("fan_1", toots[1], NOW - timedelta(minutes=5))  # stored as the boosted status
     cfg = social_config(make_config, bluesky_fake, masto)
     assert set(fetch_and_store(cfg, secrets)) == {p["uri"] for p in posts} | {t["uri"] for t in toots}
 
@@ -102,10 +127,15 @@ def test_deleted_post_and_status_are_marked_then_purged(bluesky_fake, mastodon_f
     # Mastodon: each status by its id on the instance it came from; the boost by its original's id
     assert sorted(r.path.rsplit("/", 1)[1] for r in status_lookups(masto)) == sorted(t["id"] for t in toots)
     assert boost["id"] not in {r.path.rsplit("/", 1)[1] for r in status_lookups(masto)}
-    assert all("authorization" not in r.headers for r in status_lookups(masto))     # public: no token configured
+    assert all("authorization" not in r.headers for r in status_lookups(masto))  # public: no token configured
     outcomes = {sid: o for sid, (_, o) in checks(cfg).items()}
-    assert outcomes == {posts[0]["uri"]: "present", posts[1]["uri"]: "gone", posts[2]["uri"]: "present",
-                        toots[0]["uri"]: "gone", toots[1]["uri"]: "present"}
+    assert outcomes == {
+        posts[0]["uri"]: "present",
+        posts[1]["uri"]: "gone",
+        posts[2]["uri"]: "present",
+        toots[0]["uri"]: "gone",
+        toots[1]["uri"]: "present",
+    }
 
     rep = purge(cfg)
     assert rep.deleted_at_source == 2 and rep.expired == 0 and rep.removed["deletion_checks"] == 2
@@ -131,20 +161,20 @@ def test_server_errors_and_rate_limits_mark_nothing(bluesky_fake, mastodon_fakes
     rep = check_deleted(cfg, secrets=secrets)
     assert marked(cfg) == set()
     assert rep.marked == 0 and rep.gone == 0
-    assert rep.unknown == 2 and rep.not_asked == 3         # the Bluesky batch: could not tell; Mastodon: stopped
-    assert len(status_lookups(masto)) == 1                  # the 429 stopped that instance at once
+    assert rep.unknown == 2 and rep.not_asked == 3  # the Bluesky batch: could not tell; Mastodon: stopped
+    assert len(status_lookups(masto)) == 1  # the 429 stopped that instance at once
     assert any("429" in e and "3 statuses wait for the next run" in e for e in rep.errors), rep.errors
     assert any("503" in e for e in rep.errors), rep.errors
     # asked-but-unknown is recorded (it rotates), not-asked is not (it goes first next run)
     assert {sid: o for sid, (_, o) in checks(cfg).items()} == {p["uri"]: "unknown" for p in posts}
 
     masto.clear_log()
-    masto.fail_next("/api/v1/statuses/", 500)               # an instance error: that status unknown, stop
+    masto.fail_next("/api/v1/statuses/", 500)  # an instance error: that status unknown, stop
     rep = check_deleted(cfg, secrets=secrets, now=NOW + timedelta(hours=1))
     assert len(status_lookups(masto)) == 1
-    assert marked(cfg) == {posts[0]["uri"]}                 # Bluesky answered this time; Mastodon did not
+    assert marked(cfg) == {posts[0]["uri"]}  # Bluesky answered this time; Mastodon did not
 
-    rep = check_deleted(cfg, secrets=secrets, now=NOW + timedelta(hours=2))   # the sources answer again
+    rep = check_deleted(cfg, secrets=secrets, now=NOW + timedelta(hours=2))  # the sources answer again
     assert marked(cfg) == {posts[0]["uri"]} | {t["uri"] for t in toots}, rep.summary()
 
 
@@ -166,11 +196,11 @@ def test_checks_are_capped_per_run_and_rotate(bluesky_fake, mastodon_fakes, make
         assert all(len(batch) <= 25 for batch in uris_asked(bluesky_fake))
         seen.append(asked)
     never_asked = everything - seen[0]
-    assert len(never_asked) == 14 and never_asked <= seen[1]     # night 2: the 14 never asked first ...
-    assert seen[1] - never_asked <= seen[0]                       # ... then 6 asked the night before
-    assert seen[0] | seen[1] == everything                        # every post asked within two nights
+    assert len(never_asked) == 14 and never_asked <= seen[1]  # night 2: the 14 never asked first ...
+    assert seen[1] - never_asked <= seen[0]  # ... then 6 asked the night before
+    assert seen[0] | seen[1] == everything  # every post asked within two nights
     longest_ago = seen[0] - seen[1]
-    assert len(longest_ago) == 14 and longest_ago <= seen[2]      # night 3: the ones asked longest ago
+    assert len(longest_ago) == 14 and longest_ago <= seen[2]  # night 3: the ones asked longest ago
     assert seen[2] - longest_ago <= seen[1]
     last = checks(cfg)
     assert len(last) == 34 and {o for _, o in last.values()} == {"present"}
@@ -197,19 +227,23 @@ def test_an_expired_session_is_refreshed_or_replaced_as_the_search_does(bluesky_
     cfg = social_config(make_config, bluesky_fake)
     fetch_and_store(cfg, secrets)
     bluesky_fake.delete_post(posts[0]["uri"])
-    bluesky_fake._access.clear()          # the server forgets every access token ...
-    bluesky_fake._refresh.clear()         # ... and refresh token: the saved session is dead
+    bluesky_fake._access.clear()  # the server forgets every access token ...
+    bluesky_fake._refresh.clear()  # ... and refresh token: the saved session is dead
     bluesky_fake.clear_log()
     rep = check_deleted(cfg, secrets=secrets)
     assert marked(cfg) == {posts[0]["uri"]}, rep.summary()
-    assert len(bluesky_fake.requests_to("createSession")) == 1    # logged in again once
+    assert len(bluesky_fake.requests_to("createSession")) == 1  # logged in again once
 
 
 def test_open_police_case_keeps_a_deleted_threat_and_its_evidence(bluesky_fake, make_config, secrets):
-    threat, insult = (bluesky_fake.add_post("boos.bsky.social", "Ik weet waar die docent van het Ley College woont",
-                                            NOW - timedelta(minutes=30)),
-                      bluesky_fake.add_post("flauw.bsky.social", "Die conciërge van het Ley College is een sukkel",
-                                            NOW - timedelta(minutes=20)))
+    threat, insult = (
+        bluesky_fake.add_post(
+            "boos.bsky.social", "Ik weet waar die docent van het Ley College woont", NOW - timedelta(minutes=30)
+        ),
+        bluesky_fake.add_post(
+            "flauw.bsky.social", "Die conciërge van het Ley College is een sukkel", NOW - timedelta(minutes=20)
+        ),
+    )
     cfg = social_config(make_config, bluesky_fake)
     ms = fetch_and_store(cfg, secrets)
     t, i = ms[threat["uri"]], ms[insult["uri"]]
@@ -220,20 +254,23 @@ def test_open_police_case_keeps_a_deleted_threat_and_its_evidence(bluesky_fake, 
         assert sorted(create_followups(con, [t, i], NOW)) == sorted([t.mention_id, i.mention_id])
         assert keep_evidence(con, [t, i], NOW) == 2
     assert dict(wh.query("SELECT mention_id, action FROM followups")) == {
-        t.mention_id: "report_police", i.mention_id: "in_real_life"}
+        t.mention_id: "report_police",
+        i.mention_id: "in_real_life",
+    }
 
     bluesky_fake.delete_post(threat["uri"]), bluesky_fake.delete_post(insult["uri"])
     assert check_deleted(cfg, secrets=secrets).marked == 2
     rep = purge(cfg)
     assert rep.deleted_at_source == 1 and rep.kept_for_police == 1
-    assert stored(cfg) == {threat["uri"]}                           # the threat stays, marked ...
+    assert stored(cfg) == {threat["uri"]}  # the threat stays, marked ...
     assert marked(cfg) == {threat["uri"]}
     assert wh.query("SELECT mention_id, raw_sha256 IS NOT NULL FROM evidence") == [(t.mention_id, True)]
-    assert check_deleted(cfg, secrets=secrets).checked == 0         # ... and is not asked about again
+    assert check_deleted(cfg, secrets=secrets).checked == 0  # ... and is not asked about again
 
-    with wh.transaction() as con:                                  # the police case is closed
-        update_followup(con, t.mention_id, by="directie@leycollege.example.nl", now=NOW, status="done",
-                        note="aangifte afgehandeld")
+    with wh.transaction() as con:  # the police case is closed
+        update_followup(
+            con, t.mention_id, by="directie@leycollege.example.nl", now=NOW, status="done", note="aangifte afgehandeld"
+        )
     rep = purge(cfg)
     assert rep.deleted_at_source == 1 and stored(cfg) == set()
     assert wh.query("SELECT count(*) FROM evidence") == [(0,)]
@@ -242,15 +279,17 @@ def test_open_police_case_keeps_a_deleted_threat_and_its_evidence(bluesky_fake, 
 
 # --- the command and the nightly flow -----------------------------------------------------------
 
+
 def write_social_config(tmp_path: Path, bluesky_fake, mastodon_fake) -> Path:
     p = tmp_path / "edumon.toml"
-    p.write_text(f"""
+    p.write_text(
+        f"""
 [organisation]
 name = "Edu-Ley (test)"
 timezone = "Europe/Amsterdam"
 
 [warehouse]
-path = "{(tmp_path / 'edumon.duckdb').as_posix()}"
+path = "{(tmp_path / "edumon.duckdb").as_posix()}"
 lock_timeout_s = 5
 
 [[schools]]
@@ -269,7 +308,9 @@ api_base_url = "{mastodon_fake.url}"
 hashtags = ["leycollege"]
 access_token_env = "MASTO_TOKEN"
 timeout_s = 5
-""", encoding="utf-8")
+""",
+        encoding="utf-8",
+    )
     return p
 
 
@@ -278,7 +319,8 @@ def stored_social_posts(bluesky_fake, masto, tmp_path: Path, secrets, monkeypatc
 
     Returns (config path, config, posts, toots)."""
     from conftest import BSKY_PASSWORD, MASTO_TOKEN
-    from edumon.config import load_config
+
+    from core.config import load_config
 
     posts, toots = add_bsky(bluesky_fake, 2), add_toots(masto, 2)
     cfg_path = write_social_config(tmp_path, bluesky_fake, masto)
@@ -321,8 +363,9 @@ def test_purge_command_checks_the_sources_first(bluesky_fake, mastodon_fakes, tm
     assert "rate limited" in r.output and "removed 0 mentions" in r.output
 
 
-def test_nightly_retention_flow_checks_then_purges(prefect_harness, bluesky_fake, mastodon_fakes, tmp_path, secrets,
-                                                   monkeypatch):
+def test_nightly_retention_flow_checks_then_purges(
+    prefect_harness, bluesky_fake, mastodon_fakes, tmp_path, secrets, monkeypatch
+):
     from flows.retention import retention
 
     masto = mastodon_fakes("mastodon.nl")

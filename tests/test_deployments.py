@@ -1,4 +1,5 @@
 """`prefect.yaml` is what Prefect accepts, and its schedules are the ones the issue asks for."""
+
 from __future__ import annotations
 
 import inspect
@@ -13,7 +14,7 @@ from prefect import Flow
 from prefect.cli.deploy._models import PrefectYamlModel
 from prefect.flows import load_flow_from_entrypoint
 
-from edumon.config import ScheduleConfig, load_config
+from core.config import ScheduleConfig, load_config
 from flows.deployments import deployments
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -64,12 +65,12 @@ def test_every_schedule_is_cron_in_amsterdam(doc):
         assert d["schedules"], d["entrypoint"]
         for s in d["schedules"]:
             assert s["timezone"] == "Europe/Amsterdam"
-            CronSim(s["cron"], datetime.now(AMS))          # raises on a bad expression
+            CronSim(s["cron"], datetime.now(AMS))  # raises on a bad expression
 
 
 def test_cycle_every_15_minutes_from_6_to_23_never_overlapping(doc):
     d = by_entry(doc)["flows/monitor.py:monitor_cycle"]
-    day = datetime(2026, 3, 29, tzinfo=AMS)                # the day summer time starts
+    day = datetime(2026, 3, 29, tzinfo=AMS)  # the day summer time starts
     times = fires([s["cron"] for s in d["schedules"]], day, day + timedelta(hours=23, minutes=59))
     assert times[0].strftime("%H:%M") == "06:00" and times[-1].strftime("%H:%M") == "23:00"
     assert len(times) == 17 * 4 + 1
@@ -96,10 +97,12 @@ def test_yaml_serve_and_config_defaults_agree(doc, tmp_path):
     example = load_config(ROOT / "config" / "example.toml")
     assert example.schedule == defaults
     served = deployments(example, ROOT / "config" / "example.toml")
-    assert [(d.flow_name, d.name) for d in served] == \
-        [("monitor-cycle", "edumon"), ("daily-digest", "edumon"), ("retention", "edumon")]
-    assert {d.flow_name for d in served} == {load_flow_from_entrypoint(str(ROOT / e)).name
-                                             for e in entries}
+    assert [(d.flow_name, d.name) for d in served] == [
+        ("monitor-cycle", "edumon"),
+        ("daily-digest", "edumon"),
+        ("retention", "edumon"),
+    ]
+    assert {d.flow_name for d in served} == {load_flow_from_entrypoint(str(ROOT / e)).name for e in entries}
     cycle = served[0]
     assert [s.schedule.cron for s in cycle.schedules] == defaults.cycle_cron
     assert all(s.schedule.timezone == "Europe/Amsterdam" for d in served for s in d.schedules)

@@ -1,26 +1,51 @@
 """The daily digest and the follow-up commands, as comms staff use them: real CLI runs on a real cycle."""
+
 from __future__ import annotations
 
 import re
-from datetime import timedelta
 from html.parser import HTMLParser
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
 from click.testing import CliRunner
-
-from edumon import cli
-from edumon.config import RssSource
-from edumon.fakes.server import Response
-from edumon.pipeline import run_cycle
-from warehouse import Warehouse
-
 from protocol_env import PUBLISHED, Env, env, smtp_server, write_config  # noqa: F401  (fixtures)
 
+from core.config import RssSource
+from edumon import cli
+from fakes.server import Response
+from pipeline import run_cycle
+from warehouse import Warehouse
+
 pytestmark = pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS")
-ALLOWED_TAGS = {"html", "head", "meta", "title", "style", "body", "h1", "h2", "h3", "p", "ul", "li", "a", "br", "span",
-                "code", "strong", "table", "tr", "th", "td", "svg", "g", "rect", "line", "text"}
+ALLOWED_TAGS = {
+    "html",
+    "head",
+    "meta",
+    "title",
+    "style",
+    "body",
+    "h1",
+    "h2",
+    "h3",
+    "p",
+    "ul",
+    "li",
+    "a",
+    "br",
+    "span",
+    "code",
+    "strong",
+    "table",
+    "tr",
+    "th",
+    "td",
+    "svg",
+    "g",
+    "rect",
+    "line",
+    "text",
+}
 
 
 class Tags(HTMLParser):
@@ -36,7 +61,7 @@ class Tags(HTMLParser):
         self.svgs += tag == "svg"
 
 
-def invoke(*args: str) -> "object":
+def invoke(*args: str) -> object:
     return CliRunner().invoke(cli.main, list(args))
 
 
@@ -76,7 +101,7 @@ def test_digest_html_lists_negatives_and_harm_with_all_markup_escaped(cycled, tm
     assert "t/t5" not in negatives and "t/t6" not in negatives
     positives = ley.split("<h3>Positief: de moeite waard om te delen</h3>")[1]
     assert 'href="https://forum.example.nl/t/t5"' in positives
-    assert "<td>6</td>" in ley and '<td class="neg">4</td>' in ley          # counts by sentiment
+    assert "<td>6</td>" in ley and '<td class="neg">4</td>' in ley  # counts by sentiment
     day = PUBLISHED.astimezone(ZoneInfo("Europe/Amsterdam"))
     assert f"<title>{day:%d-%m}: 4 negatief, 1 neutraal, 1 positief</title>" in ley
     # the failing source
@@ -89,7 +114,7 @@ def test_digest_text_and_dates(cycled, tmp_path) -> None:
     res = invoke("digest", "--config", str(cfg), "--format", "text")
     assert res.exit_code == 0, res.output
     assert "Bedreiging en pesten:" in res.output and "https://forum.example.nl/t/t1" in res.output
-    assert "Ley College <script>" in res.output            # plain text is not HTML: shown as written
+    assert "Ley College <script>" in res.output  # plain text is not HTML: shown as written
     old = invoke("digest", "--config", str(cfg), "--date", "2020-01-06", "--format", "text")
     assert old.exit_code == 0 and "0 berichten over de scholen in maandag 6 januari 2020" in old.output
     bad = invoke("digest", "--config", str(cfg), "--date", "6-1-2020")
@@ -126,13 +151,33 @@ def test_followups_list_update_show_with_audit_trail(cycled, monkeypatch) -> Non
     t3 = mid(env, "t3")
     refused = invoke("followups", "update", "--config", c, t3[:8], "--status", "done")
     assert refused.exit_code == 1 and "needs a --note" in refused.output
-    ok = invoke("followups", "update", "--config", c, t3[:8], "--status", "done", "--note", "Gesprek met ouders gevoerd",
-                "--by", "j.devries")
+    ok = invoke(
+        "followups",
+        "update",
+        "--config",
+        c,
+        t3[:8],
+        "--status",
+        "done",
+        "--note",
+        "Gesprek met ouders gevoerd",
+        "--by",
+        "j.devries",
+    )
     assert ok.exit_code == 0 and "status open -> done" in ok.output
     monkeypatch.setenv("USER", "a.bakker")
     t4 = mid(env, "t4")
-    fix = invoke("followups", "update", "--config", c, t4, "--action", "correct_online",
-                 "--note", "Het rooster klopt wel: datum in bericht is onjuist")
+    fix = invoke(
+        "followups",
+        "update",
+        "--config",
+        c,
+        t4,
+        "--action",
+        "correct_online",
+        "--note",
+        "Het rooster klopt wel: datum in bericht is onjuist",
+    )
     assert fix.exit_code == 0 and "action in_real_life -> correct_online" in fix.output
 
     shown = invoke("followups", "show", "--config", c, t3[:8])
@@ -140,8 +185,12 @@ def test_followups_list_update_show_with_audit_trail(cycled, monkeypatch) -> Non
     history = shown.output.split("History:")[1].strip().splitlines()
     assert len(history) == 2 and "edumon" in history[0] and "created" in history[0]
     assert "j.devries" in history[1] and "open -> done" in history[1] and "Gesprek met ouders gevoerd" in history[1]
-    events = Warehouse(env.db).query_dicts("SELECT * FROM followup_events WHERE mention_id = ? AND field = 'action'", [t4])
-    assert [(e["by_whom"], e["from_value"], e["to_value"]) for e in events] == [("a.bakker", "in_real_life", "correct_online")]
+    events = Warehouse(env.db).query_dicts(
+        "SELECT * FROM followup_events WHERE mention_id = ? AND field = 'action'", [t4]
+    )
+    assert [(e["by_whom"], e["from_value"], e["to_value"]) for e in events] == [
+        ("a.bakker", "in_real_life", "correct_online")
+    ]
     assert invoke("followups", "list", "--config", c, "--status", "done").output.strip().endswith("1 follow-up(s)")
     assert "no follow-up for mention" in invoke("followups", "show", "--config", c, "ffffffffff").output
 
@@ -154,7 +203,11 @@ def test_followups_age_filters(cycled) -> None:
     older = invoke("followups", "list", "--config", str(cfg), "--older-than", "2d")
     assert older.exit_code == 0 and older.output.strip().endswith("1 follow-up(s)")
     assert older.output.startswith(t3[:12])
-    assert re.search(r"\s3\.\dd\s", older.output)                          # the age column
-    assert invoke("followups", "list", "--config", str(cfg), "--newer-than", "12h").output.strip().endswith("3 follow-up(s)")
+    assert re.search(r"\s3\.\dd\s", older.output)  # the age column
+    assert (
+        invoke("followups", "list", "--config", str(cfg), "--newer-than", "12h")
+        .output.strip()
+        .endswith("3 follow-up(s)")
+    )
     bad = invoke("followups", "list", "--config", str(cfg), "--older-than", "3 dagen")
     assert bad.exit_code == 2 and "expected a number and a unit" in bad.output

@@ -1,4 +1,5 @@
 """The README documents every command and every config key."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -7,8 +8,8 @@ from pathlib import Path
 
 import click
 
+from core.config import Config
 from edumon.cli import main
-from edumon.config import Config
 
 README = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
 

@@ -1,4 +1,5 @@
 """Label feedback: corrections and dismissals stored as labelled examples, read back for training."""
+
 from __future__ import annotations
 
 import json
@@ -8,19 +9,31 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from edumon.cli import main, to_toml
-from edumon.feedback import FeedbackError, correct_labels, dismissal_labels, feedback_examples, plan_correction
-from edumon.mention import Mention
+from core.mention import Mention
+from edumon.cli import main
+from edumon.cli.cycle import to_toml
+from protocol.feedback import FeedbackError, correct_labels, dismissal_labels, feedback_examples, plan_correction
 from warehouse import Warehouse, save_labels, upsert_mentions
 
 NOW = datetime(2026, 11, 24, 9, 0, tzinfo=timezone.utc)
 
 
 def mention(text: str, sid: str, sentiment: str = "negative", harm: str = "none", kind: str | None = None) -> Mention:
-    return Mention(source="mastodon", source_id=sid, text=text, url=f"https://mastodon.example/@x/{sid}",
-                   author="@x@mastodon.example", published_at=NOW - timedelta(hours=1), fetched_at=NOW,
-                   school_ids=["ley-college"], sentiment=sentiment, harm=harm, harm_kind=kind,
-                   cues=["kanker"] if harm != "none" else [], classifier="lexicon/0.1")
+    return Mention(
+        source="mastodon",
+        source_id=sid,
+        text=text,
+        url=f"https://mastodon.example/@x/{sid}",
+        author="@x@mastodon.example",
+        published_at=NOW - timedelta(hours=1),
+        fetched_at=NOW,
+        school_ids=["ley-college"],
+        sentiment=sentiment,
+        harm=harm,
+        harm_kind=kind,
+        cues=["kanker"] if harm != "none" else [],
+        classifier="lexicon/0.1",
+    )
 
 
 def store(wh: Warehouse, *ms: Mention) -> None:
@@ -33,9 +46,11 @@ def test_plan_correction_rules() -> None:
     cur = {"sentiment": "negative", "harm": "threat", "harm_kind": "bedreigen"}
     new, changes = plan_correction(cur, harm="none")
     assert new == {"sentiment": "negative", "harm": "none", "harm_kind": None}
-    assert [(c.field, c.from_value, c.to_value) for c in changes] == [("harm", "threat", "none"),
-                                                                      ("harm_kind", "bedreigen", None)]
-    new, _ = plan_correction(cur, harm="insult")           # a new harm without a kind: the kind is unknown
+    assert [(c.field, c.from_value, c.to_value) for c in changes] == [
+        ("harm", "threat", "none"),
+        ("harm_kind", "bedreigen", None),
+    ]
+    new, _ = plan_correction(cur, harm="insult")  # a new harm without a kind: the kind is unknown
     assert new["harm_kind"] is None
     new, _ = plan_correction(cur, harm="insult", harm_kind="pesten")
     assert new["harm_kind"] == "pesten"
@@ -61,20 +76,30 @@ def test_correction_updates_mention_cache_and_feedback(tmp_path: Path) -> None:
     m = mention("Die docent van het Ley College is echt een sukkel haha", "1", harm="insult", kind="kwetsen")
     store(wh, m)
     with wh.transaction() as con:
-        changes = correct_labels(con, m.mention_id, by="anna", now=NOW, sentiment="neutral", harm="none",
-                                 note="grapje onder vrienden")
+        changes = correct_labels(
+            con, m.mention_id, by="anna", now=NOW, sentiment="neutral", harm="none", note="grapje onder vrienden"
+        )
     assert {c.field for c in changes} == {"sentiment", "harm", "harm_kind"}
-    assert wh.query("SELECT sentiment, harm, harm_kind FROM mentions WHERE mention_id = ?", [m.mention_id]) == \
-        [("neutral", "none", None)]
+    assert wh.query("SELECT sentiment, harm, harm_kind FROM mentions WHERE mention_id = ?", [m.mention_id]) == [
+        ("neutral", "none", None)
+    ]
     # the same text posted again gets the person's label from the cache, not the classifier's
     assert wh.cached_labels([m.text_hash])[m.text_hash]["harm"] == "none"
     rows = wh.query_dicts("SELECT * FROM label_feedback")
     assert len(rows) == 1
     r = rows[0]
-    assert (r["kind"], r["by_whom"], r["sentiment"], r["harm"], r["was_sentiment"], r["was_harm"], r["note"]) == \
-        ("correction", "anna", "neutral", "none", "negative", "insult", "grapje onder vrienden")
-    assert feedback_examples(wh) == [{"text": m.text, "sentiment": "neutral", "harm": "none", "harm_kind": None,
-                                      "source": "feedback"}]
+    assert (r["kind"], r["by_whom"], r["sentiment"], r["harm"], r["was_sentiment"], r["was_harm"], r["note"]) == (
+        "correction",
+        "anna",
+        "neutral",
+        "none",
+        "negative",
+        "insult",
+        "grapje onder vrienden",
+    )
+    assert feedback_examples(wh) == [
+        {"text": m.text, "sentiment": "neutral", "harm": "none", "harm_kind": None, "source": "feedback"}
+    ]
 
 
 def test_feedback_examples_latest_judgement_per_text_wins_and_skips_relevance(tmp_path: Path) -> None:
@@ -85,15 +110,17 @@ def test_feedback_examples_latest_judgement_per_text_wins_and_skips_relevance(tm
     with wh.transaction() as con:
         correct_labels(con, a.mention_id, by="anna", now=NOW, harm="insult", harm_kind="stalken")
     with wh.transaction() as con:
-        correct_labels(con, a.mention_id, by="bert", now=NOW + timedelta(minutes=5), harm="threat",
-                       harm_kind="stalken")
-    with wh.transaction() as con:   # "not about us": a relevance mistake, no label -> not an example
-        con.execute("INSERT INTO label_feedback VALUES ('x', ?, ?, ?, 'dismissal', 'not_about_us', false, NULL, NULL, "
-                    "NULL, 'negative', 'none', NULL, 'lexicon/0.1', NULL, 'anna', ?)",
-                    [b.mention_id, b.text_hash, b.text, NOW])
+        correct_labels(con, a.mention_id, by="bert", now=NOW + timedelta(minutes=5), harm="threat", harm_kind="stalken")
+    with wh.transaction() as con:  # "not about us": a relevance mistake, no label -> not an example
+        con.execute(
+            "INSERT INTO label_feedback VALUES ('x', ?, ?, ?, 'dismissal', 'not_about_us', false, NULL, NULL, "
+            "NULL, 'negative', 'none', NULL, 'lexicon/0.1', NULL, 'anna', ?)",
+            [b.mention_id, b.text_hash, b.text, NOW],
+        )
     ex = feedback_examples(wh)
-    assert ex == [{"text": a.text, "sentiment": "negative", "harm": "threat", "harm_kind": "stalken",
-                   "source": "feedback"}]
+    assert ex == [
+        {"text": a.text, "sentiment": "negative", "harm": "threat", "harm_kind": "stalken", "source": "feedback"}
+    ]
 
 
 def test_feedback_examples_of_a_missing_warehouse_is_empty(tmp_path: Path) -> None:
@@ -108,8 +135,24 @@ def test_cli_correct_list_export(tmp_path: Path, make_config) -> None:  # type: 
     path = tmp_path / "cfg.toml"
     path.write_text(to_toml(cfg), encoding="utf-8")
     run = CliRunner().invoke
-    r = run(main, ["feedback", "correct", "--config", str(path), m.mention_id[:8], "--sentiment", "negative",
-                   "--harm", "none", "--by", "anna", "--note", "scheldwoord, geen belediging van een persoon"])
+    r = run(
+        main,
+        [
+            "feedback",
+            "correct",
+            "--config",
+            str(path),
+            m.mention_id[:8],
+            "--sentiment",
+            "negative",
+            "--harm",
+            "none",
+            "--by",
+            "anna",
+            "--note",
+            "scheldwoord, geen belediging van een persoon",
+        ],
+    )
     assert r.exit_code == 0, r.output
     assert "harm: insult -> none" in r.output
     r = run(main, ["feedback", "correct", "--config", str(path), m.mention_id, "--harm", "none", "--by", "anna"])

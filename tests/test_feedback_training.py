@@ -7,28 +7,31 @@ veiled threats from `veiled_train`), and the retrain to the school data those he
 + blind_a): the shipped heads now get many of these posts right, and this test measures what feedback adds
 to heads that get them wrong, not what `veiled_train` adds.
 """
+
 from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any
 
 import pytest
 from click.testing import CliRunner
 
+import pipeline
 from classifiers import load_classifier
 from classifiers.embedded import DEFAULT_HEADS, Heads
 from classifiers.evaluate import DATA_DIR, load_split
 from classifiers.train import Example, split_feedback, text_key
-from edumon import pipeline
-from edumon.cli import main, to_toml
-from edumon.config import Config
-from edumon.fakes.rss import FeedHandler, rss_xml
-from edumon.fakes.server import FakeServer
-from edumon.mention import Mention
+from core.config import Config
+from core.mention import Mention
+from edumon.cli import main
+from edumon.cli.cycle import to_toml
+from fakes.rss import FeedHandler, rss_xml
+from fakes.server import FakeServer
 from tests.feedback_posts import CORRECTED, HELD_OUT, Row
 from warehouse import Warehouse, save_labels, upsert_mentions
 
@@ -50,8 +53,13 @@ def npz_files(*dirs: Path) -> dict[Path, str]:
 
 
 def gold_file(path: Path, rows: list[Row]) -> Path:
-    path.write_text("".join(json.dumps({"text": t, "sentiment": s, "harm": h, "harm_kind": k}, ensure_ascii=False)
-                            + "\n" for t, s, h, k in rows), encoding="utf-8")
+    path.write_text(
+        "".join(
+            json.dumps({"text": t, "sentiment": s, "harm": h, "harm_kind": k}, ensure_ascii=False) + "\n"
+            for t, s, h, k in rows
+        ),
+        encoding="utf-8",
+    )
     return path
 
 
@@ -70,27 +78,45 @@ class Trained:
 def trained(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Trained]:
     """A warehouse of posts labelled by the shipped classifier, corrected through `edumon feedback correct`,
     then one `edumon train --include-feedback` run."""
-    from edumon.config import parse_config
+    import classifiers.train
+    from core.config import parse_config
     from tests.conftest import SCHOOLS
 
-    import classifiers.train
-
     mp = pytest.MonkeyPatch()
-    mp.setattr(classifiers.train, "EXTRA_TRAIN", {"blind_a": 1.0})   # the data BASELINE learnt from
+    mp.setattr(classifiers.train, "EXTRA_TRAIN", {"blind_a": 1.0})  # the data BASELINE learnt from
     tmp = tmp_path_factory.mktemp("fbtrain")
-    cfg = parse_config({"organisation": {"name": "Edu-Ley (test)", "timezone": "Europe/Amsterdam"},
-                        "warehouse": {"path": str(tmp / "edumon.duckdb"), "lock_timeout_s": 5}, "schools": SCHOOLS,
-                        "classifier": {"heads_path": str(BASELINE)}})
+    cfg = parse_config(
+        {
+            "organisation": {"name": "Edu-Ley (test)", "timezone": "Europe/Amsterdam"},
+            "warehouse": {"path": str(tmp / "edumon.duckdb"), "lock_timeout_s": 5},
+            "schools": SCHOOLS,
+            "classifier": {"heads_path": str(BASELINE)},
+        }
+    )
     config = tmp / "edumon.toml"
     config.write_text(to_toml(cfg), encoding="utf-8")
     wh = Warehouse(cfg.warehouse.path)
     shipped = load_classifier(cfg.classifier)
     labels = shipped.classify([t for t, *_ in CORRECTED])
-    ms = [Mention(source="mastodon", source_id=f"p{i}", text=t, url=f"https://mastodon.example/@leerling/{i}",
-                  author="@leerling@mastodon.example", published_at=NOW - timedelta(hours=1), fetched_at=NOW,
-                  school_ids=["ley-college"], sentiment=lab.sentiment, harm=lab.harm, harm_kind=lab.harm_kind,
-                  scores=lab.scores, cues=list(lab.cues), classifier=lab.classifier)
-          for i, ((t, *_), lab) in enumerate(zip(CORRECTED, labels))]
+    ms = [
+        Mention(
+            source="mastodon",
+            source_id=f"p{i}",
+            text=t,
+            url=f"https://mastodon.example/@leerling/{i}",
+            author="@leerling@mastodon.example",
+            published_at=NOW - timedelta(hours=1),
+            fetched_at=NOW,
+            school_ids=["ley-college"],
+            sentiment=lab.sentiment,
+            harm=lab.harm,
+            harm_kind=lab.harm_kind,
+            scores=lab.scores,
+            cues=list(lab.cues),
+            classifier=lab.classifier,
+        )
+        for i, ((t, *_), lab) in enumerate(zip(CORRECTED, labels))
+    ]
     with wh.transaction() as con:
         upsert_mentions(con, ms)
         save_labels(con, ms)
@@ -102,8 +128,21 @@ def trained(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Trained]:
     for m, (text, sent, harm, kind) in zip(ms, CORRECTED):
         if (m.sentiment, m.harm) == (sent, harm):
             continue
-        args = ["feedback", "correct", "--config", str(config), m.mention_id, "--by", "anna",
-                "--sentiment", sent, "--harm", harm, "--note", "gecorrigeerd op de reviewpagina"]
+        args = [
+            "feedback",
+            "correct",
+            "--config",
+            str(config),
+            m.mention_id,
+            "--by",
+            "anna",
+            "--sentiment",
+            sent,
+            "--harm",
+            harm,
+            "--note",
+            "gecorrigeerd op de reviewpagina",
+        ]
         r = cli(*args + (["--harm-kind", kind] if kind else []))
         assert r.exit_code == 0, r.output + r.stderr
         corrected += 1
@@ -124,6 +163,7 @@ def test_the_shipped_classifier_gets_these_posts_wrong(trained: Trained) -> None
 def test_train_adds_feedback_beside_the_warehouse_and_leaves_the_shipped_heads(trained: Trained) -> None:
     assert f"feedback: {trained.corrected} example(s) added with weight 2" in trained.output
     from classifiers.train import extra_examples, school_examples
+
     school = len(school_examples("train") + extra_examples())
     assert f"{school + trained.corrected} texts ({school} school, {trained.corrected} feedback" in trained.output
     assert sha(DEFAULT_HEADS) == trained.shipped_sha
@@ -163,8 +203,7 @@ def test_new_heads_do_better_on_held_out_posts_and_no_worse_on_dev(trained: Trai
 
 def test_compare_prints_before_and_after_side_by_side(trained: Trained) -> None:
     held = gold_file(trained.dir / "held_out.jsonl", HELD_OUT)
-    r = cli("eval", "--config", str(trained.config), "--input", str(held), "--compare", str(trained.heads),
-            "--errors")
+    r = cli("eval", "--config", str(trained.config), "--input", str(held), "--compare", str(trained.heads), "--errors")
     assert r.exit_code == 0, r.output + r.stderr
     out = r.output
     assert f"{held}: {len(HELD_OUT)} posts" in out
@@ -200,16 +239,21 @@ def test_eval_on_feedback_leaves_out_what_the_heads_learnt_from(trained: Trained
 
 def test_split_feedback_never_leaks_into_dev_or_test_and_holds_out_by_seed() -> None:
     dev_text = load_split("dev")[0]["text"]
-    train = [Example("Fijne vakantie allemaal", "none", "positive", 1.0, "school-train"),
-             Example("Wat een saaie les weer", "none", "negative", 1.0, "school-train")]
-    rows = [{"text": "  " + dev_text.upper() + " ", "sentiment": "negative", "harm": "threat"},   # a dev text
-            {"text": "fijne  VAKANTIE allemaal", "sentiment": "neutral", "harm": "none"},       # relabels train
-            *({"text": t, "sentiment": s, "harm": h} for t, s, h, _ in CORRECTED[:20])]
+    train = [
+        Example("Fijne vakantie allemaal", "none", "positive", 1.0, "school-train"),
+        Example("Wat een saaie les weer", "none", "negative", 1.0, "school-train"),
+    ]
+    rows = [
+        {"text": "  " + dev_text.upper() + " ", "sentiment": "negative", "harm": "threat"},  # a dev text
+        {"text": "fijne  VAKANTIE allemaal", "sentiment": "neutral", "harm": "none"},  # relabels train
+        *({"text": t, "sentiment": s, "harm": h} for t, s, h, _ in CORRECTED[:20]),
+    ]
     fb, rest = split_feedback(rows, train, weight=2.0, holdout=0.0, seed=1)
     assert fb.in_eval_sets == 1 and fb.replaced == 1 and len(fb.used) == 21
     assert [e.text for e in rest] == ["Wat een saaie les weer"]
-    assert not {text_key(e.text) for e in fb.used} & {text_key(r["text"]) for s in ("dev", "test")
-                                                         for r in load_split(s)}
+    assert not {text_key(e.text) for e in fb.used} & {
+        text_key(r["text"]) for s in ("dev", "test") for r in load_split(s)
+    }
     assert all(e.weight == 2.0 and e.source == "feedback" for e in fb.used)
     a, _ = split_feedback(rows, train, weight=2.0, holdout=0.25, seed=1)
     b, _ = split_feedback(rows, train, weight=2.0, holdout=0.25, seed=1)
@@ -232,11 +276,16 @@ def test_cli_refuses_unclear_requests_in_one_line(trained: Trained) -> None:
 
 
 def test_a_cycle_never_retrains_and_classifies_with_the_heads_a_person_chose(
-        trained: Trained, make_config: Callable[..., Config]) -> None:
+    trained: Trained, make_config: Callable[..., Config]
+) -> None:
     post = "Die leraar van het Ley College komt maandag niet heelhuids de school uit"
     feed = {"title": "Ley College", "link": "https://forum.example.nl/t/1", "guid": "t1", "description": post}
-    feed2 = {**feed, "link": "https://forum.example.nl/t/2", "guid": "t2",
-             "description": "Die mentor van het Ley College moet maar hopen dat zijn auto heel blijft"}
+    feed2 = {
+        **feed,
+        "link": "https://forum.example.nl/t/2",
+        "guid": "t2",
+        "description": "Die mentor van het Ley College moet maar hopen dat zijn auto heel blijft",
+    }
     with FakeServer() as srv:
         srv.route("/a.xml", FeedHandler(rss_xml([feed])))
         srv.route("/b.xml", FeedHandler(rss_xml([feed2])))
@@ -253,7 +302,8 @@ def test_a_cycle_never_retrains_and_classifies_with_the_heads_a_person_chose(
         cfg = make_config(rss=[srv.url + "/b.xml"], warehouse=where, classifier={"heads_path": str(trained.heads)})
         pipeline.run_cycle(cfg)
         assert npz_files(trained.dir, DEFAULT_HEADS.parent) == before
-        ((clf, harm),) = trained.wh.query("SELECT classifier, harm FROM mentions "
-                                          "WHERE url = 'https://forum.example.nl/t/2'")
+        ((clf, harm),) = trained.wh.query(
+            "SELECT classifier, harm FROM mentions WHERE url = 'https://forum.example.nl/t/2'"
+        )
         assert clf == f"e5-heads/{Heads.load(trained.heads).version}"
         assert harm == "threat"

@@ -1,4 +1,5 @@
 """The Prefect flows run for real (one session harness) against fake RSS sources on 127.0.0.1."""
+
 from __future__ import annotations
 
 import fcntl
@@ -7,23 +8,28 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-
-from edumon.cli import main
-from edumon.config import load_config
-from edumon.cyclelock import cycle_lock, lock_path
-from edumon.fakes.rss import FeedHandler
-from edumon.fakes.server import FakeServer, Response
-from flows.monitor import monitor_cycle
-from warehouse import Warehouse
-
 from conftest import rss_feed, write_config
 from protocol_env import SMTP_PASSWORD, SMTP_USER, smtp_server  # noqa: F401  (fixture)
 
-GOOD = rss_feed([
-    ("g1", "Leerlingen Ley College winnen debatwedstrijd", "Vier leerlingen van het Ley College wonnen de finale."),
-    ("g2", "Ouders boos over verkeerschaos bij De Regenboog", "Ouders in Leiderdorp klagen over onveilige situaties."),
-    ("g3", "Wegwerkzaamheden op de Hoofdstraat", "Niets over een school."),
-])
+from core.config import load_config
+from edumon.cli import main
+from fakes.rss import FeedHandler
+from fakes.server import FakeServer, Response
+from flows.monitor import monitor_cycle
+from pipeline.cyclelock import cycle_lock, lock_path
+from warehouse import Warehouse
+
+GOOD = rss_feed(
+    [
+        ("g1", "Leerlingen Ley College winnen debatwedstrijd", "Vier leerlingen van het Ley College wonnen de finale."),
+        (
+            "g2",
+            "Ouders boos over verkeerschaos bij De Regenboog",
+            "Ouders in Leiderdorp klagen over onveilige situaties.",
+        ),
+        ("g3", "Wegwerkzaamheden op de Hoofdstraat", "Niets over een school."),
+    ]
+)
 OTHER = rss_feed([("o1", "Ley College opent nieuwe sporthal", "De nieuwe sporthal van het Ley College is geopend.")])
 
 
@@ -50,8 +56,11 @@ def test_failing_source_fails_the_run_after_storing_the_others(prefect_harness, 
     # the healthy feeds are stored: two school mentions from good.xml, one from other.xml
     assert sorted(r[0] for r in rows(cfg, "SELECT source_id FROM mentions")) == ["g1", "g2", "o1"]
     runs = dict(rows(cfg, "SELECT target, status FROM source_runs"))
-    assert runs == {sources.url + "/good.xml": "ok", sources.url + "/broken.xml": "failed",
-                    sources.url + "/other.xml": "ok"}
+    assert runs == {
+        sources.url + "/good.xml": "ok",
+        sources.url + "/broken.xml": "failed",
+        sources.url + "/other.xml": "ok",
+    }
     # the 503 was retried by Prefect once (fetch_retries = 1), the healthy feeds fetched once
     assert len(sources.requests_to("/broken.xml")) == 2
     assert len(sources.requests_to("/good.xml")) == 1
@@ -63,7 +72,7 @@ def test_client_error_is_not_retried_and_rerun_stores_nothing_twice(prefect_harn
     cfg = write_config(tmp_path, [sources.url + "/good.xml", sources.url + "/gone.xml"])
     first = monitor_cycle(str(cfg), return_state=True)
     assert first.is_failed() and "404" in first.message
-    assert len(sources.requests_to("/gone.xml")) == 1          # a 404 is not worth a retry
+    assert len(sources.requests_to("/gone.xml")) == 1  # a 404 is not worth a retry
     second = monitor_cycle(str(cfg), return_state=True)
     assert second.is_failed()
     assert rows(cfg, "SELECT count(*) FROM mentions") == [(2,)]
@@ -81,8 +90,11 @@ def test_healthy_cycle_completes(prefect_harness, sources, tmp_path):
 def test_three_failed_cycles_raise_one_admin_alert(prefect_harness, sources, tmp_path):
     hook = []
     sources.route("/hook", lambda req: (hook.append(req), Response(200, b"ok"))[1])
-    cfg = write_config(tmp_path, [sources.url + "/good.xml", sources.url + "/gone.xml"],
-                       extra=f"[health]\nfailures_before_alert = 3\n[alerts]\nadmin_contacts = [\"{sources.url}/hook\"]\n")
+    cfg = write_config(
+        tmp_path,
+        [sources.url + "/good.xml", sources.url + "/gone.xml"],
+        extra=f'[health]\nfailures_before_alert = 3\n[alerts]\nadmin_contacts = ["{sources.url}/hook"]\n',
+    )
     for n in range(4):
         monitor_cycle(str(cfg), return_state=True)
         alerts = rows(cfg, "SELECT a.kind, a.school_id, m.ref FROM alerts a JOIN alert_messages m USING (alert_id)")
@@ -122,13 +134,17 @@ def test_edumon_run_uses_the_flow_and_exits_1_on_a_failed_source(prefect_harness
 
 # --- digest and retention -------------------------------------------------------------------
 
+
 def test_daily_digest_builds_html_and_text_then_sends(prefect_harness, sources, tmp_path, smtp_server, monkeypatch):
     from flows import digest
 
     mailbox, port = smtp_server
     monkeypatch.setenv("EDUMON_TEST_SMTP_USER", SMTP_USER)
     monkeypatch.setenv("EDUMON_TEST_SMTP_PASSWORD", SMTP_PASSWORD)
-    cfg = write_config(tmp_path, [sources.url + "/good.xml"], extra=f"""
+    cfg = write_config(
+        tmp_path,
+        [sources.url + "/good.xml"],
+        extra=f"""
 [digest]
 recipients = ["communicatie@edu-ley.example.nl"]
 [alerts.smtp]
@@ -137,7 +153,8 @@ port = {port}
 user_env = "EDUMON_TEST_SMTP_USER"
 password_env = "EDUMON_TEST_SMTP_PASSWORD"
 starttls = false
-""")
+""",
+    )
     monitor_cycle(str(cfg), return_state=True)
     state = digest.daily_digest(str(cfg), return_state=True)
     assert state.is_completed(), state.message
@@ -155,10 +172,16 @@ def test_retention_purges_old_mentions_under_the_warehouse_lock(prefect_harness,
     from flows import retention
     from warehouse import retention as policy
 
-    feed = rss_feed([("old", "Ley College in het nieuws", "Een oud bericht over het Ley College."),
-                     ("new", "Ley College opent sporthal", "Een nieuw bericht over het Ley College.")])
-    feed = feed.replace(b"<guid isPermaLink=\"false\">old</guid><pubDate>Tue, 24 Nov 2026",
-                        b"<guid isPermaLink=\"false\">old</guid><pubDate>Tue, 06 Jan 2026")
+    feed = rss_feed(
+        [
+            ("old", "Ley College in het nieuws", "Een oud bericht over het Ley College."),
+            ("new", "Ley College opent sporthal", "Een nieuw bericht over het Ley College."),
+        ]
+    )
+    feed = feed.replace(
+        b'<guid isPermaLink="false">old</guid><pubDate>Tue, 24 Nov 2026',
+        b'<guid isPermaLink="false">old</guid><pubDate>Tue, 06 Jan 2026',
+    )
     with FakeServer() as src:
         src.route("/feed.xml", FeedHandler(feed))
         cfg_path = write_config(tmp_path, [src.url + "/feed.xml"])
@@ -169,7 +192,7 @@ def test_retention_purges_old_mentions_under_the_warehouse_lock(prefect_harness,
     real_purge = policy.purge
 
     def purge_and_check_lock(c):
-        fd = os.open(lock_path(c), os.O_RDWR)    # while purge runs, nobody else gets the lock
+        fd = os.open(lock_path(c), os.O_RDWR)  # while purge runs, nobody else gets the lock
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             held.append(False)

@@ -1,4 +1,5 @@
 """The protocol at work in real cycles: fake feeds, a local webhook receiver and a local SMTP server."""
+
 from __future__ import annotations
 
 import hashlib
@@ -7,15 +8,28 @@ from datetime import timedelta
 
 import pytest
 from click.testing import CliRunner
+from protocol_env import (
+    HOOK_PATH,
+    INSULT,
+    NEGATIVE,
+    NEUTRAL,
+    POSITIVE,
+    SMTP_PASSWORD,
+    SMTP_USER,
+    THREAT,
+    Env,
+    Hook,  # noqa: F401  (fixtures)
+    env,
+    item,
+    smtp_server,
+    write_config,
+)
 
+from core.mention import utcnow
 from edumon import cli
-from edumon.mention import utcnow
-from edumon.pipeline import run_cycle
-from edumon.protocol import act
+from pipeline import run_cycle
+from protocol import act
 from warehouse import Warehouse
-
-from protocol_env import (HOOK_PATH, INSULT, NEGATIVE, NEUTRAL, POSITIVE, SMTP_PASSWORD, SMTP_USER, THREAT, Env,
-                          Hook, env, item, smtp_server, write_config)  # noqa: F401  (fixtures)
 
 __all__ = ["env", "smtp_server"]
 pytestmark = pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS")
@@ -39,7 +53,8 @@ def test_threat_alerts_once_per_channel_and_rerun_raises_none(env: Env, smtp_ser
     assert [(a["channel"], a["recipient"], a["kind"], a["severity"], a["status"], a["attempts"]) for a in alerts] == [
         ("email", "leiding@leycollege.example.nl", "threat", "urgent", "sent", 1),
         ("email", "veiligheid@edu-ley.example.nl", "threat", "urgent", "sent", 1),
-        ("webhook", "alerts.webhook_url", "threat", "urgent", "sent", 1)]
+        ("webhook", "alerts.webhook_url", "threat", "urgent", "sent", 1),
+    ]
 
     # the webhook got exactly one post about the threat, with the Dutch what/where/why/next
     posts = [p for p in env.hook.delivered if p["mention_id"] == threat]
@@ -53,23 +68,26 @@ def test_threat_alerts_once_per_channel_and_rerun_raises_none(env: Env, smtp_ser
     leader = [m for m in box.to("leiding@leycollege.example.nl") if m["X-Edumon-Alert"] == alerts[0]["alert_id"]]
     assert len(leader) == 1 and "bedreiging" in leader[0]["Subject"].lower()
     assert "https://forum.example.nl/t/t1" in leader[0].get_payload(decode=True).decode()
-    assert len(box.to("veiligheid@edu-ley.example.nl")) == 2          # the threat and the insult
+    assert len(box.to("veiligheid@edu-ley.example.nl")) == 2  # the threat and the insult
     assert SMTP_USER in box.logins
 
     # the insult is an alert of normal severity, to the same channels
     insult = mention_id(env, "t2")
-    assert {(a["channel"], a["severity"]) for a in rows(env, "SELECT * FROM alerts WHERE mention_id = ?", [insult])} \
-        == {("email", "normal"), ("webhook", "normal")}
+    assert {
+        (a["channel"], a["severity"]) for a in rows(env, "SELECT * FROM alerts WHERE mention_id = ?", [insult])
+    } == {("email", "normal"), ("webhook", "normal")}
     # the merely negative, positive and neutral posts raise none
     assert rows(env, "SELECT count(DISTINCT mention_id) AS n FROM alerts")[0]["n"] == 2
 
     sent_mail, sent_hooks, n_alerts = len(box.messages), len(env.hook.calls), len(rows(env, "SELECT * FROM alerts"))
     # re-run: the feed changed (one more item), so the old items are fetched and offered again
-    env.set_feed(THREAT, INSULT, NEGATIVE, POSITIVE, NEUTRAL, item("t7", "Nieuws", "Het Ley College krijgt een nieuwe aula."))
+    env.set_feed(
+        THREAT, INSULT, NEGATIVE, POSITIVE, NEUTRAL, item("t7", "Nieuws", "Het Ley College krijgt een nieuwe aula.")
+    )
     again = run_cycle(env.cfg)
     assert len(again.stored) == 1 and again.actions.raised == []
     assert again.actions.errors == []
-    assert act(env.cfg, Warehouse(env.db)).errors == []   # and acting again directly changes nothing either
+    assert act(env.cfg, Warehouse(env.db)).errors == []  # and acting again directly changes nothing either
     assert len(rows(env, "SELECT * FROM alerts")) == n_alerts
     assert (len(box.messages), len(env.hook.calls)) == (sent_mail, sent_hooks)
 
@@ -77,14 +95,14 @@ def test_threat_alerts_once_per_channel_and_rerun_raises_none(env: Env, smtp_ser
 def test_secrets_are_not_stored(env: Env) -> None:
     run_cycle(env.cfg)
     dump = json.dumps(rows(env, "SELECT * FROM alerts a JOIN alert_messages USING (alert_id)"), default=str)
-    assert "https://forum.example.nl/t/t1" in dump                      # (the dump has the messages)
+    assert "https://forum.example.nl/t/t1" in dump  # (the dump has the messages)
     assert HOOK_PATH not in dump and "T0KEN" not in dump and SMTP_PASSWORD not in dump
 
 
 def test_failed_delivery_is_retried_next_cycle_and_delivered_once(env: Env) -> None:
     env.hook.statuses = [500, 200]
     first = run_cycle(env.cfg)
-    assert len(first.stored) == 6                                       # storage never depends on alerting
+    assert len(first.stored) == 6  # storage never depends on alerting
     hook_rows = rows(env, "SELECT * FROM alerts WHERE channel = 'webhook' ORDER BY created_at, alert_id")
     assert len(hook_rows) == 2
     failed = [a for a in hook_rows if a["status"] == "failed"]
@@ -92,7 +110,7 @@ def test_failed_delivery_is_retried_next_cycle_and_delivered_once(env: Env) -> N
     assert failed[0]["last_error"] == "webhook answered HTTP 500"
     assert len(first.actions.failed) == len(failed)
 
-    second = run_cycle(env.cfg)                                         # nothing new in the feed (304)
+    second = run_cycle(env.cfg)  # nothing new in the feed (304)
     assert second.stored == [] and {a["alert_id"] for a in second.actions.delivered} == {a["alert_id"] for a in failed}
     after = {a["alert_id"]: a for a in rows(env, "SELECT * FROM alerts WHERE channel = 'webhook'")}
     assert all(a["status"] == "sent" for a in after.values())
@@ -100,17 +118,18 @@ def test_failed_delivery_is_retried_next_cycle_and_delivered_once(env: Env) -> N
 
     run_cycle(env.cfg)
     ids = [p["alert_id"] for p in env.hook.delivered]
-    assert sorted(ids) == sorted(after)                                  # each delivered exactly once
+    assert sorted(ids) == sorted(after)  # each delivered exactly once
 
 
 def test_dead_webhook_and_smtp_never_fail_storage(tmp_path, monkeypatch) -> None:
-    from edumon.fakes.rss import FeedHandler
-    from edumon.fakes.server import FakeServer
     from protocol_env import feed, free_port, make_config
+
+    from fakes.rss import FeedHandler
+    from fakes.server import FakeServer
 
     with FakeServer() as srv:
         srv.route("/forum.xml", FeedHandler(feed(THREAT, NEGATIVE)))
-        cfg = make_config(tmp_path / "w.duckdb", srv, smtp_port=free_port())   # nobody listens there
+        cfg = make_config(tmp_path / "w.duckdb", srv, smtp_port=free_port())  # nobody listens there
         cfg.alerts.webhook_url = f"http://127.0.0.1:{free_port()}/hook"
         report = run_cycle(cfg)
     assert len(report.stored) == 2 and report.ok
@@ -122,14 +141,23 @@ def test_dead_webhook_and_smtp_never_fail_storage(tmp_path, monkeypatch) -> None
 
 def test_each_negative_has_a_followup(env: Env) -> None:
     run_cycle(env.cfg)
-    got = {r["source_id"]: (r["action"], r["status"], r["note"]) for r in rows(env, """
+    got = {
+        r["source_id"]: (r["action"], r["status"], r["note"])
+        for r in rows(
+            env,
+            """
         SELECT m.source_id, f.action, f.status, e.note FROM mentions m LEFT JOIN followups f USING (mention_id)
-        LEFT JOIN followup_events e ON e.mention_id = m.mention_id AND e.field = 'created'""")}
-    assert got == {"t1": ("report_police", "open", "automatisch: threat"),
-                   "t2": ("in_real_life", "open", "automatisch: insult"),
-                   "t3": ("in_real_life", "open", "automatisch: negative"),
-                   "t4": ("in_real_life", "open", "automatisch: negative"),
-                   "t5": (None, None, None), "t6": (None, None, None)}
+        LEFT JOIN followup_events e ON e.mention_id = m.mention_id AND e.field = 'created'""",
+        )
+    }
+    assert got == {
+        "t1": ("report_police", "open", "automatisch: threat"),
+        "t2": ("in_real_life", "open", "automatisch: insult"),
+        "t3": ("in_real_life", "open", "automatisch: negative"),
+        "t4": ("in_real_life", "open", "automatisch: negative"),
+        "t5": (None, None, None),
+        "t6": (None, None, None),
+    }
     created = rows(env, "SELECT * FROM followup_events WHERE field = 'created'")
     assert len(created) == 4 and {e["by_whom"] for e in created} == {"edumon"}
 
@@ -138,24 +166,24 @@ def test_evidence_report_works_after_the_post_is_gone(env: Env, tmp_path) -> Non
     run_cycle(env.cfg)
     threat = mention_id(env, "t1")
     ev = rows(env, "SELECT * FROM evidence")
-    assert {e["source_id"] for e in ev} == {"t1", "t2"}                     # threats and insults only
+    assert {e["source_id"] for e in ev} == {"t1", "t2"}  # threats and insults only
     e = next(x for x in ev if x["source_id"] == "t1")
     assert e["raw_sha256"] == hashlib.sha256(e["raw"].encode("utf-8")).hexdigest()
-    assert json.loads(e["raw"])["link"] == "https://forum.example.nl/t/t1"   # the entry as fetched
+    assert json.loads(e["raw"])["link"] == "https://forum.example.nl/t/t1"  # the entry as fetched
 
     # the post disappears from the source and the mention from the warehouse (retention)
     env.set_feed(NEGATIVE)
     run_cycle(env.cfg)
     with Warehouse(env.db).transaction() as con:
         con.execute("DELETE FROM mentions WHERE mention_id = ?", [threat])
-    assert len(rows(env, "SELECT * FROM evidence")) == 2                     # a later cycle appends nothing
+    assert len(rows(env, "SELECT * FROM evidence")) == 2  # a later cycle appends nothing
 
     cfg_path = write_config(env.cfg, tmp_path / "c.toml")
     res = CliRunner().invoke(cli.main, ["evidence", "--config", str(cfg_path), threat[:10]])
     assert res.exit_code == 0, res.output
     assert "https://forum.example.nl/t/t1" in res.output and "ik ga je opwachten" in res.output
     assert e["raw_sha256"] in res.output and "Controle: OK" in res.output and "anoniem_77" in res.output
-    assert e["raw"] in res.output                                            # the raw payload verbatim
+    assert e["raw"] in res.output  # the raw payload verbatim
 
     missing = CliRunner().invoke(cli.main, ["evidence", "--config", str(cfg_path), mention_id(env, "t3")])
     assert missing.exit_code == 1 and "no evidence kept" in missing.output
@@ -168,13 +196,13 @@ def test_catch_up_acts_on_mentions_stored_without_protocol(env: Env) -> None:
         con.execute("DELETE FROM protocol_done")
         con.execute("DELETE FROM followups")
     out = act(env.cfg, Warehouse(env.db), now=utcnow() + timedelta(minutes=5))
-    assert out.acted_on == 6 and len(out.followups) == 4 and out.raised == []   # alerts were already raised
+    assert out.acted_on == 6 and len(out.followups) == 4 and out.raised == []  # alerts were already raised
 
 
 def test_source_health_rows_from_other_modules_are_delivered(env: Env, smtp_server) -> None:
     """The contract with the source-health check: a row in `alerts` with kind 'source_health' and
     status 'pending' is delivered by the next cycle, to `[alerts] admin_contacts`."""
-    from edumon.protocol.alerts import raise_source_health
+    from protocol.alerts import raise_source_health
 
     box, _ = smtp_server
     env.cfg.alerts.admin_contacts = ["beheer@edu-ley.example.nl", env.server.url + HOOK_PATH]
@@ -182,12 +210,16 @@ def test_source_health_rows_from_other_modules_are_delivered(env: Env, smtp_serv
     now = utcnow()
     with Warehouse(env.db).transaction() as con:
         # written with migration-1 columns only, no text: delivered with a generic Dutch text
-        con.execute("""INSERT INTO alerts (alert_id, mention_id, school_id, kind, severity, channel, recipient, status,
+        con.execute(
+            """INSERT INTO alerts (alert_id, mention_id, school_id, kind, severity, channel, recipient, status,
                                            attempts, created_at) VALUES
-                       ('sh-1', NULL, '*', 'source_health', 'normal', 'email', NULL, 'pending', 0, ?)""", [now])
+                       ('sh-1', NULL, '*', 'source_health', 'normal', 'email', NULL, 'pending', 0, ?)""",
+            [now],
+        )
         # or through the helper, which routes to every admin contact and words the problem
-        raised = raise_source_health(con, env.cfg, "rss|https://feeds.example/x.xml|2026-11-25",
-                                     "de feed antwoordt al 6 uur met HTTP 503", now)
+        raised = raise_source_health(
+            con, env.cfg, "rss|https://feeds.example/x.xml|2026-11-25", "de feed antwoordt al 6 uur met HTTP 503", now
+        )
         assert raise_source_health(con, env.cfg, "rss|https://feeds.example/x.xml|2026-11-25", "idem", now) == []
     assert [r["channel"] for r in raised] == ["email", "webhook"]
     out = act(env.cfg, Warehouse(env.db))
@@ -202,7 +234,7 @@ def test_source_health_rows_from_other_modules_are_delivered(env: Env, smtp_serv
 def test_open_police_report_keeps_evidence_through_retention(env: Env) -> None:
     """Retention (warehouse.retention) removes evidence with its mention, except while the
     report_police follow-up is open."""
-    from edumon.protocol.followups import update_followup
+    from protocol.followups import update_followup
     from warehouse.retention import purge
 
     run_cycle(env.cfg)

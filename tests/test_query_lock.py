@@ -1,23 +1,26 @@
 """`edumon query` while another process holds the warehouse's write lock."""
+
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import pytest
+from analysts_data import build_view_warehouse, write_config
 from click.testing import CliRunner
 
-from analysts_data import build_view_warehouse, write_config
 from edumon.cli import main
 from tests.locks import hold_lock
 from warehouse.views import prepare
+
 
 @pytest.fixture
 def warehouse(tmp_path: Path) -> Iterator[tuple[Path, Path]]:
     cfg, _ = build_view_warehouse(tmp_path)
     from warehouse import Warehouse
-    prepare(Warehouse(cfg.warehouse.path), cfg, None)   # views current: the query needs no write
+
+    prepare(Warehouse(cfg.warehouse.path), cfg, None)  # views current: the query needs no write
     yield Path(cfg.warehouse.path), write_config(tmp_path)
 
 
@@ -26,8 +29,9 @@ def test_query_waits_for_the_writer_and_succeeds(warehouse: tuple[Path, Path]) -
     holder = hold_lock(db, 2.0)
     try:
         t0 = time.monotonic()
-        r = CliRunner().invoke(main, ["query", "--config", str(cfg_path), "--wait", "30",
-                                      "SELECT sum(n) AS n FROM daily_mentions"])
+        r = CliRunner().invoke(
+            main, ["query", "--config", str(cfg_path), "--wait", "30", "SELECT sum(n) AS n FROM daily_mentions"]
+        )
         waited = time.monotonic() - t0
         assert holder.stdout is not None and holder.stdout.readline().strip() == "released"
     finally:

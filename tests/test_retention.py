@@ -1,4 +1,5 @@
 """Retention: the boundary day, the open police report exception, evidence, deletion at the source."""
+
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
@@ -6,13 +7,13 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
+from analysts_data import add_followup, article, bsky, make_config, toot, utc, write_config
 from click.testing import CliRunner
 
-from analysts_data import add_followup, article, bsky, make_config, toot, utc, write_config
+from core.mention import Mention
 from edumon.cli import main
-from edumon.mention import Mention
+from pipeline.deletion import check_deleted, mark_deleted, one_by_one
 from warehouse import Warehouse, upsert_mentions
-from warehouse.deletion import check_deleted, mark_deleted, one_by_one
 from warehouse.retention import purge, retention_cutoff
 
 AMS = ZoneInfo("Europe/Amsterdam")
@@ -25,8 +26,17 @@ def local(y: int, mo: int, d: int, h: int, mi: int = 0) -> datetime:
 
 
 def post(n: int, when: datetime, **kw) -> Mention:  # type: ignore[no-untyped-def]
-    return bsky(f"user{n}.bsky.social", f"did:plc:u{n}", f"r{n}", f"Ley College bericht nummer {n} " + "x" * n,
-                when, ["ley-college"], "negative", "none", **kw)
+    return bsky(
+        f"user{n}.bsky.social",
+        f"did:plc:u{n}",
+        f"r{n}",
+        f"Ley College bericht nummer {n} " + "x" * n,
+        when,
+        ["ley-college"],
+        "negative",
+        "none",
+        **kw,
+    )
 
 
 def ids(wh: Warehouse) -> set[str]:
@@ -45,14 +55,20 @@ def boundary(tmp_path: Path, request: pytest.FixtureRequest):  # type: ignore[no
     wh = Warehouse(cfg.warehouse.path)
     ms = {
         "d89": post(1, local(2026, 3, 13, 9)),
-        "d90_early": post(2, local(2026, 3, 12, 0, 30)),     # 23:30 UTC on the 11th: kept (local day 90)
+        "d90_early": post(2, local(2026, 3, 12, 0, 30)),  # 23:30 UTC on the 11th: kept (local day 90)
         "d90_late": post(3, local(2026, 3, 12, 23, 50)),
-        "d91_late": post(4, local(2026, 3, 11, 23, 50)),     # 91 days: goes
-        "d91_police": post(5, local(2026, 3, 11, 10)),       # 91 days, open police report: stays
+        "d91_late": post(4, local(2026, 3, 11, 23, 50)),  # 91 days: goes
+        "d91_police": post(5, local(2026, 3, 11, 10)),  # 91 days, open police report: stays
         "d91_police_closed": post(6, local(2026, 3, 11, 10)),
-        "d91_irl_open": post(7, local(2026, 3, 11, 10)),     # an open in_real_life follow-up does not keep it
-        "d200": article("https://nieuws.example.nl/oud", "Oud nieuws over Ley College", "tekst",
-                        local(2025, 11, 22, 12), ["ley-college"], "neutral"),
+        "d91_irl_open": post(7, local(2026, 3, 11, 10)),  # an open in_real_life follow-up does not keep it
+        "d200": article(
+            "https://nieuws.example.nl/oud",
+            "Oud nieuws over Ley College",
+            "tekst",
+            local(2025, 11, 22, 12),
+            ["ley-college"],
+            "neutral",
+        ),
         # published long ago but collected recently: posted_at is the publication
         "old_fetched_recently": post(8, local(2026, 1, 1, 12), fetched=local(2026, 6, 1, 12)),
         # a bogus publication date in the future counts from collection
@@ -61,14 +77,25 @@ def boundary(tmp_path: Path, request: pytest.FixtureRequest):  # type: ignore[no
     with wh.transaction() as con:
         assert upsert_mentions(con, list(ms.values())).inserted == len(ms)
         add_followup(con, ms["d91_police"].mention_id, ["ley-college"], "report_police", "open", local(2026, 3, 11, 12))
-        add_followup(con, ms["d91_police_closed"].mention_id, ["ley-college"], "report_police", "done",
-                     local(2026, 3, 11, 12), local(2026, 4, 1, 12))
-        add_followup(con, ms["d91_irl_open"].mention_id, ["ley-college"], "in_real_life", "open", local(2026, 3, 11, 12))
+        add_followup(
+            con,
+            ms["d91_police_closed"].mention_id,
+            ["ley-college"],
+            "report_police",
+            "done",
+            local(2026, 3, 11, 12),
+            local(2026, 4, 1, 12),
+        )
+        add_followup(
+            con, ms["d91_irl_open"].mention_id, ["ley-college"], "in_real_life", "open", local(2026, 3, 11, 12)
+        )
         # the evidence table issue 6 adds (append-only: mention_id and what was captured)
         ref = " REFERENCES mentions (mention_id)" if request.param == "foreign_key" else ""
-        con.execute("DROP TABLE evidence")   # a stand-in for the real one (issue 6), with and without a foreign key
-        con.execute(f"CREATE TABLE evidence (evidence_id VARCHAR, mention_id VARCHAR{ref}, kind VARCHAR, "
-                    "content VARCHAR, captured_at TIMESTAMPTZ)")
+        con.execute("DROP TABLE evidence")  # a stand-in for the real one (issue 6), with and without a foreign key
+        con.execute(
+            f"CREATE TABLE evidence (evidence_id VARCHAR, mention_id VARCHAR{ref}, kind VARCHAR, "
+            "content VARCHAR, captured_at TIMESTAMPTZ)"
+        )
         for k in ("d91_police", "d91_police_closed", "d89"):
             con.execute("INSERT INTO evidence VALUES (?, ?, 'screenshot', 'png...', now())", [k, ms[k].mention_id])
     return cfg, wh, ms
@@ -92,13 +119,16 @@ def test_open_police_report_keeps_mention_and_evidence_until_closed(boundary) ->
     rep = purge(cfg, now=NOW)
     assert rep.removed["evidence"] == 1 and rep.removed["followups"] == 2
     ev = {r[0] for r in wh.query("SELECT evidence_id FROM evidence")}
-    assert ev == {"d91_police", "d89"}                     # the closed case's evidence went with its mention
+    assert ev == {"d91_police", "d89"}  # the closed case's evidence went with its mention
     assert wh.query("SELECT mention_id, status FROM followups WHERE action = 'report_police'") == [
-        (ms["d91_police"].mention_id, "open")]
+        (ms["d91_police"].mention_id, "open")
+    ]
     # the police case is closed: the next purge takes the mention, its follow-up and its evidence
     with wh.transaction() as con:
-        con.execute("UPDATE followups SET status = 'done', updated_at = ? WHERE mention_id = ?",
-                    [NOW, ms["d91_police"].mention_id])
+        con.execute(
+            "UPDATE followups SET status = 'done', updated_at = ? WHERE mention_id = ?",
+            [NOW, ms["d91_police"].mention_id],
+        )
     rep = purge(cfg, now=NOW + timedelta(days=1))
     assert ms["d91_police"].mention_id not in ids(wh)
     assert rep.kept_for_police == 0 and rep.removed["evidence"] == 1
@@ -143,7 +173,7 @@ def test_deleted_at_source_is_purged_by_the_same_policy(tmp_path: Path) -> None:
         upsert_mentions(con, [a, b, c])
         add_followup(con, b.mention_id, ["ley-college"], "report_police", "open", local(2026, 6, 2, 13))
     assert mark_deleted(wh, [a.mention_id, b.mention_id, "no-such-id"], NOW - timedelta(hours=1)) == 2
-    assert mark_deleted(wh, [a.mention_id], NOW) == 0             # marked once, first time kept
+    assert mark_deleted(wh, [a.mention_id], NOW) == 0  # marked once, first time kept
     rep = purge(cfg, now=NOW)
     assert rep.deleted_at_source == 1 and rep.expired == 0 and rep.kept_for_police == 1
     assert ids(wh) == {b.mention_id, c.mention_id}
@@ -160,12 +190,29 @@ def test_check_deleted_with_a_lookup(tmp_path: Path) -> None:
     wh = Warehouse(cfg.warehouse.path)
     gone = post(1, local(2026, 6, 1, 12))
     there = post(2, local(2026, 6, 1, 12))
-    unsure = toot("piet@mastodon.nl", "1", "11", "De Regenboog doet mee", local(2026, 6, 1, 12),
-                  ["regenboog-leiderdorp"], "neutral", "none")
-    broken = toot("kees@mastodon.nl", "2", "12", "Ley College zoekt docenten", local(2026, 6, 1, 12),
-                  ["ley-college"], "neutral", "none")
-    news = article("https://nieuws.example.nl/a", "Ley College", "nieuws", local(2026, 6, 1, 12), ["ley-college"],
-                   "neutral")
+    unsure = toot(
+        "piet@mastodon.nl",
+        "1",
+        "11",
+        "De Regenboog doet mee",
+        local(2026, 6, 1, 12),
+        ["regenboog-leiderdorp"],
+        "neutral",
+        "none",
+    )
+    broken = toot(
+        "kees@mastodon.nl",
+        "2",
+        "12",
+        "Ley College zoekt docenten",
+        local(2026, 6, 1, 12),
+        ["ley-college"],
+        "neutral",
+        "none",
+    )
+    news = article(
+        "https://nieuws.example.nl/a", "Ley College", "nieuws", local(2026, 6, 1, 12), ["ley-college"], "neutral"
+    )
     with wh.transaction() as con:
         upsert_mentions(con, [gone, there, unsure, broken, news])
     asked: list[Mention] = []

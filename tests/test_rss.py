@@ -1,17 +1,22 @@
 """The RSS connector against a local HTTP server speaking real HTTP."""
+
 from __future__ import annotations
 
 from connectors import rss
 from connectors.base import Target
 from connectors.http import retry_after_seconds
-from edumon.config import RssSource
-from edumon.fakes.rss import FeedHandler, Scripted, rss_xml
-from edumon.fakes.server import FakeServer, Response
+from core.config import RssSource
+from fakes.rss import FeedHandler, Scripted, rss_xml
+from fakes.server import FakeServer, Response
 
 ITEMS = [
-    {"title": "Ley College wint <b>debat</b> &amp; prijs", "link": "https://nieuws.example.nl/a?utm_source=rss",
-     "guid": "a", "description": "<p>Leerlingen van het <a href='https://x'>Ley College</a> wonnen.</p>",
-     "pubDate": "Tue, 24 Nov 2026 07:15:00 +0100"},
+    {
+        "title": "Ley College wint <b>debat</b> &amp; prijs",
+        "link": "https://nieuws.example.nl/a?utm_source=rss",
+        "guid": "a",
+        "description": "<p>Leerlingen van het <a href='https://x'>Ley College</a> wonnen.</p>",
+        "pubDate": "Tue, 24 Nov 2026 07:15:00 +0100",
+    },
     {"title": "Nieuwe fietsbrug", "link": "https://nieuws.example.nl/b", "guid": "b", "description": "Open."},
 ]
 
@@ -65,7 +70,7 @@ def test_429_honours_retry_after_or_gives_up_for_this_cycle(fake_server: FakeSer
     fake_server.route("/limit.xml", Scripted([Response(429, "", {"Retry-After": "3600"})]))
     res = rss.fetch(target(fake_server.url + "/limit.xml"), {"etag": '"x"'})
     assert res.status == "rate_limited" and "429" in res.error and res.requests == 1
-    assert res.state == {"etag": '"x"'}   # the cursor is kept for the next cycle
+    assert res.state == {"etag": '"x"'}  # the cursor is kept for the next cycle
     assert retry_after_seconds("Wed, 21 Oct 2015 07:28:00 GMT") == 0.0
 
 
@@ -76,7 +81,7 @@ def test_malformed_xml_keeps_what_it_can(fake_server: FakeServer) -> None:
     assert res.status == "ok"
     assert len(res.mentions) == 2
     assert res.error.startswith("malformed feed, kept 2 entries")
-    assert "etag" not in res.state   # fetched fully again next time
+    assert "etag" not in res.state  # fetched fully again next time
 
 
 def test_html_page_and_empty_body_are_failures(fake_server: FakeServer) -> None:

@@ -2,25 +2,28 @@
 authenticate and succeed, the demo runs, an export is made, and every output is searched:
 stdout/stderr, logs, exception messages, every text cell of every table of the DuckDB file,
 spool files, exported files and the secrets directory's neighbours."""
+
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import duckdb
 import pytest
 from click.testing import CliRunner
 
-from edumon import pipeline
-from edumon.cli import main, to_toml
-from edumon.config import Config
-from edumon.fakes.bluesky import FakeBluesky
-from edumon.fakes.rss import FeedHandler, rss_xml
-from edumon.fakes.server import FakeServer
-from tests.test_cycle import NEWS
+import pipeline
+from core.config import Config
+from edumon.cli import main
+from edumon.cli.cycle import to_toml
+from fakes.bluesky import FakeBluesky
+from fakes.rss import FeedHandler, rss_xml
+from fakes.server import FakeServer
 from tests.locks import hold_lock
+from tests.test_cycle import NEWS
 from warehouse import Warehouse
 
 BSKY_SECRET = "s3cr3t-bsky-XYZ"
@@ -41,11 +44,19 @@ def dump_database(path: Path) -> str:
     out = []
     con = duckdb.connect(str(path), read_only=True)
     try:
-        tables = [r[0] for r in con.execute(
-            "SELECT table_name FROM information_schema.tables WHERE table_type = 'BASE TABLE'").fetchall()]
+        tables = [
+            r[0]
+            for r in con.execute(
+                "SELECT table_name FROM information_schema.tables WHERE table_type = 'BASE TABLE'"
+            ).fetchall()
+        ]
         for t in tables:
-            cols = [r[0] for r in con.execute(
-                "SELECT column_name FROM information_schema.columns WHERE table_name = ?", [t]).fetchall()]
+            cols = [
+                r[0]
+                for r in con.execute(
+                    "SELECT column_name FROM information_schema.columns WHERE table_name = ?", [t]
+                ).fetchall()
+            ]
             for c in cols:
                 for (v,) in con.execute(f'SELECT CAST("{c}" AS VARCHAR) FROM "{t}"').fetchall():
                     if v is not None:
@@ -70,9 +81,14 @@ def env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
     return secrets_dir
 
 
-def test_secrets_appear_in_no_output(env: Path, tmp_path: Path, fake_server: FakeServer,
-                                     make_config: Callable[..., Config], mastodon_fakes: Callable[..., Any],
-                                     caplog: pytest.LogCaptureFixture) -> None:
+def test_secrets_appear_in_no_output(
+    env: Path,
+    tmp_path: Path,
+    fake_server: FakeServer,
+    make_config: Callable[..., Config],
+    mastodon_fakes: Callable[..., Any],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
     caplog.set_level(logging.DEBUG)
     fake_server.route("/news.xml", FeedHandler(rss_xml(NEWS)))
     # Bluesky knows the account under another password first: authentication fails
@@ -80,18 +96,35 @@ def test_secrets_appear_in_no_output(env: Path, tmp_path: Path, fake_server: Fak
     masto = mastodon_fakes("mastodon.nl", tokens={"another-token"})
     try:
         bsky.add_post("ouder.bsky.social", "Trots op het Ley College!", NOW - timedelta(minutes=5))
-        masto.add_status("juf_anna", "<p>Kerstmarkt op het Ley College</p>", NOW - timedelta(minutes=5),
-                         tags=["LeyCollege"])
-        cfg = make_config(rss=[fake_server.url + "/news.xml"], sources={
-            "rss": [{"url": fake_server.url + "/news.xml"}],
-            "bluesky": [{"handle": "edumon.bsky.social", "app_password_env": "EDUMON_BLUESKY_APP_PASSWORD",
-                         "base_url": bsky.url, "timeout_s": 5}],
-            "mastodon": [{"api_base_url": masto.url, "hashtags": ["LeyCollege"], "timeout_s": 5,
-                          "access_token_env": "EDUMON_MASTODON_TOKEN"}]},
-            warehouse={"lock_timeout_s": 0.3})
+        masto.add_status(
+            "juf_anna", "<p>Kerstmarkt op het Ley College</p>", NOW - timedelta(minutes=5), tags=["LeyCollege"]
+        )
+        cfg = make_config(
+            rss=[fake_server.url + "/news.xml"],
+            sources={
+                "rss": [{"url": fake_server.url + "/news.xml"}],
+                "bluesky": [
+                    {
+                        "handle": "edumon.bsky.social",
+                        "app_password_env": "EDUMON_BLUESKY_APP_PASSWORD",
+                        "base_url": bsky.url,
+                        "timeout_s": 5,
+                    }
+                ],
+                "mastodon": [
+                    {
+                        "api_base_url": masto.url,
+                        "hashtags": ["LeyCollege"],
+                        "timeout_s": 5,
+                        "access_token_env": "EDUMON_MASTODON_TOKEN",
+                    }
+                ],
+            },
+            warehouse={"lock_timeout_s": 0.3},
+        )
         cfg_path = tmp_path / "edumon.toml"
         cfg_path.write_text(to_toml(cfg), encoding="utf-8")
-        assert not leaks(cfg_path.read_text())               # the config names variables only
+        assert not leaks(cfg_path.read_text())  # the config names variables only
         outputs: list[str] = []
 
         def run(*args: str) -> Any:
@@ -106,7 +139,7 @@ def test_secrets_appear_in_no_output(env: Path, tmp_path: Path, fake_server: Fak
         assert failed.exit_code == 1, failed.output
         wh = Warehouse(cfg.warehouse.path)
         errors = [r[0] for r in wh.query("SELECT error FROM source_runs WHERE status <> 'ok'")]
-        assert len(errors) >= 2, errors                     # Bluesky login and Mastodon search refused
+        assert len(errors) >= 2, errors  # Bluesky login and Mastodon search refused
         # the requests did carry the secrets: the test would see a leak if one were echoed
         assert any(BSKY_SECRET.encode() in r.body for r in bsky.requests_to("createSession"))
 
@@ -139,7 +172,7 @@ def test_secrets_appear_in_no_output(env: Path, tmp_path: Path, fake_server: Fak
         assert exported
         demo = run("demo", "--no-prefect", "--db", str(tmp_path / "demo" / "edumon.duckdb"))
         assert demo.exit_code == 0, demo.output
-        run("run", "--no-prefect", "--config", str(cfg_path))   # replays the spool
+        run("run", "--no-prefect", "--config", str(cfg_path))  # replays the spool
 
         # search everything
         for text in outputs:
@@ -151,26 +184,37 @@ def test_secrets_appear_in_no_output(env: Path, tmp_path: Path, fake_server: Fak
         assert not leaks(dump_database(tmp_path / "demo" / "edumon.duckdb"))
         for p, data in exported.items():
             assert not leaks(data), p
-        for p, data in files_text(tmp_path).items():       # every file the runs left behind
-            if p.parent == env:                             # sessions: tokens the source issued, not our secrets
+        for p, data in files_text(tmp_path).items():  # every file the runs left behind
+            if p.parent == env:  # sessions: tokens the source issued, not our secrets
                 continue
             if p.suffix in (".duckdb", ".wal"):
-                continue                                    # searched cell by cell above (compressed on disk)
+                continue  # searched cell by cell above (compressed on disk)
             assert not leaks(data), p
     finally:
         bsky.stop()
 
 
-def test_a_failing_source_error_that_quotes_the_secret_is_redacted(env: Path, make_config: Callable[..., Config],
-                                                                    fake_server: FakeServer) -> None:
+def test_a_failing_source_error_that_quotes_the_secret_is_redacted(
+    env: Path, make_config: Callable[..., Config], fake_server: FakeServer
+) -> None:
     """Even an error message that contains the secret (a server echoing the request) is redacted."""
-    cfg = make_config(sources={"rss": [], "bluesky": [{"handle": "edumon.bsky.social", "base_url": fake_server.url,
-                                                      "app_password_env": "EDUMON_BLUESKY_APP_PASSWORD"}]})
+    cfg = make_config(
+        sources={
+            "rss": [],
+            "bluesky": [
+                {
+                    "handle": "edumon.bsky.social",
+                    "base_url": fake_server.url,
+                    "app_password_env": "EDUMON_BLUESKY_APP_PASSWORD",
+                }
+            ],
+        }
+    )
     target = pipeline.Target("bluesky", "edumon.bsky.social|Ley College")
     res = pipeline.FetchResult(target, status="failed", error=f"HTTP 401: bad password {BSKY_SECRET!r}")
     rep = pipeline.TargetReport("bluesky", target.key, "failed", res.error)
     from classifiers import load_classifier
-    from edumon.secrets import Secrets
+    from core.secrets import Secrets
 
     report = pipeline.process(cfg, [(res, rep)], load_classifier(), pipeline.new_cycle(), Secrets())
     assert not leaks(report.targets[0].error or "") and "***" in (report.targets[0].error or "")

@@ -1,5 +1,6 @@
 """`edumon serve` against a real local Prefect server (SQLite in a temp PREFECT_HOME): a scheduled
 cycle runs, completes and stores what the fake source returned."""
+
 from __future__ import annotations
 
 import json
@@ -11,17 +12,17 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
-
-from edumon.config import load_config
-from edumon.fakes.rss import FeedHandler
-from edumon.fakes.server import FakeServer
-from warehouse import Warehouse
-
 from conftest import rss_feed, write_config
+
+from core.config import load_config
+from fakes.rss import FeedHandler
+from fakes.server import FakeServer
+from warehouse import Warehouse
 
 BIN = Path(sys.executable).parent
 SERVER_START_S = 60
@@ -34,9 +35,12 @@ def free_port() -> int:
 
 
 def api(url: str, path: str, body: dict[str, Any] | None = None) -> Any:
-    req = urllib.request.Request(url + path, method="POST" if body is not None else "GET",
-                                 data=json.dumps(body).encode() if body is not None else None,
-                                 headers={"Content-Type": "application/json"})
+    req = urllib.request.Request(
+        url + path,
+        method="POST" if body is not None else "GET",
+        data=json.dumps(body).encode() if body is not None else None,
+        headers={"Content-Type": "application/json"},
+    )
     with urllib.request.urlopen(req, timeout=5) as resp:
         return json.loads(resp.read() or b"null")
 
@@ -56,15 +60,25 @@ def stop(proc: subprocess.Popen[bytes], sig: int = signal.SIGINT) -> None:
 def prefect_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, dict[str, str]]]:
     home = tmp_path_factory.mktemp("prefect-home")
     port = free_port()
-    env = {**os.environ, "PREFECT_HOME": str(home), "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
-           "PREFECT_API_DATABASE_CONNECTION_URL": f"sqlite+aiosqlite:///{home / 'prefect.db'}",
-           "PREFECT_UI_ENABLED": "false", "PREFECT_SERVER_UI_ENABLED": "false",
-           "PREFECT_SERVER_SERVICES_SCHEDULER_LOOP_SECONDS": "2",
-           "PREFECT_SERVER_SERVICES_SCHEDULER_RECENT_DEPLOYMENTS_LOOP_SECONDS": "1"}
+    env = {
+        **os.environ,
+        "PREFECT_HOME": str(home),
+        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+        "PREFECT_API_DATABASE_CONNECTION_URL": f"sqlite+aiosqlite:///{home / 'prefect.db'}",
+        "PREFECT_UI_ENABLED": "false",
+        "PREFECT_SERVER_UI_ENABLED": "false",
+        "PREFECT_SERVER_SERVICES_SCHEDULER_LOOP_SECONDS": "2",
+        "PREFECT_SERVER_SERVICES_SCHEDULER_RECENT_DEPLOYMENTS_LOOP_SECONDS": "1",
+    }
     env.pop("PREFECT_API_URL", None)
     log = open(home / "server.log", "wb")
-    proc = subprocess.Popen([str(BIN / "prefect"), "server", "start", "--host", "127.0.0.1", "--port", str(port)],
-                            env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    proc = subprocess.Popen(
+        [str(BIN / "prefect"), "server", "start", "--host", "127.0.0.1", "--port", str(port)],
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
     url = f"http://127.0.0.1:{port}/api"
     try:
         deadline = time.monotonic() + SERVER_START_S
@@ -90,9 +104,14 @@ def test_serve_runs_the_cycle_on_its_schedule(prefect_server, tmp_path):
         src.route("/feed.xml", FeedHandler(feed))
         cfg_path = write_config(tmp_path, [src.url + "/feed.xml"])
         log = open(tmp_path / "serve.log", "wb")
-        serve = subprocess.Popen([str(BIN / "edumon"), "serve", "--config", str(cfg_path), "--cycle-every", "5"],
-                                 env={**env, "PREFECT_RUNNER_POLL_FREQUENCY": "2"}, cwd=tmp_path,
-                                 stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        serve = subprocess.Popen(
+            [str(BIN / "edumon"), "serve", "--config", str(cfg_path), "--cycle-every", "5"],
+            env={**env, "PREFECT_RUNNER_POLL_FREQUENCY": "2"},
+            cwd=tmp_path,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
         try:
             deployment = None
             completed: list[dict[str, Any]] = []
@@ -130,9 +149,9 @@ def test_serve_runs_the_cycle_on_its_schedule(prefect_server, tmp_path):
 
 def test_serve_without_a_prefect_server_says_so(tmp_path):
     from click.testing import CliRunner
+    from prefect.settings import PREFECT_API_URL, temporary_settings
 
     from edumon.cli import main
-    from prefect.settings import PREFECT_API_URL, temporary_settings
 
     cfg_path = write_config(tmp_path, [])
     with temporary_settings(restore_defaults={PREFECT_API_URL}):

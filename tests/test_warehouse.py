@@ -1,4 +1,5 @@
 """The warehouse: schema versions, idempotent batch writes, de-duplication, the lock."""
+
 from __future__ import annotations
 
 import time
@@ -7,16 +8,21 @@ from pathlib import Path
 
 import pytest
 
-from edumon.mention import Mention
+from core.mention import Mention
+from tests.locks import hold_lock
 from warehouse import Warehouse, WarehouseLocked, upsert_mentions
 from warehouse.schema import LATEST
 
-from tests.locks import hold_lock
-
 
 def m(source_id: str, text: str, url: str | None = None, source: str = "rss") -> Mention:
-    return Mention(source=source, source_id=source_id, text=text, url=url, school_ids=["ley-college"],
-                   published_at=datetime(2026, 11, 24, 8, tzinfo=timezone.utc))
+    return Mention(
+        source=source,
+        source_id=source_id,
+        text=text,
+        url=url,
+        school_ids=["ley-college"],
+        published_at=datetime(2026, 11, 24, 8, tzinfo=timezone.utc),
+    )
 
 
 def test_schema_is_created_and_versioned(tmp_path: Path) -> None:
@@ -24,8 +30,15 @@ def test_schema_is_created_and_versioned(tmp_path: Path) -> None:
     assert wh.migrate() == LATEST
     assert wh.migrate() == LATEST  # twice is fine
     tables = {r[0] for r in wh.query("SELECT table_name FROM information_schema.tables")}
-    assert {"mentions", "source_runs", "source_state", "classifications", "followups", "alerts",
-            "schema_version"} <= tables
+    assert {
+        "mentions",
+        "source_runs",
+        "source_state",
+        "classifications",
+        "followups",
+        "alerts",
+        "schema_version",
+    } <= tables
     assert wh.query("SELECT max(version) FROM schema_version")[0][0] == LATEST
 
 
@@ -34,10 +47,12 @@ def test_upsert_is_idempotent_and_dedups_same_story(tmp_path: Path) -> None:
     story = "Leerlingen van het Ley College winnen de landelijke debatwedstrijd in Den Haag"
     batch = [
         m("feed-a-1", story, "https://nieuws.example.nl/debat?utm_source=rss"),
-        m("feed-b-9", "Ley College wint debat (andere samenvatting)", "https://www.nieuws.example.nl/debat/"),  # same link
-        m("feed-c-3", story.upper() + "  ", "https://other.example.nl/x"),          # same normalised text
+        m(
+            "feed-b-9", "Ley College wint debat (andere samenvatting)", "https://www.nieuws.example.nl/debat/"
+        ),  # same link
+        m("feed-c-3", story.upper() + "  ", "https://other.example.nl/x"),  # same normalised text
         m("bsky-1", "Ley College!", source="bluesky"),
-        m("bsky-2", "Ley College!", source="bluesky"),                              # short text: not merged
+        m("bsky-2", "Ley College!", source="bluesky"),  # short text: not merged
     ]
     with wh.transaction() as con:
         first = upsert_mentions(con, batch)

@@ -1,15 +1,17 @@
 """The review page through Starlette's test client: login, roles, CSRF, escaping, actions, counts."""
+
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Iterator
 from datetime import datetime, timezone
-from typing import Any, Callable, Iterator
+from typing import Any
 
 import pytest
 from starlette.testclient import TestClient
 
-from edumon import pipeline
-from edumon.config import Config
+import pipeline
+from core.config import Config
 from edumon.web.app import create_app
 from tests.web_helpers import PASSWORDS, SECRET, XSS_TEXT, followup, review_config, seed
 
@@ -27,6 +29,7 @@ def site(make_config: Callable[..., Config]) -> Iterator[tuple[Config, dict[str,
         if username:
             login(c, username, PASSWORDS[username])
         return c
+
     yield cfg, ids, client
     for c in clients:
         c.close()
@@ -59,14 +62,14 @@ def test_login_required_and_wrong_password_refused(site) -> None:  # type: ignor
 def test_overview_most_severe_first_with_labels_cues_and_links(site) -> None:  # type: ignore[no-untyped-def]
     cfg, ids, client = site
     page = client("anna").get("/").text
-    ley = page[page.index('id="school-ley-college"'):page.index('id="school-regenboog-leiderdorp"')]
+    ley = page[page.index('id="school-ley-college"') : page.index('id="school-regenboog-leiderdorp"')]
     order = re.findall(r'data-mention="([0-9a-f]+)"', ley)
     assert order[0] == ids["threat"], "the threat comes first"
-    assert set(order) == {ids["threat"], ids["hostile"], ids["negative"]}    # the positive post has no follow-up
-    assert order.index(ids["hostile"]) < order.index(ids["negative"])      # an insult before a plain negative
+    assert set(order) == {ids["threat"], ids["hostile"], ids["negative"]}  # the positive post has no follow-up
+    assert order.index(ids["hostile"]) < order.index(ids["negative"])  # an insult before a plain negative
     assert "Ik ga je opwachten" in ley and "bedreiging: bedreigen" in ley and "signaalwoorden" in ley
     assert 'href="https://forum.example.nl/t/1"' in ley and "nieuws (RSS)" in ley
-    assert "Ouders boos over De Regenboog" in page      # comms staff see every school
+    assert "Ouders boos over De Regenboog" in page  # comms staff see every school
 
 
 def test_post_text_is_escaped_and_javascript_links_are_not_links(site) -> None:  # type: ignore[no-untyped-def]
@@ -79,8 +82,10 @@ def test_post_text_is_escaped_and_javascript_links_are_not_links(site) -> None: 
         assert 'href="javascript:' not in html, path
     assert "&lt;b&gt;troll&lt;/b&gt;&#34;" in c.get(f"/opvolging/{ids['hostile']}").text
     r = c.get("/")
-    assert "script-src" not in r.headers["content-security-policy"] and "default-src 'none'" in \
-        r.headers["content-security-policy"]
+    assert (
+        "script-src" not in r.headers["content-security-policy"]
+        and "default-src 'none'" in r.headers["content-security-policy"]
+    )
     assert r.headers["x-frame-options"] == "DENY" and r.headers["cache-control"] == "no-store"
 
 
@@ -89,10 +94,12 @@ def test_every_form_without_csrf_token_is_refused(site) -> None:  # type: ignore
     c = client("anna")
     mid = ids["negative"]
     before = followup(cfg, mid)
-    posts = [("/opvolging/%s/actie" % mid, {"act": "report_police", "note": "aangifte"}),
-             ("/opvolging/%s/labels" % mid, {"sentiment": "positive", "harm": "none"}),
-             ("/logout", {}),
-             ("/login", {"username": "anna", "password": PASSWORDS["anna"]})]
+    posts = [
+        ("/opvolging/%s/actie" % mid, {"act": "report_police", "note": "aangifte"}),
+        ("/opvolging/%s/labels" % mid, {"sentiment": "positive", "harm": "none"}),
+        ("/logout", {}),
+        ("/login", {"username": "anna", "password": PASSWORDS["anna"]}),
+    ]
     for path, data in posts:
         for token in (None, "verkeerd-token"):
             r = c.post(path, data=data if token is None else {**data, "csrf_token": token})
@@ -101,20 +108,21 @@ def test_every_form_without_csrf_token_is_refused(site) -> None:  # type: ignore
     assert followup(cfg, mid) == before
     wh = pipeline.warehouse_for(cfg)
     assert wh.query("SELECT count(*) FROM label_feedback")[0][0] == 0
-    assert c.get("/").status_code == 200          # still logged in: the logout without token did nothing
+    assert c.get("/").status_code == 200  # still logged in: the logout without token did nothing
     # the route table has no POST route these checks miss
     from starlette.routing import Route
+
     app_posts = {r.path for r in c.app.routes if isinstance(r, Route) and "POST" in (r.methods or set())}  # type: ignore[attr-defined]
     assert app_posts == {"/opvolging/{mention_id}/actie", "/opvolging/{mention_id}/labels", "/logout", "/login"}
 
 
 def test_leader_sees_only_own_school_everywhere(site) -> None:  # type: ignore[no-untyped-def]
     cfg, ids, client = site
-    c = client("bert")                               # leader of ley-college
+    c = client("bert")  # leader of ley-college
     page = c.get("/").text
     assert "Ik ga je opwachten" in page and "Ouders boos over De Regenboog" not in page
     assert 'id="school-regenboog-leiderdorp"' not in page
-    other = ids["insult"]                            # De Regenboog's follow-up
+    other = ids["insult"]  # De Regenboog's follow-up
     before = followup(cfg, other)
     for path in (f"/opvolging/{other}", f"/opvolging/{other}/rapport", "/?school=regenboog-leiderdorp"):
         r = c.get(path)
@@ -146,35 +154,48 @@ def test_actions_land_in_the_audit_trail_as_the_clis(site) -> None:  # type: ign
     r = c.post(f"/opvolging/{mid}/actie", data={"act": "report_police", "note": "", "csrf_token": token})
     assert r.status_code == 400 and "toelichting is verplicht" in r.text
     assert followup(cfg, mid)["action"] == "in_real_life"
-    r = c.post(f"/opvolging/{mid}/actie", data={"act": "report_police", "note": "Ouder dreigt ook per mail",
-                                                "csrf_token": token})
+    r = c.post(
+        f"/opvolging/{mid}/actie",
+        data={"act": "report_police", "note": "Ouder dreigt ook per mail", "csrf_token": token},
+    )
     assert r.status_code == 303
     f = followup(cfg, mid)
-    assert (f["action"], f["status"], f["updated_by"], f["note"]) == \
-        ("report_police", "open", "anna", "Ouder dreigt ook per mail")
+    assert (f["action"], f["status"], f["updated_by"], f["note"]) == (
+        "report_police",
+        "open",
+        "anna",
+        "Ouder dreigt ook per mail",
+    )
     wh = pipeline.warehouse_for(cfg)
     ev = wh.query_dicts("SELECT * FROM followup_events WHERE mention_id = ? AND by_whom = 'anna'", [mid])
-    assert [(e["field"], e["from_value"], e["to_value"], e["note"]) for e in ev] == \
-        [("action", "in_real_life", "report_police", "Ouder dreigt ook per mail")]
+    assert [(e["field"], e["from_value"], e["to_value"], e["note"]) for e in ev] == [
+        ("action", "in_real_life", "report_police", "Ouder dreigt ook per mail")
+    ]
     page = c.get(f"/opvolging/{mid}").text
     assert "Opgeslagen: aangifte bij de politie." in page
-    audit = page[page.index('id="audit"'):]
+    audit = page[page.index('id="audit"') :]
     assert "anna" in audit and "report_police" in audit and "Ouder dreigt ook per mail" in audit
     # the same trail the CLI shows
     from click.testing import CliRunner
-    from edumon.cli import main, to_toml
+
+    from edumon.cli import main
+    from edumon.cli.cycle import to_toml
+
     path = cfg.warehouse.path + ".toml"
     open(path, "w", encoding="utf-8").write(to_toml(cfg))
     out = CliRunner().invoke(main, ["followups", "show", "--config", path, mid]).output
     assert re.search(r"anna\s+action\s+in_real_life -> report_police", out), out
     # dismissing as a false alarm: status through the protocol, the dismissal as a labelled example
-    r = c.post(f"/opvolging/{mid}/actie", data={"act": "dismissed", "reason": "false_alarm",
-                                                "note": "roosterklacht, geen dreiging", "csrf_token": token})
+    r = c.post(
+        f"/opvolging/{mid}/actie",
+        data={"act": "dismissed", "reason": "false_alarm", "note": "roosterklacht, geen dreiging", "csrf_token": token},
+    )
     assert r.status_code == 303
     assert followup(cfg, mid)["status"] == "dismissed"
     fb = wh.query_dicts("SELECT * FROM label_feedback WHERE mention_id = ?", [mid])
-    assert [(x["kind"], x["reason"], x["harm"], x["sentiment"], x["by_whom"]) for x in fb] == \
-        [("dismissal", "false_alarm", "none", "neutral", "anna")]
+    assert [(x["kind"], x["reason"], x["harm"], x["sentiment"], x["by_whom"]) for x in fb] == [
+        ("dismissal", "false_alarm", "none", "neutral", "anna")
+    ]
 
 
 def test_label_correction_is_kept_as_feedback_and_audited(site) -> None:  # type: ignore[no-untyped-def]
@@ -182,27 +203,43 @@ def test_label_correction_is_kept_as_feedback_and_audited(site) -> None:  # type
     c = client("bert")
     mid = ids["hostile"]
     token = csrf(c, f"/opvolging/{mid}")
-    r = c.post(f"/opvolging/{mid}/labels", data={"sentiment": "negative", "harm": "threat", "harm_kind": "bedreigen",
-                                                 "note": "dit is een dreigement", "csrf_token": token})
+    r = c.post(
+        f"/opvolging/{mid}/labels",
+        data={
+            "sentiment": "negative",
+            "harm": "threat",
+            "harm_kind": "bedreigen",
+            "note": "dit is een dreigement",
+            "csrf_token": token,
+        },
+    )
     assert r.status_code == 303
     wh = pipeline.warehouse_for(cfg)
     assert wh.query("SELECT harm, harm_kind FROM mentions WHERE mention_id = ?", [mid]) == [("threat", "bedreigen")]
     fb = wh.query_dicts("SELECT * FROM label_feedback WHERE mention_id = ?", [mid])
-    assert [(x["kind"], x["harm"], x["harm_kind"], x["was_harm"], x["by_whom"], x["text"]) for x in fb] == \
-        [("correction", "threat", "bedreigen", "insult", "bert", XSS_TEXT)]
-    ev = wh.query_dicts("SELECT field, from_value, to_value FROM followup_events WHERE mention_id = ? "
-                        "AND by_whom = 'bert' ORDER BY field", [mid])
-    assert [(e["field"], e["from_value"], e["to_value"]) for e in ev] == [("harm", "insult", "threat"),
-                                                                          ("harm_kind", "kwetsen", "bedreigen")]
+    assert [(x["kind"], x["harm"], x["harm_kind"], x["was_harm"], x["by_whom"], x["text"]) for x in fb] == [
+        ("correction", "threat", "bedreigen", "insult", "bert", XSS_TEXT)
+    ]
+    ev = wh.query_dicts(
+        "SELECT field, from_value, to_value FROM followup_events WHERE mention_id = ? "
+        "AND by_whom = 'bert' ORDER BY field",
+        [mid],
+    )
+    assert [(e["field"], e["from_value"], e["to_value"]) for e in ev] == [
+        ("harm", "insult", "threat"),
+        ("harm_kind", "kwetsen", "bedreigen"),
+    ]
     page = c.get(f"/opvolging/{mid}").text
     assert "Label gecorrigeerd" in page and "Labelcorrecties" in page
-    r = c.post(f"/opvolging/{mid}/labels", data={"sentiment": "negative", "harm": "threat",
-                                                 "harm_kind": "bedreigen", "csrf_token": token})
+    r = c.post(
+        f"/opvolging/{mid}/labels",
+        data={"sentiment": "negative", "harm": "threat", "harm_kind": "bedreigen", "csrf_token": token},
+    )
     assert r.status_code == 400 and "nothing to change" in r.text
 
 
 def test_filters_and_counts_match_the_digest(site) -> None:  # type: ignore[no-untyped-def]
-    from edumon.digest.data import collect
+    from digest.data import collect
 
     cfg, ids, client = site
     c = client("anna")
@@ -224,8 +261,9 @@ def test_police_report_has_the_evidence(site) -> None:  # type: ignore[no-untype
     cfg, ids, client = site
     c = client("bert")
     html = c.get(f"/opvolging/{ids['threat']}/rapport").text
-    ev = pipeline.warehouse_for(cfg).query_dicts("SELECT raw_sha256, source_id FROM evidence WHERE mention_id = ?",
-                                                 [ids["threat"]])
+    ev = pipeline.warehouse_for(cfg).query_dicts(
+        "SELECT raw_sha256, source_id FROM evidence WHERE mention_id = ?", [ids["threat"]]
+    )
     assert ev, "the protocol kept evidence of the threat"
     assert ev[0]["raw_sha256"] in html and "Ik ga je opwachten" in html and "Bewijs zoals opgehaald" in html
     assert "@media print" in c.get("/static/style.css").text
@@ -233,8 +271,9 @@ def test_police_report_has_the_evidence(site) -> None:  # type: ignore[no-untype
 
 def test_a_session_signed_with_another_secret_is_not_a_login(site) -> None:  # type: ignore[no-untyped-def]
     cfg, ids, client = site
-    other = TestClient(create_app(cfg, "another-secret-another-secret-another"), base_url="http://127.0.0.1",
-                       follow_redirects=False)
+    other = TestClient(
+        create_app(cfg, "another-secret-another-secret-another"), base_url="http://127.0.0.1", follow_redirects=False
+    )
     login(other, "anna", PASSWORDS["anna"])
     c = client()
     c.cookies.set("edumon_session", other.cookies.get("edumon_session"))

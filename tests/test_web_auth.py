@@ -1,4 +1,5 @@
 """Accounts of the review page: password hashes, roles and schools in the config, `edumon web` start-up."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -6,12 +7,13 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from edumon.cli import main, to_toml
-from edumon.config import ConfigError
-from edumon.web.auth import LoginThrottle, authenticate, hash_password, is_password_hash, verify_password, visible_schools
-from edumon.web.settings import WebUser
+from core.config import ConfigError, WebUser
+from core.passwords import hash_password, is_password_hash, verify_password
+from edumon.cli import main
+from edumon.cli.cycle import to_toml
+from edumon.web.auth import LoginThrottle, authenticate, visible_schools
 
-FAST = {"n": 2**4}      # a cheap scrypt for tests that make many hashes
+FAST = {"n": 2**4}  # a cheap scrypt for tests that make many hashes
 
 
 def test_hash_and_verify() -> None:
@@ -19,8 +21,8 @@ def test_hash_and_verify() -> None:
     assert h.startswith("scrypt$16384$8$1$") and is_password_hash(h)
     assert verify_password("correct horse battery", h)
     assert not verify_password("correct horse batterY", h)
-    assert hash_password("correct horse battery") != h          # salted
-    assert not is_password_hash("correct horse battery")      # a plain password is not a hash
+    assert hash_password("correct horse battery") != h  # salted
+    assert not is_password_hash("correct horse battery")  # a plain password is not a hash
     assert not verify_password("x", "scrypt$15$8$1$AAAA$BBBB")  # malformed: refused, no crash
 
 
@@ -47,17 +49,25 @@ def test_authenticate_and_throttle() -> None:
 
 
 def user(**kw):  # type: ignore[no-untyped-def]
-    return {"username": "bert", "role": "leader", "schools": ["ley-college"],
-            "password_hash": hash_password("y" * 12, **FAST), **kw}
+    return {
+        "username": "bert",
+        "role": "leader",
+        "schools": ["ley-college"],
+        "password_hash": hash_password("y" * 12, **FAST),
+        **kw,
+    }
 
 
-@pytest.mark.parametrize("override, message", [
-    ({"role": "admin"}, "users[0].role: expected one of comms, leader, analyst"),
-    ({"password_hash": "hunter2hunter2"}, "users[0].password_hash: not a hash"),
-    ({"schools": []}, "users[0].schools: a leader needs at least one school id"),
-    ({"schools": ["nergens"]}, "users[0].schools[0]: unknown school id 'nergens'"),
-    ({"password": "x"}, "users[0].password: unknown key"),
-])
+@pytest.mark.parametrize(
+    "override, message",
+    [
+        ({"role": "admin"}, "users[0].role: expected one of comms, leader, analyst"),
+        ({"password_hash": "hunter2hunter2"}, "users[0].password_hash: not a hash"),
+        ({"schools": []}, "users[0].schools: a leader needs at least one school id"),
+        ({"schools": ["nergens"]}, "users[0].schools[0]: unknown school id 'nergens'"),
+        ({"password": "x"}, "users[0].password: unknown key"),
+    ],
+)
 def test_bad_users_are_one_line_config_errors(make_config, override, message) -> None:  # type: ignore[no-untyped-def]
     with pytest.raises(ConfigError, match=message.replace("[", r"\[").replace("]", r"\]")):
         make_config(users=[user(**override)])

@@ -1,23 +1,36 @@
 """End to end in Debian's headless chromium: a comms officer and a school leader use the review page
 served by uvicorn over a warehouse filled by a real (fake-sourced) monitoring cycle."""
+
 from __future__ import annotations
 
 import os
 import shutil
-from pathlib import Path
-from typing import Any, Callable, Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 
 import pytest
 
-from edumon import pipeline
-from edumon.config import Config
+import pipeline
+from core.config import Config
 from edumon.web.app import create_app
-from tests.web_helpers import CHROMEDRIVER, CHROMIUM, PASSWORDS, SECRET, LiveServer, chromium_driver, followup, \
-    review_config, seed
+from tests.web_helpers import (
+    CHROMEDRIVER,
+    CHROMIUM,
+    PASSWORDS,
+    SECRET,
+    LiveServer,
+    chromium_driver,
+    followup,
+    review_config,
+    seed,
+)
 
 if not (os.path.exists(CHROMIUM) or shutil.which("chromium")):
-    pytest.skip(f"no chromium binary at {CHROMIUM}: install Debian's browser with "
-                "`apt-get install -y chromium chromium-driver` (.ci/run does)", allow_module_level=True)
+    pytest.skip(
+        f"no chromium binary at {CHROMIUM}: install Debian's browser with "
+        "`apt-get install -y chromium chromium-driver` (.ci/run does)",
+        allow_module_level=True,
+    )
 
 from selenium.webdriver.common.by import By  # noqa: E402
 from selenium.webdriver.support import expected_conditions as EC  # noqa: E402
@@ -26,8 +39,9 @@ from selenium.webdriver.support.ui import Select, WebDriverWait  # noqa: E402
 
 @pytest.fixture(scope="module")
 def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
-    assert os.path.exists(CHROMEDRIVER), (f"chromium is installed but {CHROMEDRIVER} is not: "
-                                          "`apt-get install -y chromium-driver`")
+    assert os.path.exists(CHROMEDRIVER), (
+        f"chromium is installed but {CHROMEDRIVER} is not: `apt-get install -y chromium-driver`"
+    )
     driver = chromium_driver(str(tmp_path_factory.mktemp("chromium-profile")))
     driver.set_page_load_timeout(20)
     yield driver
@@ -104,20 +118,30 @@ def test_comms_officer_handles_a_threat_and_corrects_a_label(browser: Any, live:
     submit(browser, form.find_element(By.CSS_SELECTOR, "button[type=submit]"))
     assert "Label gecorrigeerd" in browser.find_element(By.CLASS_NAME, "flash").text
     wh = pipeline.warehouse_for(cfg)
-    fb = wh.query_dicts("SELECT kind, harm, harm_kind, was_harm_kind, by_whom, note FROM label_feedback "
-                        "WHERE mention_id = ?", [ids["insult"]])
-    assert fb == [{"kind": "correction", "harm": "insult", "harm_kind": "pesten", "was_harm_kind": "kwetsen",
-                   "by_whom": "anna", "note": "juf wordt gepest"}]
+    fb = wh.query_dicts(
+        "SELECT kind, harm, harm_kind, was_harm_kind, by_whom, note FROM label_feedback WHERE mention_id = ?",
+        [ids["insult"]],
+    )
+    assert fb == [
+        {
+            "kind": "correction",
+            "harm": "insult",
+            "harm_kind": "pesten",
+            "was_harm_kind": "kwetsen",
+            "by_whom": "anna",
+            "note": "juf wordt gepest",
+        }
+    ]
     audit = browser.find_element(By.ID, "audit").text
     assert "soort schade" in audit and "pesten" in audit
 
 
 def test_leader_is_refused_another_schools_followup(browser: Any, live: Any) -> None:
     cfg, ids, url = live
-    log_in(browser, url, "carla")             # leader of De Regenboog
+    log_in(browser, url, "carla")  # leader of De Regenboog
     listed = [li.get_attribute("data-mention") for li in browser.find_elements(By.CSS_SELECTOR, "li.item")]
     assert listed == [ids["insult"]]
-    browser.get(f"{url}/opvolging/{ids['threat']}")          # Ley College's threat, by direct URL
+    browser.get(f"{url}/opvolging/{ids['threat']}")  # Ley College's threat, by direct URL
     body = browser.find_element(By.TAG_NAME, "body").text
     assert "Niet gevonden" in body and "opwachten" not in body
     browser.get(f"{url}/opvolging/{ids['threat']}/rapport")

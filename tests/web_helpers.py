@@ -1,21 +1,27 @@
 """Shared by the review page's tests: users, a warehouse filled by a real fake cycle, a live server."""
+
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
-from typing import Any, Callable
+from typing import Any
 
-from edumon import pipeline
-from edumon.config import Config, RssSource
-from edumon.fakes.rss import rss_xml
-from edumon.fakes.server import FakeServer, Response
-from edumon.mention import Mention
-from edumon.web.auth import hash_password
+import pipeline
+from core.config import Config, RssSource
+from core.mention import Mention
+from core.passwords import hash_password
+from fakes.rss import rss_xml
+from fakes.server import FakeServer, Response
 from warehouse import save_labels, upsert_mentions
 
 SECRET = "test-secret-for-the-review-page-0123456789"
-PASSWORDS = {"anna": "anna-wachtwoord", "bert": "bert-wachtwoord", "carla": "carla-wachtwoord",
-             "dirk": "dirk-wachtwoord"}
-_HASHES = {u: hash_password(p, n=2**10) for u, p in PASSWORDS.items()}   # cheap scrypt: tests log in often
+PASSWORDS = {
+    "anna": "anna-wachtwoord",
+    "bert": "bert-wachtwoord",
+    "carla": "carla-wachtwoord",
+    "dirk": "dirk-wachtwoord",
+}
+_HASHES = {u: hash_password(p, n=2**10) for u, p in PASSWORDS.items()}  # cheap scrypt: tests log in often
 USERS = [
     {"username": "anna", "role": "comms", "name": "Anna de Vries", "password_hash": _HASHES["anna"]},
     {"username": "bert", "role": "leader", "schools": ["ley-college"], "password_hash": _HASHES["bert"]},
@@ -26,18 +32,34 @@ USERS = [
 NOW = datetime.now(timezone.utc)
 _PUB = (NOW - timedelta(hours=2)).strftime("%a, %d %b %Y %H:%M:%S +0000")
 FEED = [
-    {"title": "Dreiging op het Ley College",
-     "link": "https://forum.example.nl/t/1", "guid": "t1", "pubDate": _PUB,
-     "description": "Ik ga je opwachten na school, meester Jansen van het Ley College. Ik weet waar je woont."},
-    {"title": "Ouders boos over De Regenboog in Leiderdorp",
-     "link": "https://forum.example.nl/t/2", "guid": "t2", "pubDate": _PUB,
-     "description": "Wat een kutschool, die De Regenboog in Leiderdorp. Die juf is een idioot."},
-    {"title": "Ley College: rooster is chaos",
-     "link": "https://forum.example.nl/t/3", "guid": "t3", "pubDate": _PUB,
-     "description": "Het rooster van het Ley College is weer chaos, ouders zijn boos."},
-    {"title": "Ley College wint debatwedstrijd",
-     "link": "https://forum.example.nl/t/4", "guid": "t4", "pubDate": _PUB,
-     "description": "Geweldig, leerlingen van het Ley College wonnen de finale. Trots!"},
+    {
+        "title": "Dreiging op het Ley College",
+        "link": "https://forum.example.nl/t/1",
+        "guid": "t1",
+        "pubDate": _PUB,
+        "description": "Ik ga je opwachten na school, meester Jansen van het Ley College. Ik weet waar je woont.",
+    },
+    {
+        "title": "Ouders boos over De Regenboog in Leiderdorp",
+        "link": "https://forum.example.nl/t/2",
+        "guid": "t2",
+        "pubDate": _PUB,
+        "description": "Wat een kutschool, die De Regenboog in Leiderdorp. Die juf is een idioot.",
+    },
+    {
+        "title": "Ley College: rooster is chaos",
+        "link": "https://forum.example.nl/t/3",
+        "guid": "t3",
+        "pubDate": _PUB,
+        "description": "Het rooster van het Ley College is weer chaos, ouders zijn boos.",
+    },
+    {
+        "title": "Ley College wint debatwedstrijd",
+        "link": "https://forum.example.nl/t/4",
+        "guid": "t4",
+        "pubDate": _PUB,
+        "description": "Geweldig, leerlingen van het Ley College wonnen de finale. Trots!",
+    },
 ]
 XSS_TEXT = '<script>alert("xss")</script><img src=x onerror=alert(1)> Ley College is een kankerschool'
 
@@ -49,23 +71,34 @@ def review_config(make_config: Callable[..., Config], rss: list[str] | None = No
 def seed(cfg: Config) -> dict[str, str]:
     """A real monitoring cycle against a fake forum feed, the protocol's actions after it, and one
     hostile post (script in the text, a javascript: link); returns the mention ids by name."""
-    from edumon.protocol.act import act
-    from edumon.protocol.followups import create_followups
+    from protocol.act import act
+    from protocol.followups import create_followups
 
     with FakeServer() as srv:
         srv.route("/forum.xml", lambda req: Response(200, rss_xml(FEED), {"Content-Type": "application/rss+xml"}))
         srv.route("/hook", lambda req: Response(200, b"ok"))
         cfg.sources.rss = [RssSource(url=srv.url + "/forum.xml", retries=1, timeout_s=5)]
-        cfg.alerts.webhook_url = srv.url + "/hook"           # alerts are raised and delivered
+        cfg.alerts.webhook_url = srv.url + "/hook"  # alerts are raised and delivered
         report = pipeline.run_cycle(cfg)
         assert report.ok, report
         wh = pipeline.warehouse_for(cfg)
         act(cfg, wh, report)
-    hostile = Mention(source="mastodon", source_id="https://mastodon.example/@troll/666", text=XSS_TEXT,
-                      url="javascript:alert(document.cookie)", author='<b>troll</b>"',
-                      published_at=NOW - timedelta(hours=1), fetched_at=NOW, school_ids=["ley-college"],
-                      sentiment="negative", harm="insult", harm_kind="kwetsen", cues=["<kankerschool>"],
-                      classifier="lexicon/0.1", raw='{"content": "<script>"}')
+    hostile = Mention(
+        source="mastodon",
+        source_id="https://mastodon.example/@troll/666",
+        text=XSS_TEXT,
+        url="javascript:alert(document.cookie)",
+        author='<b>troll</b>"',
+        published_at=NOW - timedelta(hours=1),
+        fetched_at=NOW,
+        school_ids=["ley-college"],
+        sentiment="negative",
+        harm="insult",
+        harm_kind="kwetsen",
+        cues=["<kankerschool>"],
+        classifier="lexicon/0.1",
+        raw='{"content": "<script>"}',
+    )
     with wh.transaction() as con:
         upsert_mentions(con, [hostile])
         save_labels(con, [hostile])
@@ -99,7 +132,7 @@ class LiveServer:
         self.server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off"))
         self.thread = threading.Thread(target=self.server.run, kwargs={"sockets": [self.sock]}, daemon=True)
 
-    def __enter__(self) -> "LiveServer":
+    def __enter__(self) -> LiveServer:
         import time
 
         self.thread.start()
@@ -123,12 +156,23 @@ def chromium_driver(user_data_dir: str, width: int = 1280, height: int = 1400) -
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
 
-    os.environ.setdefault("SE_OFFLINE", "true")       # never let Selenium Manager fetch a browser
+    os.environ.setdefault("SE_OFFLINE", "true")  # never let Selenium Manager fetch a browser
     opts = webdriver.ChromeOptions()
     opts.binary_location = CHROMIUM
-    for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-quic",
-                "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                f"--user-data-dir={user_data_dir}", f"--window-size={width},{height}", "--lang=nl-NL"):
+    for arg in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-dev-shm-usage",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        f"--user-data-dir={user_data_dir}",
+        f"--window-size={width},{height}",
+        "--lang=nl-NL",
+    ):
         opts.add_argument(arg)
     return webdriver.Chrome(service=Service(CHROMEDRIVER), options=opts)
 

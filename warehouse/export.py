@@ -14,16 +14,18 @@ name, author id or raw payload is ever read. The warehouse is read with a read-o
 connection (after at most one short write, when pseudonyms or the time zone need
 bringing up to date).
 """
+
 from __future__ import annotations
 
 import json
 import shutil
 import uuid
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import TYPE_CHECKING, Iterator
+from typing import TYPE_CHECKING
 
 import duckdb
 
@@ -31,8 +33,8 @@ from .store import Warehouse
 from .views import get_setting, key_id, missing_pseudonyms, prepare, require_key, schema_version
 
 if TYPE_CHECKING:  # pragma: no cover
-    from edumon.config import Config
-    from edumon.secrets import Secrets
+    from core.config import Config
+    from core.secrets import Secrets
 
 # dataset -> the query (with a `month` column to partition by)
 DATASETS: dict[str, str] = {
@@ -72,8 +74,14 @@ def _current(wh: Warehouse, cfg: Config, key: bytes) -> Iterator[duckdb.DuckDBPy
     raise RuntimeError("new authors keep arriving faster than their pseudonyms are computed; try again")
 
 
-def export(cfg: Config, out: str | Path, *, secrets: Secrets | None = None,
-           now: datetime | None = None, wh: Warehouse | None = None) -> ExportReport:
+def export(
+    cfg: Config,
+    out: str | Path,
+    *,
+    secrets: Secrets | None = None,
+    now: datetime | None = None,
+    wh: Warehouse | None = None,
+) -> ExportReport:
     """Write the pseudonymous datasets to `out` (created if needed); returns row counts."""
     key = require_key(cfg, secrets)
     wh = wh or Warehouse(cfg.warehouse.path, lock_timeout_s=cfg.warehouse.lock_timeout_s)
@@ -92,15 +100,19 @@ def export(cfg: Config, out: str | Path, *, secrets: Secrets | None = None,
                 n = con.execute(f"SELECT count(*) FROM ({sql})").fetchall()[0][0]
                 target = staging / name
                 if n:
-                    con.execute(f"COPY ({sql}) TO {_sql_str(target)} "
-                                "(FORMAT parquet, COMPRESSION zstd, PARTITION_BY (month))")
+                    con.execute(
+                        f"COPY ({sql}) TO {_sql_str(target)} (FORMAT parquet, COMPRESSION zstd, PARTITION_BY (month))"
+                    )
                 else:  # an empty dataset still has its schema, so the readers' globs match
                     (target / "month=none").mkdir(parents=True)
-                    con.execute(f"COPY (SELECT * EXCLUDE (month) FROM ({sql}) LIMIT 0) TO "
-                                f"{_sql_str(target / 'month=none' / 'data_0.parquet')} (FORMAT parquet, COMPRESSION zstd)")
+                    con.execute(
+                        f"COPY (SELECT * EXCLUDE (month) FROM ({sql}) LIMIT 0) TO "
+                        f"{_sql_str(target / 'month=none' / 'data_0.parquet')} (FORMAT parquet, COMPRESSION zstd)"
+                    )
                 report.rows[name] = n
-                report.months[name] = sorted(p.name.split("=", 1)[1] for p in target.glob("month=*")
-                                             if p.name != "month=none")
+                report.months[name] = sorted(
+                    p.name.split("=", 1)[1] for p in target.glob("month=*") if p.name != "month=none"
+                )
         manifest = {
             "generated_at": (now or datetime.now(timezone.utc)).isoformat(timespec="seconds"),
             "schema_version": version,
@@ -108,9 +120,11 @@ def export(cfg: Config, out: str | Path, *, secrets: Secrets | None = None,
             "retention_days": cfg.retention.days,
             "pseudonym_key_id": key_id(key),
             "rows": report.rows,
-            "note": ("Pseudonymised personal data (AVG/GDPR), not anonymous: post texts can identify people. "
-                     f"Replace it with a fresh export at least every {cfg.retention.days} days and delete "
-                     "old copies; never try to re-identify authors. See docs/privacy.md."),
+            "note": (
+                "Pseudonymised personal data (AVG/GDPR), not anonymous: post texts can identify people. "
+                f"Replace it with a fresh export at least every {cfg.retention.days} days and delete "
+                "old copies; never try to re-identify authors. See docs/privacy.md."
+            ),
         }
         (staging / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
         for name in [*DATASETS, "manifest.json"]:

@@ -5,7 +5,7 @@ The rule (`purgeable`, one SQL statement): a mention goes when
 - it was posted before the retention cutoff: kept for `[retention] days` full days
   after the local day it was posted (posted = published, or collected when the
   publication time is unknown or later), removed on the day after; or
-- it was deleted at its source (`mentions.deleted_at`, set by `warehouse.deletion`)
+- it was deleted at its source (`mentions.deleted_at`, set by `pipeline.deletion`)
   at least `[retention] deleted_at_source_days` days ago (default 0: the next purge);
 
 except while it is tied to an open `report_police` follow-up: then it stays, with its
@@ -14,6 +14,7 @@ mention goes, its evidence rows, follow-up (and follow-up events, when those tab
 exist, and its deletion checks) and orphaned classifications and pseudonyms go in the same transaction, and
 its id is remembered (a hash, `purged_mentions`) so a feed cannot store it again.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -28,7 +29,7 @@ from .store import warehouse_for
 from .views import drop_orphan_pseudonyms, sync_settings
 
 if TYPE_CHECKING:  # pragma: no cover
-    from edumon.config import Config
+    from core.config import Config
 
 # Tables whose rows belong to one mention and go with it (when they exist), children first.
 DEPENDENT_TABLES = ("evidence", "followup_events", "followups", "deletion_checks")
@@ -37,15 +38,15 @@ DEPENDENT_TABLES = ("evidence", "followup_events", "followups", "deletion_checks
 @dataclass
 class PurgeReport:
     now: datetime
-    cutoff: datetime                  # mentions posted before this instant are expired
-    cutoff_day: date                  # ... which is the start of this local day
-    deleted_cutoff: datetime          # mentions deleted at the source before this instant go
+    cutoff: datetime  # mentions posted before this instant are expired
+    cutoff_day: date  # ... which is the start of this local day
+    deleted_cutoff: datetime  # mentions deleted at the source before this instant go
     days: int
     dry_run: bool = False
-    expired: int = 0                  # purged because of their age
-    deleted_at_source: int = 0        # purged because they were deleted at the source (and not expired)
-    kept_for_police: int = 0          # would go, but tied to an open report_police follow-up
-    removed: dict[str, int] = field(default_factory=dict)   # table -> rows deleted (besides mentions)
+    expired: int = 0  # purged because of their age
+    deleted_at_source: int = 0  # purged because they were deleted at the source (and not expired)
+    kept_for_police: int = 0  # would go, but tied to an open report_police follow-up
+    removed: dict[str, int] = field(default_factory=dict)  # table -> rows deleted (besides mentions)
     tombstones_expired: int = 0
     mention_ids: list[str] = field(default_factory=list)
 
@@ -56,8 +57,10 @@ class PurgeReport:
     def summary(self) -> str:
         """One line for a person (CLI, flow log)."""
         verb = "would remove" if self.dry_run else "removed"
-        parts = [f"{verb} {self.mentions} mentions ({self.expired} posted before "
-                 f"{self.cutoff_day.isoformat()}, {self.deleted_at_source} deleted at the source)"]
+        parts = [
+            f"{verb} {self.mentions} mentions ({self.expired} posted before "
+            f"{self.cutoff_day.isoformat()}, {self.deleted_at_source} deleted at the source)"
+        ]
         extra = ", ".join(f"{n} {t}" for t, n in self.removed.items() if n)
         if extra:
             parts.append(f"with {extra}")
@@ -94,8 +97,9 @@ ORDER BY m.mention_id
 """
 
 
-def purgeable(con: duckdb.DuckDBPyConnection, cutoff: datetime,
-              deleted_before: datetime) -> list[tuple[str, bool, bool, bool]]:
+def purgeable(
+    con: duckdb.DuckDBPyConnection, cutoff: datetime, deleted_before: datetime
+) -> list[tuple[str, bool, bool, bool]]:
     """(mention_id, expired, deleted at source, open police report) of every mention the rule touches."""
     return con.execute(PURGEABLE_SQL, {"cutoff": cutoff, "deleted_cutoff": deleted_before}).fetchall()
 
@@ -107,17 +111,26 @@ def _tables_with_mention_id(con: duckdb.DuckDBPyConnection) -> set[str]:
 
 
 def _referenced_by_foreign_key(con: duckdb.DuckDBPyConnection) -> bool:
-    return bool(con.execute("""SELECT count(*) FROM duckdb_constraints()
-                               WHERE constraint_type = 'FOREIGN KEY' AND referenced_table = 'mentions'""").fetchall()[0][0])
+    return bool(
+        con.execute("""SELECT count(*) FROM duckdb_constraints()
+                               WHERE constraint_type = 'FOREIGN KEY' AND referenced_table = 'mentions'""").fetchall()[
+            0
+        ][0]
+    )
 
 
 def apply(con: duckdb.DuckDBPyConnection, cfg: Config, now: datetime, dry_run: bool = False) -> PurgeReport:
     """Run the rule on an open connection (inside the caller's transaction)."""
     ret = cfg.retention
     cutoff = retention_cutoff(now, ret.days, cfg.organisation.timezone)
-    report = PurgeReport(now=now, cutoff=cutoff, cutoff_day=cutoff.astimezone(ZoneInfo(cfg.organisation.timezone)).date(),
-                         deleted_cutoff=deleted_cutoff(now, ret.deleted_at_source_days), days=ret.days,
-                         dry_run=dry_run)
+    report = PurgeReport(
+        now=now,
+        cutoff=cutoff,
+        cutoff_day=cutoff.astimezone(ZoneInfo(cfg.organisation.timezone)).date(),
+        deleted_cutoff=deleted_cutoff(now, ret.deleted_at_source_days),
+        days=ret.days,
+        dry_run=dry_run,
+    )
     rows = purgeable(con, report.cutoff, report.deleted_cutoff)
     ids: list[str] = []
     reasons: list[str] = []
@@ -139,10 +152,15 @@ def apply(con: duckdb.DuckDBPyConnection, cfg: Config, now: datetime, dry_run: b
             if table not in present:
                 continue
             if dry_run:
-                n = con.execute(f"SELECT count(*) FROM {table} WHERE mention_id IN (SELECT mention_id FROM purge_ids)").fetchall()[0][0]
+                n = con.execute(
+                    f"SELECT count(*) FROM {table} WHERE mention_id IN (SELECT mention_id FROM purge_ids)"
+                ).fetchall()[0][0]
             else:
-                n = len(con.execute(f"DELETE FROM {table} WHERE mention_id IN (SELECT mention_id FROM purge_ids) "
-                                    "RETURNING 1").fetchall())
+                n = len(
+                    con.execute(
+                        f"DELETE FROM {table} WHERE mention_id IN (SELECT mention_id FROM purge_ids) RETURNING 1"
+                    ).fetchall()
+                )
             report.removed[table] = n
         if dry_run:
             return report
@@ -152,20 +170,30 @@ def apply(con: duckdb.DuckDBPyConnection, cfg: Config, now: datetime, dry_run: b
             con.execute("COMMIT")
             con.execute("BEGIN TRANSACTION")
         con.execute("DELETE FROM mentions WHERE mention_id IN (SELECT mention_id FROM purge_ids)")
-        con.execute("""INSERT INTO purged_mentions SELECT mention_id, $now, reason FROM purge_ids
-                       ON CONFLICT DO NOTHING""", {"now": now})
+        con.execute(
+            """INSERT INTO purged_mentions SELECT mention_id, $now, reason FROM purge_ids
+                       ON CONFLICT DO NOTHING""",
+            {"now": now},
+        )
     finally:
         con.unregister("purge_ids")
     # Cached labels of texts no stored mention carries any more, once past the cutoff themselves.
-    report.removed["classifications"] = len(con.execute("""
+    report.removed["classifications"] = len(
+        con.execute(
+            """
         DELETE FROM classifications c
         WHERE c.classified_at < $cutoff
           AND NOT EXISTS (SELECT 1 FROM mentions m WHERE m.text_hash = c.text_hash) RETURNING 1""",
-        {"cutoff": cutoff}).fetchall())
+            {"cutoff": cutoff},
+        ).fetchall()
+    )
     report.removed["pseudonyms"] = drop_orphan_pseudonyms(con)
-    report.tombstones_expired = len(con.execute(
-        "DELETE FROM purged_mentions WHERE purged_at < $t RETURNING 1",
-        {"t": now - timedelta(days=ret.tombstone_days)}).fetchall())
+    report.tombstones_expired = len(
+        con.execute(
+            "DELETE FROM purged_mentions WHERE purged_at < $t RETURNING 1",
+            {"t": now - timedelta(days=ret.tombstone_days)},
+        ).fetchall()
+    )
     return report
 
 

@@ -3,12 +3,16 @@
 Each migration is applied once, in order, and recorded in `schema_version`.
 Add a migration by appending to `MIGRATIONS`; never edit an applied one.
 """
+
 from __future__ import annotations
 
-from .views import ANALYST_VIEWS, DAILY_MENTIONS_DIRECT, POSTED_DAY
+from .viewsql import ANALYST_VIEWS, DAILY_MENTIONS_DIRECT, POSTED_DAY
 
 MIGRATIONS: list[tuple[int, str, str]] = [
-    (1, "foundation", """
+    (
+        1,
+        "foundation",
+        """
 CREATE TABLE mentions (
     mention_id    VARCHAR PRIMARY KEY,
     source        VARCHAR NOT NULL,
@@ -103,8 +107,12 @@ CREATE TABLE alerts (
     created_at  TIMESTAMPTZ NOT NULL,
     sent_at     TIMESTAMPTZ
 );
-"""),
-    (2, "protocol", """
+""",
+    ),
+    (
+        2,
+        "protocol",
+        """
 -- Shared tables from migration 1 (followups, alerts) keep their columns (other modules insert
 -- into them); what the protocol needs besides lives in tables of its own.
 
@@ -184,8 +192,12 @@ CREATE TABLE protocol_done (
     mention_id  VARCHAR PRIMARY KEY,
     acted_at    TIMESTAMPTZ NOT NULL
 );
-"""),
-    (3, "analyst-views", """
+""",
+    ),
+    (
+        3,
+        "analyst-views",
+        """
 -- Values the views need from the config (a view cannot read it): written by
 -- `warehouse.views.sync_settings` whenever the config is at hand (purge, export, query).
 CREATE TABLE settings (
@@ -208,8 +220,13 @@ CREATE TABLE purged_mentions (
     purged_at   TIMESTAMPTZ NOT NULL,
     reason      VARCHAR NOT NULL       -- retention | deleted_at_source
 );
-""" + ANALYST_VIEWS),
-    (5, "label_feedback", """
+"""
+        + ANALYST_VIEWS,
+    ),
+    (
+        5,
+        "label_feedback",
+        """
 -- what people said about a mention's labels on the review page (or `edumon feedback`):
 -- corrections of sentiment/harm and dismissals; the training data `edumon train` can include
 CREATE TABLE label_feedback (
@@ -232,17 +249,22 @@ CREATE TABLE label_feedback (
     created_at     TIMESTAMPTZ NOT NULL
 );
 CREATE INDEX label_feedback_text_hash ON label_feedback (text_hash);
-"""),
-    (6, "deletion_checks", """
+""",
+    ),
+    (
+        6,
+        "deletion_checks",
+        """
 -- when each Bluesky/Mastodon mention was last asked "still there?" at its source
--- (`warehouse.deletion.check_deleted`), so capped runs rotate: never-asked first, then the
+-- (`pipeline.deletion.check_deleted`), so capped runs rotate: never-asked first, then the
 -- longest ago; removed with its mention by the retention purge
 CREATE TABLE deletion_checks (
     mention_id  VARCHAR PRIMARY KEY,
     checked_at  TIMESTAMPTZ NOT NULL,
     outcome     VARCHAR NOT NULL       -- present | gone | unknown
 );
-"""),
+""",
+    ),
     (7, "daily-mentions-direct", DAILY_MENTIONS_DIRECT),
     (8, "posted-day", POSTED_DAY),
 ]

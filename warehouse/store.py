@@ -6,24 +6,26 @@ opens a connection, does its work in one transaction and closes it; when
 another process holds the lock we wait and retry up to `lock_timeout_s`,
 then raise `WarehouseLocked`.
 """
+
 from __future__ import annotations
 
 import hashlib
 import json
 import time
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Iterator, Sequence
+from typing import Any
 
 import duckdb
 import pyarrow as pa
 
-from edumon.mention import Mention, canonical_url, hash_normalised, normalise_text
+from core.mention import Mention, canonical_url, hash_normalised, normalise_text
 
 from .schema import LATEST, MIGRATIONS
-from .views import POSTED_DAY_SQL
+from .viewsql import POSTED_DAY_SQL
 
 # Texts shorter than this (normalised) are not merged by text alone: "Ley College!" from two
 # people is two mentions; a 60-character article lead carried by two feeds is one.
@@ -46,26 +48,48 @@ class UpsertResult:
     inserted_ids: list[str]
 
 
-MENTION_SCHEMA = pa.schema([
-    ("mention_id", pa.string()), ("source", pa.string()), ("source_id", pa.string()),
-    ("url", pa.string()), ("canonical_url", pa.string()), ("author", pa.string()),
-    ("author_id", pa.string()), ("title", pa.string()), ("text", pa.string()),
-    ("text_hash", pa.string()), ("dedup_hash", pa.string()),
-    ("published_at", pa.timestamp("us", tz="UTC")), ("fetched_at", pa.timestamp("us", tz="UTC")),
-    ("target", pa.string()), ("lang", pa.string()), ("links", pa.list_(pa.string())),
-    ("has_media", pa.bool_()), ("media", pa.string()), ("metrics", pa.map_(pa.string(), pa.int64())),
-    ("reply_to", pa.string()), ("raw", pa.string()), ("school_ids", pa.list_(pa.string())),
-    ("sentiment", pa.string()), ("harm", pa.string()), ("harm_kind", pa.string()),
-    ("scores", pa.map_(pa.string(), pa.float64())), ("cues", pa.list_(pa.string())), ("classifier", pa.string()),
-    ("ord", pa.int64()),
-])
+MENTION_SCHEMA = pa.schema(
+    [
+        ("mention_id", pa.string()),
+        ("source", pa.string()),
+        ("source_id", pa.string()),
+        ("url", pa.string()),
+        ("canonical_url", pa.string()),
+        ("author", pa.string()),
+        ("author_id", pa.string()),
+        ("title", pa.string()),
+        ("text", pa.string()),
+        ("text_hash", pa.string()),
+        ("dedup_hash", pa.string()),
+        ("published_at", pa.timestamp("us", tz="UTC")),
+        ("fetched_at", pa.timestamp("us", tz="UTC")),
+        ("target", pa.string()),
+        ("lang", pa.string()),
+        ("links", pa.list_(pa.string())),
+        ("has_media", pa.bool_()),
+        ("media", pa.string()),
+        ("metrics", pa.map_(pa.string(), pa.int64())),
+        ("reply_to", pa.string()),
+        ("raw", pa.string()),
+        ("school_ids", pa.list_(pa.string())),
+        ("sentiment", pa.string()),
+        ("harm", pa.string()),
+        ("harm_kind", pa.string()),
+        ("scores", pa.map_(pa.string(), pa.float64())),
+        ("cues", pa.list_(pa.string())),
+        ("classifier", pa.string()),
+        ("ord", pa.int64()),
+    ]
+)
 
 _MENTION_COLS = [f.name for f in MENTION_SCHEMA if f.name not in ("dedup_hash", "ord")]
 # The INSERT column list and the SELECT list that turn an Arrow batch into `mentions` rows
 # (maps become JSON in DuckDB, the local day is computed there).
 INSERT_COLS = ", ".join(_MENTION_COLS + ["posted_day"])
-MENTION_SELECT = ", ".join([f"to_json({c}) AS {c}" if c in ("scores", "metrics") else c for c in _MENTION_COLS]
-                           + [f"{POSTED_DAY_SQL} AS posted_day"])
+MENTION_SELECT = ", ".join(
+    [f"to_json({c}) AS {c}" if c in ("scores", "metrics") else c for c in _MENTION_COLS]
+    + [f"{POSTED_DAY_SQL} AS posted_day"]
+)
 
 
 def _utc(dt: datetime | None) -> datetime | None:
@@ -146,8 +170,8 @@ class Warehouse:
                     raise
                 if time.monotonic() >= deadline:
                     raise WarehouseLocked(
-                        f"{self.path}: the database is locked by another process "
-                        f"(waited {self.lock_timeout_s:g} s)") from None
+                        f"{self.path}: the database is locked by another process (waited {self.lock_timeout_s:g} s)"
+                    ) from None
                 time.sleep(min(delay, max(0.0, deadline - time.monotonic())))
                 delay = min(delay * 2, 1.0)
         try:
@@ -211,8 +235,14 @@ class Warehouse:
                                  FROM classifications c JOIN wanted w ON w.h = c.text_hash""")
             out = {}
             for h, s, hm, hk, sc, cues, clf in cur.fetchall():
-                out[h] = {"sentiment": s, "harm": hm, "harm_kind": hk,
-                          "scores": json.loads(sc) if sc else {}, "cues": list(cues or []), "classifier": clf}
+                out[h] = {
+                    "sentiment": s,
+                    "harm": hm,
+                    "harm_kind": hk,
+                    "scores": json.loads(sc) if sc else {},
+                    "cues": list(cues or []),
+                    "classifier": clf,
+                }
             return out
 
 
@@ -222,7 +252,9 @@ def warehouse_for(cfg: Any) -> Warehouse:
 
 
 def migrate(con: duckdb.DuckDBPyConnection) -> int:
-    con.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER PRIMARY KEY, name VARCHAR, applied_at TIMESTAMPTZ)")
+    con.execute(
+        "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER PRIMARY KEY, name VARCHAR, applied_at TIMESTAMPTZ)"
+    )
     applied = {r[0] for r in con.execute("SELECT version FROM schema_version").fetchall()}
     for version, name, sql in sorted(MIGRATIONS):
         if version in applied:
@@ -272,8 +304,10 @@ def upsert_mentions(con: duckdb.DuckDBPyConnection, mentions: Sequence[Mention])
         """)
         # 2. ... then read the wide rows once, for those only (the writer holds the only lock,
         #    so nothing can insert in between).
-        con.execute(f"INSERT INTO mentions ({INSERT_COLS}) SELECT {MENTION_SELECT} FROM incoming "
-                    "SEMI JOIN upsert_keep USING (ord)")
+        con.execute(
+            f"INSERT INTO mentions ({INSERT_COLS}) SELECT {MENTION_SELECT} FROM incoming "
+            "SEMI JOIN upsert_keep USING (ord)"
+        )
         rows = con.execute("SELECT mention_id FROM upsert_keep ORDER BY ord").fetchall()
         con.execute("DROP TABLE upsert_keep")
     finally:
@@ -291,16 +325,18 @@ def save_labels(con: duckdb.DuckDBPyConnection, labelled: Sequence[Mention]) -> 
     if not seen:
         return
     now = datetime.now(timezone.utc)
-    tbl = pa.table({
-        "text_hash": list(seen),
-        "sentiment": [m.sentiment for m in seen.values()],
-        "harm": [m.harm for m in seen.values()],
-        "harm_kind": [m.harm_kind for m in seen.values()],
-        "scores": [json.dumps(m.scores) for m in seen.values()],
-        "cues": [list(m.cues) for m in seen.values()],
-        "classifier": [m.classifier or "" for m in seen.values()],
-        "classified_at": pa.array([now] * len(seen), pa.timestamp("us", tz="UTC")),
-    })
+    tbl = pa.table(
+        {
+            "text_hash": list(seen),
+            "sentiment": [m.sentiment for m in seen.values()],
+            "harm": [m.harm for m in seen.values()],
+            "harm_kind": [m.harm_kind for m in seen.values()],
+            "scores": [json.dumps(m.scores) for m in seen.values()],
+            "cues": [list(m.cues) for m in seen.values()],
+            "classifier": [m.classifier or "" for m in seen.values()],
+            "classified_at": pa.array([now] * len(seen), pa.timestamp("us", tz="UTC")),
+        }
+    )
     con.register("labels_in", tbl)
     try:
         con.execute("INSERT INTO classifications SELECT * FROM labels_in ON CONFLICT DO NOTHING")
@@ -310,19 +346,50 @@ def save_labels(con: duckdb.DuckDBPyConnection, labelled: Sequence[Mention]) -> 
 
 def save_state(con: duckdb.DuckDBPyConnection, source: str, target: str, state: dict[str, Any]) -> None:
     """Keep a target's cursor; an unchanged cursor is not rewritten (`updated_at` is when it moved)."""
-    con.execute("""INSERT INTO source_state VALUES (?, ?, ?, now())
+    con.execute(
+        """INSERT INTO source_state VALUES (?, ?, ?, now())
                    ON CONFLICT (source, target) DO UPDATE SET state = excluded.state, updated_at = excluded.updated_at
                    WHERE source_state.state IS DISTINCT FROM excluded.state""",
-                [source, target, json.dumps(state, default=str)])
+        [source, target, json.dumps(state, default=str)],
+    )
 
 
-def record_run(con: duckdb.DuckDBPyConnection, *, cycle_id: str, source: str, target: str, status: str,
-               error: str | None, http_status: int | None, requests: int, fetched: int, relevant: int,
-               new: int, started_at: datetime, finished_at: datetime) -> str:
+def record_run(
+    con: duckdb.DuckDBPyConnection,
+    *,
+    cycle_id: str,
+    source: str,
+    target: str,
+    status: str,
+    error: str | None,
+    http_status: int | None,
+    requests: int,
+    fetched: int,
+    relevant: int,
+    new: int,
+    started_at: datetime,
+    finished_at: datetime,
+) -> str:
     """Record one fetch of one target.  The run id is derived from (cycle, source, target), so
     writing the same cycle again (a spool replayed after a crash) records it once."""
-    run_id = hashlib.sha256(f"{cycle_id}\x1f{source}\x1f{target}".encode("utf-8")).hexdigest()[:32]
-    con.execute("INSERT INTO source_runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
-                [run_id, cycle_id, source, target, status, error, http_status, requests, fetched, relevant, new,
-                 started_at, finished_at, (finished_at - started_at).total_seconds() * 1000])
+    run_id = hashlib.sha256(f"{cycle_id}\x1f{source}\x1f{target}".encode()).hexdigest()[:32]
+    con.execute(
+        "INSERT INTO source_runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+        [
+            run_id,
+            cycle_id,
+            source,
+            target,
+            status,
+            error,
+            http_status,
+            requests,
+            fetched,
+            relevant,
+            new,
+            started_at,
+            finished_at,
+            (finished_at - started_at).total_seconds() * 1000,
+        ],
+    )
     return run_id

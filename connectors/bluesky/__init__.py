@@ -22,36 +22,27 @@ State kept per target:
   cursor      only while an interrupted walk is being resumed,
   pending / pending_boundary  the watermark that walk will set when it completes
 """
+
 from __future__ import annotations
 
-import threading
+from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
-from typing import Any, Iterator
+from typing import Any
 
-import httpx
 from atproto import Client
 from atproto_client import exceptions as atx
 from atproto_client import models
 from atproto_client.models.utils import get_response_model
-from atproto_client.request import Request
 
 from connectors.base import FetchResult, Target
 from connectors.bluesky import settings
-from connectors.bluesky.helpers import (host, iso_ms, parse_ts, search_query, sort_at, to_mention,
-                                        xrpc_error)
-from edumon.config import Config
-from edumon.secrets import MissingSecret, Secrets, redact
+from connectors.bluesky.helpers import host, iso_ms, parse_ts, search_query, sort_at, to_mention, xrpc_error
+from connectors.bluesky.lookup import exists
+from connectors.bluesky.session import Failure, Stats, account_lock, classify_error, drop_session, is_token_error, login
+from core.config import Config
+from core.secrets import MissingSecret, Secrets, redact
 
 __all__ = ["targets", "fetch", "search_posts", "exists"]
-
-_locks: dict[str, threading.Lock] = {}
-_locks_guard = threading.Lock()
-
-
-def _lock(key: str) -> threading.Lock:
-    """One fetch at a time per account: they share the stored session (refresh tokens rotate)."""
-    with _locks_guard:
-        return _locks.setdefault(key, threading.Lock())
 
 
 def targets(cfg: Config) -> list[Target]:
@@ -63,69 +54,28 @@ def targets(cfg: Config) -> list[Target]:
             if q.strip().lower() in seen:
                 continue
             seen.add(q.strip().lower())
-            out.append(Target(settings.SOURCE, f"{src.handle}|{q.strip()}", {
-                "handle": src.handle, "base_url": src.base_url, "app_password_env": src.app_password_env,
-                "query": q.strip(), "max_pages": src.max_pages,
-                "page_size": max(1, min(src.page_size, settings.MAX_LIMIT)),
-                "timeout_s": src.timeout_s, "lookback_days": src.lookback_days}))
+            out.append(
+                Target(
+                    settings.SOURCE,
+                    f"{src.handle}|{q.strip()}",
+                    {
+                        "handle": src.handle,
+                        "base_url": src.base_url,
+                        "app_password_env": src.app_password_env,
+                        "query": q.strip(),
+                        "max_pages": src.max_pages,
+                        "page_size": max(1, min(src.page_size, settings.MAX_LIMIT)),
+                        "timeout_s": src.timeout_s,
+                        "lookback_days": src.lookback_days,
+                    },
+                )
+            )
     return out
 
 
-class _Stats:
-    """Counts the HTTP responses the client gets (httpx event hook)."""
-
-    def __init__(self) -> None:
-        self.requests = 0
-        self.status: int | None = None
-
-    def __call__(self, response: httpx.Response) -> None:
-        self.requests += 1
-        self.status = response.status_code
-
-
-class _Failure(Exception):
-    def __init__(self, status: str, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-
-
-def _client(p: dict[str, Any], stats: _Stats) -> Client:
-    return Client(base_url=p["base_url"],
-                  request=Request(timeout=p["timeout_s"], event_hooks={"response": [stats]}))
-
-
-def _login(p: dict[str, Any], secrets: Secrets, stats: _Stats, *, reuse: bool) -> tuple[Client, bool]:
-    """A logged-in client and whether it uses a stored session.  New and refreshed
-    sessions are saved with the secrets."""
-    handle = p["handle"]
-    key = settings.SESSION_KEY.format(base_url=p["base_url"].rstrip("/"), handle=handle)
-    client = _client(p, stats)
-    client.on_session_change(lambda event, session: secrets.save_session(key, session.export()))
-    stored = secrets.load_session(key) if reuse else None
-    if stored:
-        try:
-            client.login(session_string=stored, fetch_bsky_profile=False)
-            return client, True
-        except Exception:   # unreadable session string: start over
-            secrets.drop_session(key)
-            client = _client(p, stats)
-            client.on_session_change(lambda event, session: secrets.save_session(key, session.export()))
-    password = secrets.require(p["app_password_env"], f"app password for {handle}")
-    try:
-        client.login(handle, password, fetch_bsky_profile=False)
-    except atx.UnauthorizedError:
-        secrets.drop_session(key)
-        raise _Failure("failed", f"login refused: check the app password for {handle} "
-                                 f"(environment variable {p['app_password_env']})") from None
-    return client, False
-
-
-def _drop(p: dict[str, Any], secrets: Secrets) -> None:
-    secrets.drop_session(settings.SESSION_KEY.format(base_url=p["base_url"].rstrip("/"), handle=p["handle"]))
-
-
-def search_posts(client: Client, q: str, *, since: str | None, cursor: str | None, limit: int,
-                 max_pages: int) -> Iterator[tuple[list[dict[str, Any]], str | None]]:
+def search_posts(
+    client: Client, q: str, *, since: str | None, cursor: str | None, limit: int, max_pages: int
+) -> Iterator[tuple[list[dict[str, Any]], str | None]]:
     """Pages of `app.bsky.feed.searchPosts` (newest first): (posts as fetched, next cursor).
     Stops after `max_pages` pages or when there is no further cursor."""
     for _ in range(max_pages):
@@ -139,37 +89,28 @@ def search_posts(client: Client, q: str, *, since: str | None, cursor: str | Non
             return
 
 
-def _is_token_error(exc: Exception) -> bool:
-    if isinstance(exc, atx.LoginRequiredError):
-        return True
-    if isinstance(exc, (atx.UnauthorizedError, atx.BadRequestError)):
-        status, name, _ = xrpc_error(exc)
-        return status == 401 or name in settings.TOKEN_ERRORS
-    return False
-
-
 def fetch(target: Target, state: dict[str, Any], secrets: Secrets) -> FetchResult:
     p = target.params
     result = FetchResult(target=target, state=dict(state))
-    stats = _Stats()
+    stats = Stats()
     try:
-        with _lock(f"{p['base_url']}|{p['handle']}"):
+        with account_lock(f"{p['base_url']}|{p['handle']}"):
             _walk(target, state, secrets, stats, result)
-    except _Failure as f:
+    except Failure as f:
         result.status, result.error = f.status, str(f)
     except MissingSecret as e:
         result.status, result.error = "failed", str(e)
     except Exception as e:
-        result.status, result.error = _classify(e, p)
+        result.status, result.error = classify_error(e, p)
     if result.status != "ok":
-        result.state = dict(state)   # keep the old watermark: the next cycle resumes from it
+        result.state = dict(state)  # keep the old watermark: the next cycle resumes from it
     if result.error:
         result.error = redact(result.error, secrets.values(p["app_password_env"]))
     result.requests, result.http_status = stats.requests, stats.status
     return result
 
 
-def _walk(target: Target, state: dict[str, Any], secrets: Secrets, stats: _Stats, result: FetchResult) -> None:
+def _walk(target: Target, state: dict[str, Any], secrets: Secrets, stats: Stats, result: FetchResult) -> None:
     p = target.params
     now = datetime.now(timezone.utc)
     since = state.get("since") or iso_ms(now - timedelta(days=p["lookback_days"]))
@@ -180,11 +121,17 @@ def _walk(target: Target, state: dict[str, Any], secrets: Secrets, stats: _Stats
     seen: set[str] = set()
     pages_done = 0
 
-    client, stored = _login(p, secrets, stats, reuse=True)
+    client, stored = login(p, secrets, stats, reuse=True)
     while True:
         try:
-            for posts, cursor in search_posts(client, search_query(p["query"]), since=since, cursor=cursor,
-                                              limit=p["page_size"], max_pages=p["max_pages"] - pages_done):
+            for posts, cursor in search_posts(
+                client,
+                search_query(p["query"]),
+                since=since,
+                cursor=cursor,
+                limit=p["page_size"],
+                max_pages=p["max_pages"] - pages_done,
+            ):
                 pages_done += 1
                 for post in posts:
                     uri = post.get("uri")
@@ -199,51 +146,41 @@ def _walk(target: Target, state: dict[str, Any], secrets: Secrets, stats: _Stats
                         newest_uris.add(uri)
             break
         except Exception as e:
-            if (isinstance(e, atx.BadRequestError) and not _is_token_error(e) and state.get("cursor")
-                    and cursor == state.get("cursor") and pages_done == 0):
+            if (
+                isinstance(e, atx.BadRequestError)
+                and not is_token_error(e)
+                and state.get("cursor")
+                and cursor == state.get("cursor")
+                and pages_done == 0
+            ):
                 # the kept cursor is no longer accepted: search again from the watermark
                 cursor, newest, newest_uris = None, None, set()
                 state = {k: v for k, v in state.items() if k != "cursor"}
                 continue
-            if stored and _is_token_error(e):
+            if stored and is_token_error(e):
                 # the stored session is dead (expired refresh token, revoked app password): log in again once
-                _drop(p, secrets)
-                client, stored = _login(p, secrets, stats, reuse=False)
+                drop_session(p, secrets)
+                client, stored = login(p, secrets, stats, reuse=False)
                 continue
-            if _is_token_error(e) or isinstance(e, atx.UnauthorizedError):
+            if is_token_error(e) or isinstance(e, atx.UnauthorizedError):
                 status, name, msg = xrpc_error(e) if isinstance(e, atx.RequestErrorBase) else (None, None, "")
-                _drop(p, secrets)
-                raise _Failure("failed", f"{status or ''} {name or 'unauthorized'} from {host(p['base_url'])}: "
-                                         f"check the app password for {p['handle']}".strip()) from None
+                drop_session(p, secrets)
+                raise Failure(
+                    "failed",
+                    f"{status or ''} {name or 'unauthorized'} from {host(p['base_url'])}: "
+                    f"check the app password for {p['handle']}".strip(),
+                ) from None
             raise
 
-    if cursor:   # the page cap stopped the walk: resume from the cursor next cycle, same `since`
-        result.state = {"since": since, "boundary": sorted(boundary), "cursor": cursor,
-                        "pending": iso_ms(newest) if newest else since,
-                        "pending_boundary": sorted(newest_uris)}
+    if cursor:  # the page cap stopped the walk: resume from the cursor next cycle, same `since`
+        result.state = {
+            "since": since,
+            "boundary": sorted(boundary),
+            "cursor": cursor,
+            "pending": iso_ms(newest) if newest else since,
+            "pending_boundary": sorted(newest_uris),
+        }
     elif newest is not None:
         result.state = {"since": iso_ms(newest), "boundary": sorted(newest_uris)}
     else:
         result.state = {"since": since, "boundary": sorted(boundary)}
-
-
-def _classify(e: Exception, p: dict[str, Any]) -> tuple[str, str]:
-    """(status, one readable line) for a failed fetch."""
-    where = host(p["base_url"])
-    if isinstance(e, atx.RateLimitExceededError):
-        reset = f", window resets {e.reset_at:%Y-%m-%d %H:%M} UTC" if e.reset_at else ""
-        return "rate_limited", f"rate limited by {where} (429{reset}); resumes from the watermark next cycle"
-    if isinstance(e, atx.InvokeTimeoutError):
-        return "failed", f"{where} did not answer within {p['timeout_s']:g}s"
-    if isinstance(e, atx.RequestErrorBase):
-        status, name, msg = xrpc_error(e)
-        if status is None:
-            cause = e.__cause__ or e
-            return "failed", f"network error talking to {where}: {type(cause).__name__}: {cause}"
-        return "failed", f"{status} {name or 'error'} from {where}: {msg}".rstrip(": ")
-    if isinstance(e, (ValueError, atx.ModelError)):
-        return "failed", f"malformed JSON from {where} ({settings.SEARCH_NSID}): {str(e)[:160]}"
-    return "failed", f"unexpected {type(e).__name__} talking to {where}: {str(e)[:200]}"
-
-
-from connectors.bluesky.lookup import exists  # noqa: E402  (uses the login above)

@@ -1,4 +1,5 @@
 """Bluesky helpers: PostView -> Mention, timestamps, error lines."""
+
 from __future__ import annotations
 
 import json
@@ -10,9 +11,8 @@ from atproto_client import exceptions as atx
 from atproto_client.models.common import XrpcError
 
 from connectors.bluesky import settings
-from edumon.mention import Mention, parse_timestamp as parse_ts
-
-
+from core.mention import Mention
+from core.mention import parse_timestamp as parse_ts
 
 
 def iso_ms(dt: datetime) -> str:
@@ -61,11 +61,19 @@ def media_of(post: dict[str, Any]) -> list[dict[str, Any]]:
         embed = embed.get("media") or {}
     kind = embed.get("$type", "")
     if kind.startswith("app.bsky.embed.images"):
-        return [{"type": "image", "url": i.get("fullsize"), "preview_url": i.get("thumb"), "alt": i.get("alt") or ""}
-                for i in embed.get("images") or []]
+        return [
+            {"type": "image", "url": i.get("fullsize"), "preview_url": i.get("thumb"), "alt": i.get("alt") or ""}
+            for i in embed.get("images") or []
+        ]
     if kind.startswith("app.bsky.embed.video"):
-        return [{"type": "video", "url": embed.get("playlist"), "preview_url": embed.get("thumbnail"),
-                 "alt": embed.get("alt") or ""}]
+        return [
+            {
+                "type": "video",
+                "url": embed.get("playlist"),
+                "preview_url": embed.get("thumbnail"),
+                "alt": embed.get("alt") or "",
+            }
+        ]
     return []
 
 
@@ -90,8 +98,12 @@ def to_mention(post: dict[str, Any], target: str, fetched_at: datetime) -> Menti
         links=links_of(post),
         has_media=bool(media),
         media=media,
-        metrics={"replies": int(post.get("replyCount") or 0), "reposts": int(post.get("repostCount") or 0),
-                 "likes": int(post.get("likeCount") or 0), "quotes": int(post.get("quoteCount") or 0)},
+        metrics={
+            "replies": int(post.get("replyCount") or 0),
+            "reposts": int(post.get("repostCount") or 0),
+            "likes": int(post.get("likeCount") or 0),
+            "quotes": int(post.get("quoteCount") or 0),
+        },
         reply_to=parent,
         raw=json.dumps(post, ensure_ascii=False),
     )

@@ -7,27 +7,34 @@ one is dropped and the app password used once more.  A 429 stops the checks for
 this run (the posts not asked keep their turn); a server or network error stops
 them too, the batch it hit counts as "could not tell".
 """
+
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 from atproto import Client
 from atproto_client import exceptions as atx
 from atproto_client import models
 
 from connectors.base import Existence
-from connectors.bluesky import _Failure, _Stats, _classify, _drop, _is_token_error, _lock, _login, settings
-from edumon.config import BlueskySource, Config
-from edumon.mention import Mention
-from edumon.secrets import MissingSecret, Secrets, redact
+from connectors.bluesky import settings
+from connectors.bluesky.session import Failure, Stats, account_lock, classify_error, drop_session, is_token_error, login
+from core.config import BlueskySource, Config
+from core.mention import Mention
+from core.secrets import MissingSecret, Secrets, redact
 
 GET_POSTS_NSID = "app.bsky.feed.getPosts"
-GET_POSTS_MAX = 25                 # getPosts refuses more uris per request
+GET_POSTS_MAX = 25  # getPosts refuses more uris per request
 
 
 def _params(src: BlueskySource) -> dict[str, Any]:
-    return {"handle": src.handle, "base_url": src.base_url, "app_password_env": src.app_password_env,
-            "timeout_s": src.timeout_s}
+    return {
+        "handle": src.handle,
+        "base_url": src.base_url,
+        "app_password_env": src.app_password_env,
+        "timeout_s": src.timeout_s,
+    }
 
 
 def _account_of(m: Mention, sources: list[BlueskySource]) -> int:
@@ -49,45 +56,45 @@ def exists(cfg: Config, mentions: Sequence[Mention], secrets: Secrets) -> Existe
     groups: dict[int, list[Mention]] = {}
     for m in mentions:
         if not m.source_id.startswith("at://"):
-            out.answers[m.mention_id] = None          # not an at-uri: nothing to ask
+            out.answers[m.mention_id] = None  # not an at-uri: nothing to ask
             continue
         groups.setdefault(_account_of(m, sources), []).append(m)
     for i, ms in groups.items():
         p = _params(sources[i])
-        stats = _Stats()
+        stats = Stats()
         try:
-            with _lock(f"{p['base_url']}|{p['handle']}"):
+            with account_lock(f"{p['base_url']}|{p['handle']}"):
                 stopped = _ask(p, ms, secrets, stats, out)
         finally:
             out.requests += stats.requests
-        if stopped:      # a rate limit or an outage: no further Bluesky checks this run
+        if stopped:  # a rate limit or an outage: no further Bluesky checks this run
             break
     return out
 
 
-def _ask(p: dict[str, Any], mentions: list[Mention], secrets: Secrets, stats: _Stats, out: Existence) -> bool:
+def _ask(p: dict[str, Any], mentions: list[Mention], secrets: Secrets, stats: Stats, out: Existence) -> bool:
     """Ask in batches; True when the checks had to stop early (a note says why)."""
     try:
-        client, stored = _login(p, secrets, stats, reuse=True)
-    except (_Failure, MissingSecret) as e:
+        client, stored = login(p, secrets, stats, reuse=True)
+    except (Failure, MissingSecret) as e:
         out.notes.append(redact(f"bluesky: {e}; posts not checked", secrets.values(p["app_password_env"])))
         return True
     except Exception as e:
         out.notes.append(_note(e, p, secrets, len(mentions)))
         return True
     for start in range(0, len(mentions), GET_POSTS_MAX):
-        batch = mentions[start:start + GET_POSTS_MAX]
+        batch = mentions[start : start + GET_POSTS_MAX]
         try:
             found, client, stored = _get_posts(client, stored, p, secrets, stats, [m.source_id for m in batch])
         except atx.RateLimitExceededError as e:
             out.notes.append(_note(e, p, secrets, len(mentions) - start))
             return True
-        except atx.BadRequestError as e:          # something about this batch: the next one may do
+        except atx.BadRequestError as e:  # something about this batch: the next one may do
             for m in batch:
                 out.answers[m.mention_id] = None
             out.notes.append(_note(e, p, secrets, 0))
             continue
-        except Exception as e:                    # server, network, login, malformed answer: stop
+        except Exception as e:  # server, network, login, malformed answer: stop
             for m in batch:
                 out.answers[m.mention_id] = None
             out.notes.append(_note(e, p, secrets, len(mentions) - start - len(batch)))
@@ -97,8 +104,9 @@ def _ask(p: dict[str, Any], mentions: list[Mention], secrets: Secrets, stats: _S
     return False
 
 
-def _get_posts(client: Client, stored: bool, p: dict[str, Any], secrets: Secrets, stats: _Stats,
-               uris: list[str]) -> tuple[set[str], Client, bool]:
+def _get_posts(
+    client: Client, stored: bool, p: dict[str, Any], secrets: Secrets, stats: Stats, uris: list[str]
+) -> tuple[set[str], Client, bool]:
     """The at-uris among `uris` the AppView still has; logs in again once when the stored
     session is no longer accepted (exactly as the search connector)."""
     while True:
@@ -106,16 +114,15 @@ def _get_posts(client: Client, stored: bool, p: dict[str, Any], secrets: Secrets
             res = client.app.bsky.feed.get_posts(models.AppBskyFeedGetPosts.Params(uris=uris))
             return {post.uri for post in res.posts}, client, stored
         except Exception as e:
-            if stored and _is_token_error(e):
-                _drop(p, secrets)
-                client, stored = _login(p, secrets, stats, reuse=False)
+            if stored and is_token_error(e):
+                drop_session(p, secrets)
+                client, stored = login(p, secrets, stats, reuse=False)
                 continue
             raise
 
 
 def _note(e: Exception, p: dict[str, Any], secrets: Secrets, left: int) -> str:
-    _, line = _classify(e, p)
-    line = line.replace(settings.SEARCH_NSID, GET_POSTS_NSID).replace(
-        "; resumes from the watermark next cycle", "")
+    _, line = classify_error(e, p)
+    line = line.replace(settings.SEARCH_NSID, GET_POSTS_NSID).replace("; resumes from the watermark next cycle", "")
     tail = f"; {left} posts wait for the next run" if left else ""
     return redact(f"bluesky: {line}{tail}", secrets.values(p["app_password_env"]))

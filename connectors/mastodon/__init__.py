@@ -24,20 +24,31 @@ so a status seen via two instances or two hashtags is one mention.
 `exists(cfg, mentions, secrets)` (in `lookup.py`) asks the instance a status was
 fetched from whether it is still there, for deletion at the source.
 """
+
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta, timezone
-from typing import Any, Callable, Iterator
+from typing import Any
 
 from mastodon import Mastodon
 from mastodon.errors import MastodonError
 
 from connectors.base import FetchResult, Target
 from connectors.mastodon import settings
-from connectors.mastodon.helpers import (Capture, ParentCache, classify_error, host, id_key, make_client,
-                                         original, to_mention)
-from edumon.config import Config
-from edumon.secrets import Secrets, redact
+from connectors.mastodon.helpers import (
+    Capture,
+    ParentCache,
+    classify_error,
+    host,
+    id_key,
+    make_client,
+    original,
+    to_mention,
+)
+from connectors.mastodon.lookup import exists
+from core.config import Config
+from core.secrets import Secrets, redact
 
 __all__ = ["targets", "fetch", "tag_timeline", "search_statuses", "exists"]
 
@@ -49,9 +60,15 @@ def targets(cfg: Config) -> list[Target]:
     out: list[Target] = []
     for src in cfg.sources.mastodon:
         base = src.api_base_url.rstrip("/")
-        common = {"api_base_url": base, "access_token_env": src.access_token_env, "max_pages": src.max_pages,
-                  "page_size": max(1, min(src.page_size, settings.MAX_LIMIT)), "timeout_s": src.timeout_s,
-                  "lookback_days": src.lookback_days, "mastodon_version": src.mastodon_version}
+        common = {
+            "api_base_url": base,
+            "access_token_env": src.access_token_env,
+            "max_pages": src.max_pages,
+            "page_size": max(1, min(src.page_size, settings.MAX_LIMIT)),
+            "timeout_s": src.timeout_s,
+            "lookback_days": src.lookback_days,
+            "mastodon_version": src.mastodon_version,
+        }
         seen: set[str] = set()
         for tag in src.hashtags:
             tag = tag.strip().lstrip("#")
@@ -70,8 +87,10 @@ def targets(cfg: Config) -> list[Target]:
 
 # --- endpoints ---------------------------------------------------------------------------------
 
-def tag_timeline(client: Mastodon, capture: Capture, tag: str, *, min_id: Any, limit: int,
-                 max_pages: int) -> Iterator[list[dict[str, Any]]]:
+
+def tag_timeline(
+    client: Mastodon, capture: Capture, tag: str, *, min_id: Any, limit: int, max_pages: int
+) -> Iterator[list[dict[str, Any]]]:
     """Pages of a hashtag timeline above `min_id` (an id or a datetime), oldest page first;
     each page as the server sent it (newest first within the page)."""
     page = client.timeline_hashtag(tag, min_id=min_id, limit=limit)
@@ -87,12 +106,12 @@ def tag_timeline(client: Mastodon, capture: Capture, tag: str, *, min_id: Any, l
             return
 
 
-def search_statuses(client: Mastodon, capture: Capture, q: str, *, min_id: Any, offset: int, limit: int,
-                    max_pages: int) -> Iterator[tuple[list[dict[str, Any]], int]]:
+def search_statuses(
+    client: Mastodon, capture: Capture, q: str, *, min_id: Any, offset: int, limit: int, max_pages: int
+) -> Iterator[tuple[list[dict[str, Any]], int]]:
     """Pages of a status search (newest first) above `min_id`, from `offset`:
     (statuses as sent, the offset after this page)."""
-    res = client.search_v2(q, resolve=False, result_type="statuses", min_id=min_id, offset=offset or None,
-                           limit=limit)
+    res = client.search_v2(q, resolve=False, result_type="statuses", min_id=min_id, offset=offset or None, limit=limit)
     for n in range(1, max_pages + 1):
         body = capture.json()
         if not isinstance(body, dict) or not isinstance(body.get("statuses"), list):
@@ -109,6 +128,7 @@ def search_statuses(client: Mastodon, capture: Capture, q: str, *, min_id: Any, 
 
 # --- fetch -------------------------------------------------------------------------------------
 
+
 def fetch(target: Target, state: dict[str, Any], secrets: Secrets) -> FetchResult:
     p = target.params
     result = FetchResult(target=target, state=dict(state))
@@ -118,8 +138,10 @@ def fetch(target: Target, state: dict[str, Any], secrets: Secrets) -> FetchResul
     try:
         if p["kind"] == "search" and not token:
             result.status = "failed"
-            result.error = (f"keyword search on {host(p['api_base_url'])} needs an access token: "
-                            f"environment variable {p['access_token_env']} is not set")
+            result.error = (
+                f"keyword search on {host(p['api_base_url'])} needs an access token: "
+                f"environment variable {p['access_token_env']} is not set"
+            )
             return result
         client = make_client(p, token, capture)
         walk = _walk_tag if p["kind"] == "tag" else _walk_search
@@ -128,7 +150,7 @@ def fetch(target: Target, state: dict[str, Any], secrets: Secrets) -> FetchResul
         result.status, result.error = classify_error(e, p, endpoint)
     finally:
         if result.status != "ok":
-            result.state = dict(state)     # keep the old watermark: the next cycle resumes from it
+            result.state = dict(state)  # keep the old watermark: the next cycle resumes from it
         if result.error:
             result.error = redact(result.error, secrets.values(p.get("access_token_env")))
         result.requests, result.http_status = capture.requests, capture.status
@@ -142,19 +164,26 @@ def _lookback_id(p: dict[str, Any]) -> str:
     return str((int(since.timestamp()) << 16) * 1000)
 
 
-def _collect(items: list[dict[str, Any]], result: FetchResult, seen: set[str], target: Target,
-             now: datetime, parent_of: Callable[[dict[str, Any]], str | None]) -> None:
+def _collect(
+    items: list[dict[str, Any]],
+    result: FetchResult,
+    seen: set[str],
+    target: Target,
+    now: datetime,
+    parent_of: Callable[[dict[str, Any]], str | None],
+) -> None:
     for item in items:
         s = original(item)
         sid = s.get("uri") or s.get("url") or str(s.get("id"))
         if sid in seen:
-            continue   # a boost and its original, or a status on two pages
+            continue  # a boost and its original, or a status on two pages
         seen.add(sid)
         result.mentions.append(to_mention(item, target.key, now, parent_of(s)))
 
 
-def _parent_resolver(client: Mastodon, p: dict[str, Any]) -> tuple[Callable[[dict[str, Any]], str | None],
-                                                                    dict[str, str]]:
+def _parent_resolver(
+    client: Mastodon, p: dict[str, Any]
+) -> tuple[Callable[[dict[str, Any]], str | None], dict[str, str]]:
     """reply_to must be the parent's `uri` (its source_id), but a status only names its
     parent by this instance's id: use what this fetch saw, then the process cache, then
     ask the instance (a few lookups per fetch); failing that, an instance-local key."""
@@ -174,11 +203,12 @@ def _parent_resolver(client: Mastodon, p: dict[str, Any]) -> tuple[Callable[[dic
                 parent = client.status(pid)
                 uri = parent.get("uri") if hasattr(parent, "get") else None
             except MastodonError:
-                budget["left"] = 0       # rate limit or error: stop looking up in this fetch
+                budget["left"] = 0  # rate limit or error: stop looking up in this fetch
         if uri:
             _parents.put((base, pid), uri)
             return uri
         return f"{base}/api/v1/statuses/{pid}"
+
     return parent_of, known
 
 
@@ -189,8 +219,7 @@ def _remember(known: dict[str, str], items: list[dict[str, Any]]) -> None:
                 known[str(s["id"])] = s["uri"]
 
 
-def _walk_tag(client: Mastodon, capture: Capture, target: Target, state: dict[str, Any],
-              result: FetchResult) -> None:
+def _walk_tag(client: Mastodon, capture: Capture, target: Target, state: dict[str, Any], result: FetchResult) -> None:
     p = target.params
     now = datetime.now(timezone.utc)
     min_id = state.get("min_id")
@@ -199,21 +228,23 @@ def _walk_tag(client: Mastodon, capture: Capture, target: Target, state: dict[st
     parent_of, known = _parent_resolver(client, p)
     pages: list[list[dict[str, Any]]] = []
     try:
-        for raw in tag_timeline(client, capture, p["tag"], min_id=min_id or _lookback_id(p), limit=p["page_size"],
-                                max_pages=p["max_pages"]):
+        for raw in tag_timeline(
+            client, capture, p["tag"], min_id=min_id or _lookback_id(p), limit=p["page_size"], max_pages=p["max_pages"]
+        ):
             pages.append(raw)
             _remember(known, raw)
             for item in raw:
                 if item.get("id") and (newest is None or id_key(item["id"]) > id_key(newest)):
                     newest = str(item["id"])
-    finally:   # parents are resolved once every page is known; a failure keeps what came before it
+    finally:  # parents are resolved once every page is known; a failure keeps what came before it
         for raw in pages:
             _collect(raw, result, seen, target, now, parent_of)
     result.state = {"min_id": newest} if newest else dict(state)
 
 
-def _walk_search(client: Mastodon, capture: Capture, target: Target, state: dict[str, Any],
-                 result: FetchResult) -> None:
+def _walk_search(
+    client: Mastodon, capture: Capture, target: Target, state: dict[str, Any], result: FetchResult
+) -> None:
     p = target.params
     now = datetime.now(timezone.utc)
     min_id = state.get("min_id") or _lookback_id(p)
@@ -224,8 +255,9 @@ def _walk_search(client: Mastodon, capture: Capture, target: Target, state: dict
     pages: list[list[dict[str, Any]]] = []
     complete = False
     try:
-        for raw, offset in search_statuses(client, capture, p["query"], min_id=min_id, offset=offset,
-                                           limit=p["page_size"], max_pages=p["max_pages"]):
+        for raw, offset in search_statuses(
+            client, capture, p["query"], min_id=min_id, offset=offset, limit=p["page_size"], max_pages=p["max_pages"]
+        ):
             pages.append(raw)
             _remember(known, raw)
             complete = len(raw) < p["page_size"]
@@ -237,8 +269,5 @@ def _walk_search(client: Mastodon, capture: Capture, target: Target, state: dict
             _collect(raw, result, seen, target, now, parent_of)
     if complete:
         result.state = {"min_id": newest} if newest else dict(state)
-    else:       # the cap stopped the walk: finish it next cycle before moving the watermark
+    else:  # the cap stopped the walk: finish it next cycle before moving the watermark
         result.state = {"min_id": min_id, "offset": offset, "pending": newest}
-
-
-from connectors.mastodon.lookup import exists  # noqa: E402

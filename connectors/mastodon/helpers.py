@@ -1,4 +1,5 @@
 """Mastodon helpers: the client, raw response capture, status -> Mention, error lines."""
+
 from __future__ import annotations
 
 import json
@@ -9,12 +10,19 @@ from urllib.parse import urlsplit
 
 import requests
 from mastodon import Mastodon
-from mastodon.errors import (MastodonAPIError, MastodonNetworkError, MastodonNotFoundError,
-                             MastodonRatelimitError, MastodonServerError, MastodonUnauthorizedError)
+from mastodon.errors import (
+    MastodonAPIError,
+    MastodonNetworkError,
+    MastodonNotFoundError,
+    MastodonRatelimitError,
+    MastodonServerError,
+    MastodonUnauthorizedError,
+)
 
 from connectors.html import html_links, html_to_text
 from connectors.mastodon import settings
-from edumon.mention import Mention, parse_timestamp as parse_ts
+from core.mention import Mention
+from core.mention import parse_timestamp as parse_ts
 
 
 class Capture:
@@ -45,9 +53,16 @@ def make_client(p: dict[str, Any], token: str | None, capture: Capture) -> Masto
     1.0.0, so `search_v2` with paging refuses to run)."""
     session = requests.Session()
     session.hooks["response"].append(capture)
-    return Mastodon(api_base_url=p["api_base_url"], access_token=token, mastodon_version=p["mastodon_version"],
-                    version_check_mode="created", request_timeout=p["timeout_s"], ratelimit_method="throw",
-                    session=session, user_agent=settings.USER_AGENT)
+    return Mastodon(
+        api_base_url=p["api_base_url"],
+        access_token=token,
+        mastodon_version=p["mastodon_version"],
+        version_check_mode="created",
+        request_timeout=p["timeout_s"],
+        ratelimit_method="throw",
+        session=session,
+        user_agent=settings.USER_AGENT,
+    )
 
 
 def host(url: str) -> str:
@@ -58,8 +73,6 @@ def id_key(sid: Any) -> tuple[int, str]:
     """Order status ids numerically (they are snowflakes in decimal strings)."""
     s = str(sid)
     return (len(s), s) if s.isdigit() else (0, s)
-
-
 
 
 def full_acct(account: dict[str, Any]) -> str | None:
@@ -92,8 +105,15 @@ def to_mention(item: dict[str, Any], target: str, fetched_at: datetime, reply_to
     card = s.get("card") or {}
     if card.get("url") and card["url"] not in links:
         links.append(card["url"])
-    media = [{"type": a.get("type"), "url": a.get("url") or a.get("remote_url"), "preview_url": a.get("preview_url"),
-              "alt": a.get("description") or ""} for a in s.get("media_attachments") or []]
+    media = [
+        {
+            "type": a.get("type"),
+            "url": a.get("url") or a.get("remote_url"),
+            "preview_url": a.get("preview_url"),
+            "alt": a.get("description") or "",
+        }
+        for a in s.get("media_attachments") or []
+    ]
     return Mention(
         source=settings.SOURCE,
         source_id=s.get("uri") or s.get("url") or str(s.get("id")),
@@ -108,8 +128,11 @@ def to_mention(item: dict[str, Any], target: str, fetched_at: datetime, reply_to
         links=links,
         has_media=bool(media),
         media=media,
-        metrics={"replies": int(s.get("replies_count") or 0), "reblogs": int(s.get("reblogs_count") or 0),
-                 "favourites": int(s.get("favourites_count") or 0)},
+        metrics={
+            "replies": int(s.get("replies_count") or 0),
+            "reblogs": int(s.get("reblogs_count") or 0),
+            "favourites": int(s.get("favourites_count") or 0),
+        },
         reply_to=reply_to,
         raw=json.dumps(item, ensure_ascii=False),
     )
@@ -155,8 +178,11 @@ def classify_error(e: Exception, p: dict[str, Any], endpoint: str) -> tuple[str,
         line = f"{head} from {where} ({endpoint})" + (f": {detail}" if detail else "")
         token_env = p.get("access_token_env")
         if isinstance(e, MastodonUnauthorizedError) or code in (401, 403):
-            hint = (f"check the access token in {token_env} for {where}" if token_env
-                    else f"{where} does not serve this without a token (set access_token_env)")
+            hint = (
+                f"check the access token in {token_env} for {where}"
+                if token_env
+                else f"{where} does not serve this without a token (set access_token_env)"
+            )
             return "failed", f"{line}: {hint}"
         if isinstance(e, (MastodonServerError, MastodonNotFoundError)):
             return "failed", line

@@ -9,19 +9,21 @@ used when it is set.  A 429 stops that instance's checks for this run (the statu
 not asked keep their turn); a server, network or token error stops them too, the
 status it hit counts as "could not tell".
 """
+
 from __future__ import annotations
 
 import json
 import re
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 from mastodon.errors import MastodonAPIError, MastodonNotFoundError, MastodonRatelimitError
 
 from connectors.base import Existence
 from connectors.mastodon.helpers import Capture, classify_error, host, make_client, original
-from edumon.config import Config, MastodonSource
-from edumon.mention import Mention
-from edumon.secrets import Secrets, redact
+from core.config import Config, MastodonSource
+from core.mention import Mention
+from core.secrets import Secrets, redact
 
 ENDPOINT = "status lookup"
 
@@ -42,8 +44,12 @@ def local_id(m: Mention) -> str | None:
 
 
 def _params(src: MastodonSource) -> dict[str, Any]:
-    return {"api_base_url": src.api_base_url.rstrip("/"), "access_token_env": src.access_token_env,
-            "timeout_s": src.timeout_s, "mastodon_version": src.mastodon_version}
+    return {
+        "api_base_url": src.api_base_url.rstrip("/"),
+        "access_token_env": src.access_token_env,
+        "timeout_s": src.timeout_s,
+        "mastodon_version": src.mastodon_version,
+    }
 
 
 def exists(cfg: Config, mentions: Sequence[Mention], secrets: Secrets) -> Existence:
@@ -56,13 +62,14 @@ def exists(cfg: Config, mentions: Sequence[Mention], secrets: Secrets) -> Existe
     for m in mentions:
         where = instance_of(m)
         if where not in instances or local_id(m) is None:
-            out.answers[m.mention_id] = None    # the instance is no longer configured, or no id to ask
+            out.answers[m.mention_id] = None  # the instance is no longer configured, or no id to ask
             unknown.add(where or "?")
             continue
         groups.setdefault(where, []).append(m)
     for where in sorted(unknown):
-        out.notes.append(f"mastodon: statuses fetched from {where} cannot be checked "
-                         f"(instance not configured, or no status id)")
+        out.notes.append(
+            f"mastodon: statuses fetched from {where} cannot be checked (instance not configured, or no status id)"
+        )
     for where, ms in groups.items():
         _check_instance(instances[where], ms, secrets, out)
     return out
@@ -91,10 +98,10 @@ def _check_instance(src: MastodonSource, mentions: list[Mention], secrets: Secre
                 out.answers[m.mention_id] = None
                 if code is not None and 400 <= code < 500 and code not in (401, 403):
                     out.notes.append(_note(e, p, secrets, 0))
-                    continue          # about this status only
+                    continue  # about this status only
                 out.notes.append(_note(e, p, secrets, len(mentions) - n - 1))
-                return                # the instance is unwell or refuses us: stop
-            except Exception as e:    # network error, timeout, malformed answer: stop
+                return  # the instance is unwell or refuses us: stop
+            except Exception as e:  # network error, timeout, malformed answer: stop
                 out.answers[m.mention_id] = None
                 out.notes.append(_note(e, p, secrets, len(mentions) - n - 1))
                 return

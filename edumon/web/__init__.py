@@ -2,5 +2,5 @@
 
 Import `edumon.web.app.create_app` for the application; this package's
 `__init__` stays free of web-framework imports so the config can use
-`edumon.web.settings` without them.
+`core.config` without them.
 """

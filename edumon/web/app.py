@@ -7,6 +7,7 @@ checked for every follow-up, a CSRF token checked on every POST, every text
 escaped by Jinja2's autoescape, only http(s) links rendered, and headers that
 forbid framing, inline scripts and caching.
 """
+
 from __future__ import annotations
 
 import hmac
@@ -21,6 +22,7 @@ from zoneinfo import ZoneInfo
 
 import jinja2
 from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
@@ -28,33 +30,52 @@ from starlette.middleware.sessions import SessionMiddleware
 from starlette.requests import Request
 from starlette.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
-from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from classifiers.base import HARM_KINDS, HARMS as LABEL_HARMS, SENTIMENTS
-from edumon.config import Config
-from edumon.feedback import DISMISS_REASONS, HARM_NL, SENTIMENT_NL, FeedbackError
-from edumon.protocol.followups import ACTION_NL, STATUS_NL, FollowupError
+from core.config import Config, WebUser
+from core.vocabulary import FOLLOWUP_STATUSES as STATUSES
+from core.vocabulary import HARM_KINDS, HARM_NL, ROLE_NL, SENTIMENT_NL, SENTIMENTS, SOURCE_NL, SOURCES, STATUS_NL
+from core.vocabulary import HARMS as LABEL_HARMS
 from edumon.web.auth import LoginThrottle, authenticate, visible_schools
-from edumon.web.settings import WebUser
-from edumon.web.store import ACTS, PERIODS, SOURCES, STATUSES, Filters, NotFound, ReviewStore
+from edumon.web.store import ACTS, PERIODS, Filters, NotFound, ReviewStore
+from protocol.feedback import DISMISS_REASONS, FeedbackError
+from protocol.followups import ACTION_NL, FollowupError
 from warehouse import WarehouseLocked
 
 log = logging.getLogger("edumon.web")
 HERE = Path(__file__).resolve().parent
 MIN_SECRET = 32
 
-ROLE_NL = {"comms": "communicatie", "leader": "schoolleider", "analyst": "analist"}
-FLAG_NL = {"media_consent": "toestemming beeld", "staff_disclosure": "medewerker online",
-           "spike": "piek", "pile_on": "stapeling reacties"}
-ALERT_NL = {"threat": "bedreiging", "insult": "belediging", "spike": "piek", "pile_on": "stapeling reacties",
-            "source_health": "bron storing"}
+FLAG_NL = {
+    "media_consent": "toestemming beeld",
+    "staff_disclosure": "medewerker online",
+    "spike": "piek",
+    "pile_on": "stapeling reacties",
+}
+ALERT_NL = {
+    "threat": "bedreiging",
+    "insult": "belediging",
+    "spike": "piek",
+    "pile_on": "stapeling reacties",
+    "source_health": "bron storing",
+}
 PERIOD_NL = {"1d": "24 uur", "7d": "7 dagen", "30d": "30 dagen", "all": "alles"}
-SOURCE_NL = {"rss": "nieuws (RSS)", "bluesky": "Bluesky", "mastodon": "Mastodon"}
-ACT_NL = {"note": "notitie toevoegen", "done": "afgehandeld", "dismissed": "vervallen",
-          "correct_online": "feitelijke fout online corrigeren", "report_police": "aangifte bij de politie"}
-FIELD_NL = {"created": "aangemaakt", "action": "actie", "status": "status", "note": "notitie",
-            "sentiment": "sentiment", "harm": "schade", "harm_kind": "soort schade"}
+ACT_NL = {
+    "note": "notitie toevoegen",
+    "done": "afgehandeld",
+    "dismissed": "vervallen",
+    "correct_online": "feitelijke fout online corrigeren",
+    "report_police": "aangifte bij de politie",
+}
+FIELD_NL = {
+    "created": "aangemaakt",
+    "action": "actie",
+    "status": "status",
+    "note": "notitie",
+    "sentiment": "sentiment",
+    "harm": "schade",
+    "harm_kind": "soort schade",
+}
 
 
 class SecretError(RuntimeError):
@@ -65,8 +86,11 @@ class SecurityHeaders:
     """Adds headers that forbid framing, scripts, sniffing and caching to every response."""
 
     HEADERS = [
-        (b"content-security-policy", b"default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; "
-                                     b"frame-ancestors 'none'; base-uri 'none'"),
+        (
+            b"content-security-policy",
+            b"default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; "
+            b"frame-ancestors 'none'; base-uri 'none'",
+        ),
         (b"x-frame-options", b"DENY"),
         (b"x-content-type-options", b"nosniff"),
         (b"referrer-policy", b"same-origin"),
@@ -86,6 +110,7 @@ class SecurityHeaders:
                 message.setdefault("headers", [])
                 message["headers"] = list(message["headers"]) + self.HEADERS
             await send(message)
+
         await self.app(scope, receive, send_with_headers)
 
 
@@ -100,8 +125,13 @@ def safe_url(url: str | None) -> str | None:
 
 
 def _environment(cfg: Config) -> jinja2.Environment:
-    env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(HERE / "templates")), autoescape=True,
-                             undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(HERE / "templates")),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
     tz = ZoneInfo(cfg.organisation.timezone)
 
     def when(dt: datetime | None) -> str:
@@ -113,12 +143,28 @@ def _environment(cfg: Config) -> jinja2.Environment:
 
     env.filters["when"] = when
     env.filters["safe_url"] = safe_url
-    env.globals.update(ROLE_NL=ROLE_NL, FLAG_NL=FLAG_NL, ALERT_NL=ALERT_NL, PERIOD_NL=PERIOD_NL, SOURCE_NL=SOURCE_NL,
-                       ACT_NL=ACT_NL, FIELD_NL=FIELD_NL, ACTION_NL=ACTION_NL, STATUS_NL=STATUS_NL,
-                       SENTIMENT_NL=SENTIMENT_NL, HARM_NL=HARM_NL, DISMISS_REASONS=DISMISS_REASONS,
-                       STATUSES=STATUSES, SOURCES=SOURCES, PERIODS=list(PERIODS), ACTS=ACTS,
-                       SENTIMENTS=SENTIMENTS, LABEL_HARMS=LABEL_HARMS, HARM_KINDS=HARM_KINDS,
-                       organisation=cfg.organisation.name)
+    env.globals.update(
+        ROLE_NL=ROLE_NL,
+        FLAG_NL=FLAG_NL,
+        ALERT_NL=ALERT_NL,
+        PERIOD_NL=PERIOD_NL,
+        SOURCE_NL=SOURCE_NL,
+        ACT_NL=ACT_NL,
+        FIELD_NL=FIELD_NL,
+        ACTION_NL=ACTION_NL,
+        STATUS_NL=STATUS_NL,
+        SENTIMENT_NL=SENTIMENT_NL,
+        HARM_NL=HARM_NL,
+        DISMISS_REASONS=DISMISS_REASONS,
+        STATUSES=STATUSES,
+        SOURCES=SOURCES,
+        PERIODS=list(PERIODS),
+        ACTS=ACTS,
+        SENTIMENTS=SENTIMENTS,
+        LABEL_HARMS=LABEL_HARMS,
+        HARM_KINDS=HARM_KINDS,
+        organisation=cfg.organisation.name,
+    )
     return env
 
 
@@ -157,8 +203,9 @@ def create_app(cfg: Config, secret: str, store: ReviewStore | None = None) -> St
     def render(request: Request, template: str, status: int = 200, **ctx: Any) -> HTMLResponse:
         user = ctx.pop("user", None) or current_user(request)
         flash = request.session.pop("flash", None)
-        html = env.get_template(template).render(csrf_token=csrf_token(request), user=user, flash=flash,
-                                                 school_names=store.school_names, **ctx)
+        html = env.get_template(template).render(
+            csrf_token=csrf_token(request), user=user, flash=flash, school_names=store.school_names, **ctx
+        )
         return HTMLResponse(html, status_code=status)
 
     def reviewer(request: Request) -> WebUser:
@@ -180,16 +227,22 @@ def create_app(cfg: Config, secret: str, store: ReviewStore | None = None) -> St
         form = await checked_form(request)
         username, password = str(form.get("username") or "").strip(), str(form.get("password") or "")
         if throttle.blocked(username):
-            return render(request, "login.html", 429, error="Te veel mislukte pogingen. Probeer het over een kwartier "
-                                                            "opnieuw.", username=username)
+            return render(
+                request,
+                "login.html",
+                429,
+                error="Te veel mislukte pogingen. Probeer het over een kwartier opnieuw.",
+                username=username,
+            )
         user = await run_in_threadpool(authenticate, cfg.users, username, password)
         if user is None:
             throttle.failed(username)
             log.warning("failed login for %r", username)
-            return render(request, "login.html", 401, error="Onbekende gebruikersnaam of onjuist wachtwoord.",
-                          username=username)
+            return render(
+                request, "login.html", 401, error="Onbekende gebruikersnaam of onjuist wachtwoord.", username=username
+            )
         throttle.succeeded(username)
-        request.session.clear()                 # a new session: no fixation
+        request.session.clear()  # a new session: no fixation
         request.session.update(user=user.username, login_at=time.time(), csrf=pysecrets.token_urlsafe(32))
         return RedirectResponse("/", 303)
 
@@ -206,11 +259,27 @@ def create_app(cfg: Config, secret: str, store: ReviewStore | None = None) -> St
             raise HTTPException(404)
         now = datetime.now(timezone.utc)
         sections = await run_in_threadpool(store.overview, visible, flt, now)
-        query = {k: v for k, v in (("school", flt.school), ("status", flt.status), ("harm", flt.harm),
-                                   ("source", flt.source), ("period", flt.period)) if v}
-        return render(request, "overview.html", user=user, sections=sections, flt=flt, visible=visible,
-                      total={s: sum(sec.counts.get(s, 0) for sec in sections) for s in STATUSES},
-                      query=urlencode(query))
+        query = {
+            k: v
+            for k, v in (
+                ("school", flt.school),
+                ("status", flt.status),
+                ("harm", flt.harm),
+                ("source", flt.source),
+                ("period", flt.period),
+            )
+            if v
+        }
+        return render(
+            request,
+            "overview.html",
+            user=user,
+            sections=sections,
+            flt=flt,
+            visible=visible,
+            total={s: sum(sec.counts.get(s, 0) for sec in sections) for s in STATUSES},
+            query=urlencode(query),
+        )
 
     async def detail(request: Request, error: str | None = None, status: int = 200) -> Response:
         user = reviewer(request)
@@ -254,12 +323,25 @@ def create_app(cfg: Config, secret: str, store: ReviewStore | None = None) -> St
         note = str(form.get("note") or "").strip() or None
         visible = visible_schools(user, all_ids)
         try:
-            changes = await run_in_threadpool(store.correct, visible, mid, by=user.username, sentiment=sentiment,
-                                              harm=harm, harm_kind=kind if harm != "none" else None, note=note)
+            changes = await run_in_threadpool(
+                store.correct,
+                visible,
+                mid,
+                by=user.username,
+                sentiment=sentiment,
+                harm=harm,
+                harm_kind=kind if harm != "none" else None,
+                note=note,
+            )
         except FeedbackError as e:
             return await detail(request, f"Label niet gecorrigeerd: {e}", 400)
-        request.session["flash"] = "Label gecorrigeerd: " + ", ".join(
-            f"{FIELD_NL.get(c.field, c.field)} {c.from_value or '-'} → {c.to_value or '-'}" for c in changes) + "."
+        request.session["flash"] = (
+            "Label gecorrigeerd: "
+            + ", ".join(
+                f"{FIELD_NL.get(c.field, c.field)} {c.from_value or '-'} → {c.to_value or '-'}" for c in changes
+            )
+            + "."
+        )
         return RedirectResponse(f"/opvolging/{mid}", 303)
 
     async def style(request: Request) -> Response:
@@ -274,15 +356,25 @@ def create_app(cfg: Config, secret: str, store: ReviewStore | None = None) -> St
         detail_text = exc.detail if exc.status_code == 403 else None
         if exc.status_code == 404:
             detail_text = "Deze pagina of opvolging bestaat niet, of hoort niet bij uw school."
-        return render(request, "error.html", exc.status_code, title=titles.get(exc.status_code, "Fout"),
-                      message=detail_text or "Er ging iets mis.")
+        return render(
+            request,
+            "error.html",
+            exc.status_code,
+            title=titles.get(exc.status_code, "Fout"),
+            message=detail_text or "Er ging iets mis.",
+        )
 
     async def not_found(request: Request, exc: Exception) -> Response:
         return await http_error(request, HTTPException(404))
 
     async def locked(request: Request, exc: Exception) -> Response:
-        return render(request, "error.html", 503, title="Even bezet",
-                      message="De database is bezet door een monitoringsronde. Probeer het zo opnieuw.")
+        return render(
+            request,
+            "error.html",
+            503,
+            title="Even bezet",
+            message="De database is bezet door een monitoringsronde. Probeer het zo opnieuw.",
+        )
 
     routes = [
         Route("/", overview),
@@ -297,11 +389,20 @@ def create_app(cfg: Config, secret: str, store: ReviewStore | None = None) -> St
     ]
     middleware = [
         Middleware(SecurityHeaders),
-        Middleware(SessionMiddleware, secret_key=secret, session_cookie="edumon_session", max_age=int(session_s),
-                   same_site="lax", https_only=cfg.web.secure_cookies),
+        Middleware(
+            SessionMiddleware,
+            secret_key=secret,
+            session_cookie="edumon_session",
+            max_age=int(session_s),
+            same_site="lax",
+            https_only=cfg.web.secure_cookies,
+        ),
     ]
-    app = Starlette(routes=routes, middleware=middleware,
-                    exception_handlers={HTTPException: http_error, NotFound: not_found, WarehouseLocked: locked})
+    app = Starlette(
+        routes=routes,
+        middleware=middleware,
+        exception_handlers={HTTPException: http_error, NotFound: not_found, WarehouseLocked: locked},
+    )
     app.state.store = store
     app.state.cfg = cfg
     return app

@@ -7,28 +7,29 @@ the page's own connections from overlapping (DuckDB refuses a read-only and a
 read-write connection to one file in one process); another process's lock
 (a monitoring cycle) is waited for by `Warehouse.connect`.
 """
+
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
-from typing import Any, Callable, Sequence, TypeVar
+from typing import Any, TypeVar
 
 import duckdb
 
-from edumon.config import Config
-from edumon.feedback import correct_labels, dismiss
-from edumon.protocol.evidence import evidence_for
-from edumon.protocol.followups import REASON, get_followup, history, update_followup
+from core.config import Config
+from core.vocabulary import FOLLOWUP_STATUSES as STATUSES
+from core.vocabulary import HARMS, SOURCES
+from protocol.evidence import evidence_for
+from protocol.feedback import correct_labels, dismiss
+from protocol.followups import REASON, get_followup, history, update_followup
 from warehouse import Warehouse
 
 T = TypeVar("T")
 
-STATUSES = ("open", "done", "dismissed")
-HARMS = ("threat", "insult", "none")
-SOURCES = ("rss", "bluesky", "mastodon")
 PERIODS = {"1d": timedelta(days=1), "7d": timedelta(days=7), "30d": timedelta(days=30), "all": None}
-MAX_ITEMS = 200          # follow-ups shown per school; the counts still count them all
+MAX_ITEMS = 200  # follow-ups shown per school; the counts still count them all
 ACTS = ("note", "done", "dismissed", "correct_online", "report_police")
 
 
@@ -39,6 +40,7 @@ class NotFound(LookupError):
 @dataclass
 class Filters:
     """The overview's filters; unknown values fall back to the defaults."""
+
     school: str | None = None
     status: str = "open"
     harm: str | None = None
@@ -46,13 +48,18 @@ class Filters:
     period: str = "all"
 
     @classmethod
-    def from_query(cls, q: Any) -> "Filters":
+    def from_query(cls, q: Any) -> Filters:
         def pick(name: str, allowed: Sequence[str], default: Any) -> Any:
             v = q.get(name) or None
             return v if v in allowed else default
-        return cls(school=q.get("school") or None, status=pick("status", STATUSES + ("all",), "open"),
-                   harm=pick("harm", HARMS, None), source=pick("source", SOURCES, None),
-                   period=pick("period", tuple(PERIODS), "all"))
+
+        return cls(
+            school=q.get("school") or None,
+            status=pick("status", STATUSES + ("all",), "open"),
+            harm=pick("harm", HARMS, None),
+            source=pick("source", SOURCES, None),
+            period=pick("period", tuple(PERIODS), "all"),
+        )
 
     def since(self, now: datetime) -> datetime | None:
         span = PERIODS[self.period]
@@ -63,14 +70,15 @@ class Filters:
 class SchoolSection:
     school_id: str
     name: str
-    counts: dict[str, int] = field(default_factory=dict)     # status -> follow-ups matching the other filters
+    counts: dict[str, int] = field(default_factory=dict)  # status -> follow-ups matching the other filters
     items: list[dict[str, Any]] = field(default_factory=list)
     alerts: list[dict[str, Any]] = field(default_factory=list)
-    more: int = 0                                            # matching follow-ups beyond MAX_ITEMS
+    more: int = 0  # matching follow-ups beyond MAX_ITEMS
 
 
-SEVERITY_SQL = ("CASE WHEN m.harm = 'threat' OR f.action = 'report_police' THEN 3 "
-                "WHEN m.harm = 'insult' THEN 2 ELSE 1 END")
+SEVERITY_SQL = (
+    "CASE WHEN m.harm = 'threat' OR f.action = 'report_police' THEN 3 WHEN m.harm = 'insult' THEN 2 ELSE 1 END"
+)
 
 
 def group_alerts(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -133,26 +141,34 @@ class ReviewStore:
                 where.append("m.source = ?")
                 params.append(flt.source)
             since = flt.since(now)
-            if since is not None:        # as the digest: mentions fetched in the period, not deleted
+            if since is not None:  # as the digest: mentions fetched in the period, not deleted
                 where.append("m.fetched_at >= ? AND m.fetched_at < ? AND m.deleted_at IS NULL")
                 params += [since, now]
-            rows = _dicts(con, f"""
+            rows = _dicts(
+                con,
+                f"""
                 SELECT f.mention_id, f.school_ids, f.action, f.status, f.note, {REASON} AS reason, f.created_at,
                        f.updated_at, f.updated_by, m.text, m.title, m.url, m.source, m.author,
                        m.published_at, m.fetched_at, m.sentiment, m.harm, m.harm_kind, m.cues, m.has_media,
                        {SEVERITY_SQL} AS severity
                 FROM followups f LEFT JOIN mentions m USING (mention_id)
-                WHERE {' AND '.join(where)}
-                ORDER BY severity DESC, coalesce(m.published_at, m.fetched_at, f.created_at) DESC, f.mention_id""", params)
+                WHERE {" AND ".join(where)}
+                ORDER BY severity DESC, coalesce(m.published_at, m.fetched_at, f.created_at) DESC, f.mention_id""",
+                params,
+            )
             a_where, a_params = ["list_has_any(string_split(school_id, ','), ?)"], [list(schools)]
             if since is not None:
                 a_where.append("created_at >= ?")
                 a_params.append(since)
-            alert_rows = _dicts(con, f"""
+            alert_rows = _dicts(
+                con,
+                f"""
                 SELECT school_id, kind, severity, coalesce(ref, mention_id) AS ref, mention_id, subject, status,
                        created_at
-                FROM alerts LEFT JOIN alert_messages USING (alert_id) WHERE {' AND '.join(a_where)}
-                ORDER BY severity = 'urgent' DESC, created_at DESC, alert_id""", a_params)
+                FROM alerts LEFT JOIN alert_messages USING (alert_id) WHERE {" AND ".join(a_where)}
+                ORDER BY severity = 'urgent' DESC, created_at DESC, alert_id""",
+                a_params,
+            )
             alerts = group_alerts(alert_rows)
             ids = [r["mention_id"] for r in rows]
             return rows, alerts, self._flags(con, ids)
@@ -180,18 +196,26 @@ class ReviewStore:
         out: dict[str, list[dict[str, Any]]] = {}
         if not ids:
             return out
-        for r in _dicts(con, "SELECT mention_id, kind, detail FROM flags WHERE mention_id IN (SELECT unnest(?)) "
-                             "ORDER BY created_at", [list(ids)]):
+        for r in _dicts(
+            con,
+            "SELECT mention_id, kind, detail FROM flags WHERE mention_id IN (SELECT unnest(?)) ORDER BY created_at",
+            [list(ids)],
+        ):
             out.setdefault(r["mention_id"], []).append({"kind": r["kind"], "detail": r["detail"]})
-        for r in _dicts(con, """SELECT DISTINCT mid AS mention_id, kind FROM
+        for r in _dicts(
+            con,
+            """SELECT DISTINCT mid AS mention_id, kind FROM
                                 (SELECT unnest(mention_ids) AS mid, kind FROM escalations)
-                                WHERE mid IN (SELECT unnest(?))""", [list(ids)]):
+                                WHERE mid IN (SELECT unnest(?))""",
+            [list(ids)],
+        ):
             out.setdefault(r["mention_id"], []).append({"kind": r["kind"], "detail": None})
         return out
 
     def followup(self, visible: Sequence[str], mention_id: str) -> dict[str, Any]:
         """One follow-up with its mention, flags, audit trail, evidence and feedback; `NotFound` when
         it does not exist or belongs to none of the user's schools."""
+
         def read(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
             try:
                 f = get_followup(con, mention_id)
@@ -199,19 +223,25 @@ class ReviewStore:
                 raise NotFound(mention_id) from None
             if not set(f["school_ids"]) & set(visible):
                 raise NotFound(mention_id)
-            extra = _dicts(con, "SELECT title, author_id, has_media, lang, target FROM mentions WHERE mention_id = ?",
-                           [mention_id])
+            extra = _dicts(
+                con, "SELECT title, author_id, has_media, lang, target FROM mentions WHERE mention_id = ?", [mention_id]
+            )
             f.update(extra[0] if extra else {})
             f["flags"] = self._flags(con, [mention_id]).get(mention_id, [])
             f["history"] = history(con, mention_id)
             f["evidence"] = evidence_for(con, mention_id)
-            f["feedback"] = _dicts(con, "SELECT * FROM label_feedback WHERE mention_id = ? ORDER BY created_at",
-                                   [mention_id])
-            f["alerts"] = _dicts(con, "SELECT * FROM alerts LEFT JOIN alert_messages USING (alert_id) "
-                                      "WHERE coalesce(ref, mention_id) = ? "
-                                      "AND list_has_any(string_split(school_id, ','), ?) ORDER BY created_at",
-                                 [mention_id, list(visible)])
+            f["feedback"] = _dicts(
+                con, "SELECT * FROM label_feedback WHERE mention_id = ? ORDER BY created_at", [mention_id]
+            )
+            f["alerts"] = _dicts(
+                con,
+                "SELECT * FROM alerts LEFT JOIN alert_messages USING (alert_id) "
+                "WHERE coalesce(ref, mention_id) = ? "
+                "AND list_has_any(string_split(school_id, ','), ?) ORDER BY created_at",
+                [mention_id, list(visible)],
+            )
             return f
+
         return self._read(read)
 
     # --- writes (the CLI's functions, one short transaction each) -----------------------------
@@ -220,8 +250,17 @@ class ReviewStore:
         if row is None or not set(row[0]) & set(visible):
             raise NotFound(mention_id)
 
-    def act(self, visible: Sequence[str], mention_id: str, *, by: str, act: str, note: str | None,
-            reason: str | None = None, now: datetime | None = None) -> list[Any]:
+    def act(
+        self,
+        visible: Sequence[str],
+        mention_id: str,
+        *,
+        by: str,
+        act: str,
+        note: str | None,
+        reason: str | None = None,
+        now: datetime | None = None,
+    ) -> list[Any]:
         """A follow-up action: note | done | dismissed (with reason) | correct_online | report_police."""
         when = now or datetime.now(timezone.utc)
 
@@ -236,16 +275,28 @@ class ReviewStore:
             if act == "note":
                 return update_followup(con, mention_id, by=by, now=when, note=note)
             raise ValueError(f"unknown action {act!r}")
+
         return self._write(write)
 
-    def correct(self, visible: Sequence[str], mention_id: str, *, by: str, sentiment: str | None,
-                harm: str | None, harm_kind: str | None, note: str | None, now: datetime | None = None) -> list[Any]:
+    def correct(
+        self,
+        visible: Sequence[str],
+        mention_id: str,
+        *,
+        by: str,
+        sentiment: str | None,
+        harm: str | None,
+        harm_kind: str | None,
+        note: str | None,
+        now: datetime | None = None,
+    ) -> list[Any]:
         """Correct a follow-up's labels (kept in `label_feedback` and the audit trail)."""
         when = now or datetime.now(timezone.utc)
 
         def write(con: duckdb.DuckDBPyConnection) -> list[Any]:
             self._check_visible(con, visible, mention_id)
-            return correct_labels(con, mention_id, by=by, now=when, sentiment=sentiment, harm=harm,
-                                  harm_kind=harm_kind, note=note)
-        return self._write(write)
+            return correct_labels(
+                con, mention_id, by=by, now=when, sentiment=sentiment, harm=harm, harm_kind=harm_kind, note=note
+            )
 
+        return self._write(write)

@@ -1,0 +1,127 @@
+"""`edumon serve` (the deployments on their schedules) and `edumon status` (is every source healthy?)."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
+
+import click
+
+import health
+from core.config import Config
+from edumon.cli.options import config_option
+from flows.deployments import deployments
+from pipeline import warehouse_for
+from warehouse import WarehouseLocked
+
+
+def _prefect_api_url() -> str | None:
+    from prefect.settings import get_current_settings
+
+    url = get_current_settings().api.url
+    return str(url) if url else None
+
+
+@click.command()
+@config_option
+@click.option(
+    "--cycle-every",
+    "cycle_every",
+    type=click.FloatRange(min=1),
+    default=None,
+    metavar="SECONDS",
+    help="Run the cycle every SECONDS instead of on [schedule] cycle_cron (for trying things out).",
+)
+@click.option(
+    "--limit",
+    type=click.IntRange(min=1),
+    default=None,
+    help="At most this many flow runs at the same time (default: no limit).",
+)
+def serve(cfg: Config, cycle_every: float | None, limit: int | None) -> None:
+    """Serve the cycle, digest and retention deployments on their schedules.
+
+    Registers `monitor-cycle/edumon`, `daily-digest/edumon` and `retention/edumon` with the
+    Prefect server in PREFECT_API_URL and runs them when they are due, in
+    [organisation] timezone, until stopped (Ctrl-C pauses the schedules).
+
+    \b
+    Example:
+        prefect server start &
+        export PREFECT_API_URL=http://127.0.0.1:4200/api
+        edumon serve --config config/edumon.toml
+    """
+    from prefect import serve as prefect_serve
+
+    if not _prefect_api_url():
+        raise click.UsageError(
+            "edumon serve needs a Prefect server: start one with `prefect server start` and set "
+            "PREFECT_API_URL=http://127.0.0.1:4200/api (or `prefect config set PREFECT_API_URL=...`)"
+        )
+    assert cfg.path is not None
+    deps = deployments(cfg, cfg.path, cycle_every_s=cycle_every)
+    click.echo(
+        f"Serving {len(deps)} deployments for {cfg.organisation.name} "
+        f"({'every %g s' % cycle_every if cycle_every else ', '.join(cfg.schedule.cycle_cron)}; "
+        f"{cfg.organisation.timezone}) against {_prefect_api_url()}"
+    )
+    prefect_serve(*deps, limit=limit, print_starting_message=False)
+
+
+def _when(dt: datetime | None, tz: ZoneInfo) -> str:
+    return dt.astimezone(tz).strftime("%Y-%m-%d %H:%M") if dt else "-"
+
+
+@click.command()
+@config_option
+def status(cfg: Config) -> None:
+    """Show the last run of every source target, its outcome, and what is overdue or broken.
+
+    A target is overdue when it has not run since the last scheduled cycle
+    ([schedule] cycle_cron) more than [health] overdue_grace_minutes ago; FAILING
+    and SILENT follow the [health] rules that raise admin alerts.
+
+    \b
+    Example:
+        edumon status --config config/edumon.toml
+    """
+
+    now = datetime.now(timezone.utc)
+    tz = ZoneInfo(cfg.organisation.timezone)
+    wh = warehouse_for(cfg)
+    runs: list[dict[str, object]] = []
+    if wh.path.exists():
+        try:
+            with wh.connect(read_only=True) as con:
+                runs = health.recent_runs(con, cfg.health, now)
+        except health.duckdb.CatalogException:
+            runs = []  # a warehouse no cycle has written yet
+        except WarehouseLocked as e:
+            raise click.ClickException(str(e)) from None
+    rows = health.statuses(cfg, runs, now)
+    if not rows:
+        click.echo("No source targets configured.")
+        return
+    click.echo(
+        f"{'SOURCE':<9} {'LAST RUN':<16} {'OUTCOME':<13} {'FETCHED':>7} {'NEW':>5} {'FAILS':>5} "
+        f"{'LAST DELIVERY':<16} {'PROBLEM':<16} TARGET"
+    )
+    for st in rows:
+        problems = [f.kind.upper() for f in st.findings] + (["OVERDUE"] if st.overdue else [])
+        click.echo(
+            f"{st.source:<9} {_when(st.last_run_at, tz):<16} {st.status:<13} {st.fetched:>7} {st.new:>5} "
+            f"{st.failures:>5} {_when(st.last_delivery_at, tz):<16} {','.join(problems) or 'ok':<16} {st.target}"
+        )
+        if st.error and st.status != "ok":
+            click.echo(f"{'':<9} ! {st.error}")
+    expected = health.last_scheduled(
+        cfg.schedule.cycle_cron, cfg.organisation.timezone, now - timedelta(minutes=cfg.health.overdue_grace_minutes)
+    )
+    overdue = [st for st in rows if st.overdue]
+    broken = [st for st in rows if st.findings]
+    click.echo(
+        f"{len(rows)} targets; {len(broken)} failing or silent; {len(overdue)} overdue "
+        f"(expected a run since {_when(expected, tz)}, {cfg.organisation.timezone})."
+    )
+    if not wh.path.exists():
+        click.echo(f"No cycle has run yet: no warehouse at {wh.path}.")

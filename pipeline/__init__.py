@@ -1,0 +1,349 @@
+"""One monitoring cycle as plain functions: fetch -> relevance -> classify -> store.
+
+The Prefect flow (`flows/monitor.py`) runs the same functions as tasks;
+`run_cycle` runs them in order without Prefect.  Nothing is written until
+every target has been fetched, and then everything of the cycle is written
+in one short transaction: mentions, classifications, cursors and
+`source_runs` together.  A crash before that loses nothing (the cursors
+were not moved, the next cycle fetches the same items again), and a re-run
+stores nothing twice.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import traceback
+import uuid
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import protocol
+from classifiers import Classifier, load_classifier
+from connectors import FetchResult, Target, all_targets, connector
+from core.config import Config
+from core.mention import Mention, utcnow
+from core.secrets import Secrets, redact
+from pipeline.relevance import match_schools
+from warehouse import (
+    Warehouse,
+    WarehouseLocked,
+    record_run,
+    save_labels,
+    save_state,
+    spool,
+    upsert_mentions,
+    views,
+    warehouse_for,
+)
+
+log = logging.getLogger("edumon.cycle")
+
+
+@dataclass
+class TargetReport:
+    source: str
+    target: str
+    status: str
+    error: str | None = None
+    http_status: int | None = None
+    requests: int = 0
+    fetched: int = 0
+    relevant: int = 0
+    new: int = 0
+    started_at: datetime = field(default_factory=utcnow)
+    finished_at: datetime = field(default_factory=utcnow)
+
+
+@dataclass
+class CycleReport:
+    cycle_id: str
+    started_at: datetime
+    finished_at: datetime | None = None
+    targets: list[TargetReport] = field(default_factory=list)
+    stored: list[Mention] = field(default_factory=list)  # mentions stored for the first time
+    spooled: int = 0  # mentions kept in the spool (warehouse locked)
+    replayed: int = 0  # mentions written from an earlier spool
+    error: str | None = None
+    actions: Any = None  # protocol.ActionsReport
+
+    @property
+    def failed(self) -> list[TargetReport]:
+        return [t for t in self.targets if t.status in ("failed", "rate_limited")]
+
+    @property
+    def ok(self) -> bool:
+        return not self.failed and not self.error
+
+
+def spool_dir(cfg: Config) -> Path:
+    return Path(cfg.warehouse.spool_dir) if cfg.warehouse.spool_dir else Path(cfg.warehouse.path).parent / "spool"
+
+
+def secret_values(cfg: Config, secrets: Secrets) -> list[str]:
+    names = [s.app_password_env for s in cfg.sources.bluesky] + [s.access_token_env for s in cfg.sources.mastodon]
+    return secrets.values(*names)
+
+
+def crash_point(name: str) -> None:
+    """Kill this process here when `EDUMON_TEST_CRASH_AT` names this point.
+
+    For the fault tests only: they run `edumon run` in a subprocess and check
+    that a SIGKILL at `before-store`, `mid-store` (inside the write
+    transaction) or `after-replay` (a spool file written but not yet removed)
+    loses nothing and duplicates nothing.
+    """
+    if os.environ.get("EDUMON_TEST_CRASH_AT") == name:
+        os.kill(os.getpid(), signal.SIGKILL)
+
+
+# --- steps ---------------------------------------------------------------------------------
+
+
+def fetch_target(target: Target, state: dict[str, Any], secrets: Secrets) -> tuple[FetchResult, TargetReport]:
+    """Fetch one target; an unexpected exception becomes a failed result, never a crash."""
+    started = utcnow()
+    try:
+        result = connector(target.source).fetch(target, dict(state), secrets)
+    except Exception as e:  # a connector bug must not stop the other sources
+        log.debug("connector crashed: %s", traceback.format_exc())
+        result = FetchResult(
+            target=target, state=dict(state), status="failed", error=f"connector error: {type(e).__name__}: {e}"
+        )
+    report = TargetReport(
+        target.source,
+        target.key,
+        result.status,
+        result.error,
+        result.http_status,
+        result.requests,
+        len(result.mentions),
+        started_at=started,
+        finished_at=utcnow(),
+    )
+    return result, report
+
+
+def assign_schools(cfg: Config, mentions: Sequence[Mention]) -> list[Mention]:
+    """Set `school_ids` on each mention and keep only those about a school."""
+    kept = []
+    for m in mentions:
+        m.school_ids = match_schools(
+            m.text if not m.title or m.title in m.text else f"{m.title}\n{m.text}", cfg.schools
+        )
+        if m.school_ids:
+            kept.append(m)
+    return kept
+
+
+def classify(mentions: Sequence[Mention], classifier: Classifier, cached: dict[str, dict[str, Any]]) -> int:
+    """Label the mentions, reusing cached labels by text hash; returns how many texts were classified."""
+    todo: dict[str, str] = {}
+    for m in mentions:
+        if m.text_hash not in cached:
+            todo.setdefault(m.text_hash, m.text)
+    fresh: dict[str, dict[str, Any]] = {}
+    if todo:
+        hashes = list(todo)
+        labels = classifier.classify([todo[h] for h in hashes])
+        if len(labels) != len(hashes):
+            raise RuntimeError(f"classifier returned {len(labels)} labels for {len(hashes)} texts")
+        for h, lab in zip(hashes, labels):
+            fresh[h] = {
+                "sentiment": lab.sentiment,
+                "harm": lab.harm,
+                "harm_kind": lab.harm_kind,
+                "scores": dict(lab.scores),
+                "cues": list(lab.cues),
+                "classifier": lab.classifier,
+            }
+    for m in mentions:
+        found = cached.get(m.text_hash) or fresh[m.text_hash]
+        m.sentiment, m.harm, m.harm_kind = found["sentiment"], found["harm"], found["harm_kind"]
+        m.scores, m.cues, m.classifier = dict(found["scores"]), list(found["cues"]), found["classifier"]
+    return len(todo)
+
+
+def store(
+    wh: Warehouse,
+    cycle_id: str,
+    mentions: Sequence[Mention],
+    states: Sequence[tuple[str, str, dict[str, Any]]],
+    reports: Sequence[TargetReport],
+) -> list[Mention]:
+    """Write one cycle in one transaction; returns the mentions stored for the first time."""
+    with wh.transaction() as con:
+        res = upsert_mentions(con, mentions)
+        save_labels(con, mentions)
+        crash_point("mid-store")
+        for source, target, state in states:
+            save_state(con, source, target, state)
+        new_ids = set(res.inserted_ids)
+        new = [m for m in mentions if m.mention_id in new_ids]
+        seen: set[str] = set()
+        for r in reports:
+            r.new = 0
+        by_target = {(r.source, r.target): r for r in reports}
+        for m in new:
+            if m.mention_id in seen:
+                continue
+            seen.add(m.mention_id)
+            rep = by_target.get((m.source, m.target or ""))
+            if rep:
+                rep.new += 1
+        for r in reports:
+            record_run(
+                con,
+                cycle_id=cycle_id,
+                source=r.source,
+                target=r.target,
+                status=r.status,
+                error=r.error,
+                http_status=r.http_status,
+                requests=r.requests,
+                fetched=r.fetched,
+                relevant=r.relevant,
+                new=r.new,
+                started_at=r.started_at,
+                finished_at=r.finished_at,
+            )
+    # first occurrence per id only
+    out, seen = [], set()
+    for m in new:
+        if m.mention_id not in seen:
+            seen.add(m.mention_id)
+            out.append(m)
+    return out
+
+
+def replay_spool(cfg: Config, wh: Warehouse, report: CycleReport | None = None) -> int:
+    """Write what earlier cycles spooled; returns the number of mentions written.
+
+    With `report`, the mentions stored for the first time are added to
+    `report.stored` (they are new this cycle: alerts and the digest must see
+    them), and a damaged spool file is set aside as `*.bad` and named in
+    `report.error` instead of stopping every cycle from now on.
+    """
+    n = 0
+    for path, payload in spool.pending(spool_dir(cfg)):
+        try:
+            if payload is None:
+                raise ValueError("not valid JSON")
+            mentions = [spool.mention_from_dict(d) for d in payload["mentions"]]
+            reports = [
+                TargetReport(
+                    **{
+                        **r,
+                        "started_at": datetime.fromisoformat(r["started_at"]),
+                        "finished_at": datetime.fromisoformat(r["finished_at"]),
+                    }
+                )
+                for r in payload["reports"]
+            ]
+            states = [(str(s[0]), str(s[1]), dict(s[2])) for s in payload["states"]]
+            cycle_id = str(payload["cycle_id"])
+        except (ValueError, KeyError, TypeError, IndexError) as e:
+            bad = spool.set_aside(path)
+            msg = f"damaged spool file {path.name} set aside as {bad.name} ({type(e).__name__}: {e})"
+            log.error(msg)
+            if report is not None:
+                report.error = f"{report.error}; {msg}" if report.error else msg
+            continue
+        stored = store(wh, cycle_id, mentions, states, reports)
+        crash_point("after-replay")
+        path.unlink()
+        n += len(stored)
+        if report is not None:
+            report.stored.extend(stored)
+    return n
+
+
+def process(
+    cfg: Config,
+    results: Sequence[tuple[FetchResult, TargetReport]],
+    classifier: Classifier,
+    report: CycleReport,
+    secrets: Secrets,
+) -> CycleReport:
+    """Relevance, classification and storage of what the targets returned."""
+    wh = warehouse_for(cfg)
+    mentions: list[Mention] = []
+    states: list[tuple[str, str, dict[str, Any]]] = []
+    hide = secret_values(cfg, secrets)
+    for res, rep in results:
+        kept = assign_schools(cfg, res.mentions)
+        rep.relevant = len(kept)
+        if rep.error:
+            rep.error = redact(rep.error, hide)
+        mentions.extend(kept)
+        if res.status != "rate_limited" or res.state:
+            states.append((res.target.source, res.target.key, res.state))
+        report.targets.append(rep)
+    try:
+        cached = wh.cached_labels([m.text_hash for m in mentions])
+    except WarehouseLocked:
+        cached = {}
+    classify(mentions, classifier, cached)
+    crash_point("before-store")
+    try:
+        report.stored = report.stored + store(wh, report.cycle_id, mentions, states, report.targets)
+    except WarehouseLocked as e:
+        report.spooled = len(mentions)
+        report.error = f"{e}; kept {len(mentions)} mentions in the spool, written next cycle"
+        spool.write(
+            spool_dir(cfg),
+            report.cycle_id,
+            {
+                "cycle_id": report.cycle_id,
+                "mentions": [m.to_dict() for m in mentions],
+                "states": states,
+                "reports": [asdict(r) for r in report.targets],
+            },
+        )
+        log.warning(report.error)
+    else:
+        refresh_analyst_views(cfg, wh, secrets)
+    if not report.spooled:  # the protocol's actions; never raises, a dead alert channel loses nothing
+        report.actions = protocol.act(cfg, wh, report, secrets=secrets)
+    report.finished_at = utcnow()
+    return report
+
+
+def refresh_analyst_views(cfg: Config, wh: Warehouse, secrets: Secrets) -> None:
+    """Keep the analysts' views current (time zone, new authors' pseudonyms); never fails a cycle."""
+
+    try:
+        views.prepare(wh, cfg, views.pseudonym_key(cfg, secrets))
+    except (WarehouseLocked, views.PseudonymKeyMissing) as e:
+        log.warning("analyst views not refreshed: %s", e)
+
+
+def new_cycle() -> CycleReport:
+    now = utcnow()
+    return CycleReport(cycle_id=now.strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:8], started_at=now)
+
+
+def load_states(cfg: Config) -> dict[tuple[str, str], dict[str, Any]]:
+    return warehouse_for(cfg).states()
+
+
+def run_cycle(cfg: Config, *, secrets: Secrets | None = None, classifier: Classifier | None = None) -> CycleReport:
+    """Run one monitoring cycle without Prefect; returns what happened."""
+    secrets = secrets or Secrets()
+    classifier = classifier or load_classifier(cfg.classifier)
+    report = new_cycle()
+    wh = warehouse_for(cfg)
+    try:
+        report.replayed = replay_spool(cfg, wh, report)
+    except WarehouseLocked:
+        pass
+    try:
+        states = load_states(cfg)
+    except WarehouseLocked:
+        states = {}  # fetch everything again; the warehouse de-duplicates when it is free
+    results = [fetch_target(t, states.get((t.source, t.key), {}), secrets) for t in all_targets(cfg)]
+    return process(cfg, results, classifier, report, secrets)

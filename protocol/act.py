@@ -1,0 +1,194 @@
+"""The protocol's actions after a cycle stored its mentions: follow-ups,
+evidence, flags and alerts for the new mentions, escalation, and delivery of
+every pending alert (retrying earlier failures).
+
+`act` never raises: a failing step (a dead webhook, a locked warehouse) is
+logged and reported, and the mentions stay stored.  It works from the
+warehouse, not from the cycle's memory: every mention stored in the last
+`alerts.catch_up_hours` that the protocol has not acted on yet is handled
+(mentions replayed from the spool, or left over by a crash, included), and
+`protocol_done` records what was handled, so a re-run does nothing twice.
+"""
+
+from __future__ import annotations
+
+import logging
+import traceback
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from core.config import Config
+from core.mention import Mention, utcnow
+from core.secrets import Secrets
+from warehouse import Warehouse
+
+from . import alerts, escalation, evidence, flags, followups
+from .db import MENTION_COLS, fetch_dicts, insert_rows, mention_from_row, stable_id
+
+log = logging.getLogger("protocol")
+
+
+@dataclass
+class ActionsReport:
+    acted_on: int = 0  # mentions handled this cycle
+    followups: list[str] = field(default_factory=list)  # mention ids with a new follow-up
+    evidence: int = 0
+    flags: list[dict[str, Any]] = field(default_factory=list)
+    raised: list[dict[str, Any]] = field(default_factory=list)  # alert rows raised this cycle
+    escalations: list[escalation.Escalation] = field(default_factory=list)  # new episodes
+    delivered: list[dict[str, Any]] = field(default_factory=list)
+    failed: list[dict[str, Any]] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors and not self.failed
+
+
+def plan_mention(cfg: Config, m: Mention, now: datetime) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The flag rows and alert rows for one mention (plain: no I/O)."""
+    flag_rows, alert_rows = [], []
+    kind = alerts.alert_kind(m)
+    if kind:
+        subject, body = alerts.mention_message(cfg, m, kind)
+        alert_rows += alerts.alert_rows(
+            kind,
+            m.mention_id,
+            alerts.route(cfg, m),
+            subject,
+            body,
+            school_ids=m.school_ids,
+            now=now,
+            mention_id=m.mention_id,
+            link=m.url,
+        )
+    media = flags.media_consent(m)
+    if media:
+        flag_rows.append(
+            {
+                "flag_id": stable_id("flag", "media_consent", m.mention_id),
+                "mention_id": m.mention_id,
+                "kind": "media_consent",
+                "school_ids": list(m.school_ids),
+                "detail": media,
+                "created_at": now,
+            }
+        )
+    staff = flags.staff_disclosure(cfg, m)
+    if staff:
+        account, detail = staff
+        flag_rows.append(
+            {
+                "flag_id": stable_id("flag", "staff_disclosure", m.mention_id),
+                "mention_id": m.mention_id,
+                "kind": "staff_disclosure",
+                "school_ids": list(m.school_ids),
+                "detail": f"{account.name}: {detail}",
+                "created_at": now,
+            }
+        )
+        subject, body = alerts.staff_message(cfg, m, account.name, detail)
+        alert_rows += alerts.alert_rows(
+            "staff_disclosure",
+            m.mention_id,
+            alerts.route_leader(cfg, m.school_ids),
+            subject,
+            body,
+            school_ids=m.school_ids,
+            now=now,
+            mention_id=m.mention_id,
+            link=m.url,
+        )
+    return flag_rows, alert_rows
+
+
+def handle_new_mentions(cfg: Config, wh: Warehouse, now: datetime, out: ActionsReport) -> None:
+    """Follow-ups, evidence, flags and alerts for mentions not acted on yet, in one transaction."""
+    since = now - timedelta(hours=cfg.alerts.catch_up_hours)
+    with wh.transaction() as con:
+        rows = fetch_dicts(
+            con,
+            f"""
+            SELECT {MENTION_COLS} FROM mentions m
+            WHERE m.fetched_at >= ? AND NOT EXISTS (SELECT 1 FROM protocol_done d WHERE d.mention_id = m.mention_id)
+            ORDER BY m.fetched_at, m.mention_id""",
+            [since],
+        )
+        if not rows:
+            return
+        mentions = [mention_from_row(r) for r in rows]
+        out.followups = followups.create_followups(con, mentions, now, cfg.protocol.criminal_harm_kinds)
+        out.evidence = evidence.keep_evidence(con, mentions, now)
+        flag_rows, alert_rows = [], []
+        for m in mentions:
+            f, a = plan_mention(cfg, m, now)
+            flag_rows += f
+            alert_rows += a
+        insert_rows(con, "flags", flag_rows)
+        out.flags = flag_rows
+        out.raised += alerts.enqueue(con, alert_rows)
+        insert_rows(con, "protocol_done", [{"mention_id": m.mention_id, "acted_at": now} for m in mentions])
+        out.acted_on = len(mentions)
+
+
+def check_escalation(cfg: Config, wh: Warehouse, now: datetime, out: ActionsReport) -> None:
+    if not cfg.escalation.enabled:
+        return
+    with wh.transaction() as con:
+        new = escalation.record(cfg, con, escalation.detect(cfg, con, now), now)
+        for e in new:
+            subject, body = escalation.message(cfg, e)
+            out.raised += alerts.enqueue(
+                con,
+                alerts.alert_rows(
+                    e.kind,
+                    e.escalation_id,
+                    alerts.route_escalation(cfg, e.school_id),
+                    subject,
+                    body,
+                    school_ids=[e.school_id],
+                    now=now,
+                    link=(e.parent or {}).get("url"),
+                ),
+            )
+        out.escalations = new
+
+
+def act(
+    cfg: Config, wh: Warehouse, report: Any = None, now: datetime | None = None, secrets: Secrets | None = None
+) -> ActionsReport:
+    """Everything the protocol does after a cycle; never raises (errors are in `.errors`)."""
+    now = now or utcnow()
+    secrets = secrets or Secrets()
+    out = ActionsReport()
+    for name, step in (("protocol", handle_new_mentions), ("escalation", check_escalation)):
+        try:
+            step(cfg, wh, now, out)
+        except Exception as e:
+            log.debug("%s step failed: %s", name, traceback.format_exc())
+            out.errors.append(f"{name}: {type(e).__name__}: {e}")
+            log.warning("%s step failed: %s", name, e)
+    try:
+        dr = alerts.deliver_pending(cfg, wh, secrets, now)
+        out.delivered, out.failed = dr.sent, dr.failed
+    except Exception as e:
+        out.errors.append(f"delivery: {type(e).__name__}: {e}")
+        log.warning("alert delivery failed: %s", e)
+    return out
+
+
+def summary(out: ActionsReport) -> list[str]:
+    """Terminal lines about what the protocol did."""
+    lines = [
+        f"Protocol: {len(out.followups)} follow-ups, {out.evidence} evidence records, "
+        f"{len(out.flags)} flags, {len(out.escalations)} escalations"
+    ]
+    lines.append(f"Alerts raised: {len(out.raised)}; delivered: {len(out.delivered)}; failed: {len(out.failed)}")
+    for a in out.raised:
+        lines.append(f"  - [{a['severity']}] {a['channel']} -> {a['recipient']}: {a['subject']}")
+    for a in out.failed:
+        lines.append(f"  ! {a['channel']} -> {a['recipient'] or '(default)'}: {a['last_error']}")
+    for e in out.errors:
+        lines.append(f"  ! {e}")
+    return lines
