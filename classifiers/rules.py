@@ -5,12 +5,13 @@ triggered it (`Labels.cues`). Tuned for high recall on threats against staff,
 pupils and the school; hard negatives ("de toets was moordend", "ik ga dood van
 het lachen", news about a stabbing) are filtered before patterns fire.
 """
+
 from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Sequence
 
 from .base import Labels
 
@@ -28,19 +29,26 @@ def normalise(text: str) -> str:
     t = "".join(c for c in t if not unicodedata.combining(c))
     t = t.lower().replace("’", "'").replace("‘", "'")
     # leetspeak only inside words that also have letters ("k4nker", not "14 mei")
-    t = re.sub(r"\b(?=\w*[a-z])(?=\w*[0-9@$])[\w@$]+\b",
-               lambda m: m.group(0).translate(_LEET) if not m.group(0).isdigit() else m.group(0), t)
+    t = re.sub(
+        r"\b(?=\w*[a-z])(?=\w*[0-9@$])[\w@$]+\b",
+        lambda m: m.group(0).translate(_LEET) if not m.group(0).isdigit() else m.group(0),
+        t,
+    )
     t = _REPEAT.sub(r"\1\1", t)
     return _WS.sub(" ", t).strip()
 
 
 # --- vocabulary ---------------------------------------------------------------------------
 
-STAFF = (r"(?:juf|juffrouw|meester|meneer|mnr|mevrouw|mevr|mw|leraar|lerares|leraren|docent|docente|docenten|"
-         r"mentor|rector|conrector|directeur|directrice|directie|concierge|teamleider|decaan|"
-         r"gymleraar|gymdocent|invaller|stagiair|\w+(?:leraar|lerares|docent|juf))")
-PERSON = (rf"(?:{STAFF}|je|jij|jou|jullie|u|hem|haar|hij|zij|ze|iedereen|die|dat|dit|mensen|leerlingen?|"
-          r"kinderen|broertje|zusje|klas)")
+STAFF = (
+    r"(?:juf|juffrouw|meester|meneer|mnr|mevrouw|mevr|mw|leraar|lerares|leraren|docent|docente|docenten|"
+    r"mentor|rector|conrector|directeur|directrice|directie|concierge|teamleider|decaan|"
+    r"gymleraar|gymdocent|invaller|stagiair|\w+(?:leraar|lerares|docent|juf))"
+)
+PERSON = (
+    rf"(?:{STAFF}|je|jij|jou|jullie|u|hem|haar|hij|zij|ze|iedereen|die|dat|dit|mensen|leerlingen?|"
+    r"kinderen|broertje|zusje|klas)"
+)
 SCHOOL = r"(?:school|schoolgebouw|college|lyceum|gymnasium|atheneum|scholengemeenschap|klas|kantine|aula)"
 _IK = r"(?:ik|k|ikke|we|wij|ff|i)"
 _GA = r"(?:ga|gaan|gaat|gaa|zal|zullen|wil|moet|moeten|kom|komen)"
@@ -60,48 +68,87 @@ INSULT_NOUNS = (
     "vetklep|vetzak|mislukkeling|kankerjoch|teringjoch|tyfusjoch|clown|pias|ouwe zak"
 )
 # nouns that insult on their own after "echt/gewoon/zo'n/die" (not "zak", "hond", "baby", "nerd": too often literal or fond)
-_MILD = {"zak", "hond", "koe", "baby", "babytje", "gek", "nerd", "aap", "rat", "kut", "varken", "nicht", "homo", "jood",
-         "leugenaar", "kutje", "zwerver", "freak", "walvis", "clown", "pias", "ongelovige", "kafir"}
+_MILD = {
+    "zak",
+    "hond",
+    "koe",
+    "baby",
+    "babytje",
+    "gek",
+    "nerd",
+    "aap",
+    "rat",
+    "kut",
+    "varken",
+    "nicht",
+    "homo",
+    "jood",
+    "leugenaar",
+    "kutje",
+    "zwerver",
+    "freak",
+    "walvis",
+    "clown",
+    "pias",
+    "ongelovige",
+    "kafir",
+}
 INSULT_STRONG = "|".join(n for n in INSULT_NOUNS.split("|") if n not in _MILD)
-INSULT_ADJ = (r"(?:dom|domme|dikke|vette|vieze|vuile|lelijk|lelijke|achterlijk|achterlijke|gestoord|gestoorde|"
-              r"zielig|zielige|sneu|sneue|stom|stomme|debiele|waardeloze|incompetente|corrupte|luie|kale|"
-              r"ouwe|ranzige|smerige|kanker|kk|kkr|tering|tyfus|kut)")
-DISCRIM = (r"\b(?:makaak|aap|apen|baviaan|kutmarokkaan|marokkaan|turk|jood|joden|neger|nikker|zwarte|"
-           r"flikker|nicht|mietje|homo|kuthomo|moslim|hoofddoek|terrorist|buitenlander|kafir|"
-           r"eigen land|kakkerlak)\b")
-SMEAR = (r"\b(?:zit aan (?:de )?(?:leerlingen|kinderen|meiden|meisjes|jongens)|pedofiel|pedo|relatie met een leerling|"
-         r"steelt|dief|verkoopt drugs|dealt|drinkt in de klas|alcoholist|fraudeert|oplichter|zakkenvuller|sjoemelt|"
-         r"racist|in (?:z'?n|zijn|haar) (?:eigen )?zak gestoken|ontslagen wegens|kindermishandeling|mishandelt|"
-         r"(?:dronken|brak|stoned|high) voor de klas|"
-         r"met (?:de )?(?:meisjes|meiden|leerlingen|kinderen|jongens)\b(?:\s+\S+){0,4}\s+(?:appt|appen|chat|chatten|afspreekt))\b")
+INSULT_ADJ = (
+    r"(?:dom|domme|dikke|vette|vieze|vuile|lelijk|lelijke|achterlijk|achterlijke|gestoord|gestoorde|"
+    r"zielig|zielige|sneu|sneue|stom|stomme|debiele|waardeloze|incompetente|corrupte|luie|kale|"
+    r"ouwe|ranzige|smerige|kanker|kk|kkr|tering|tyfus|kut)"
+)
+DISCRIM = (
+    r"\b(?:makaak|aap|apen|baviaan|kutmarokkaan|marokkaan|turk|jood|joden|neger|nikker|zwarte|"
+    r"flikker|nicht|mietje|homo|kuthomo|moslim|hoofddoek|terrorist|buitenlander|kafir|"
+    r"eigen land|kakkerlak)\b"
+)
+SMEAR = (
+    r"\b(?:zit aan (?:de )?(?:leerlingen|kinderen|meiden|meisjes|jongens)|pedofiel|pedo|relatie met een leerling|"
+    r"steelt|dief|verkoopt drugs|dealt|drinkt in de klas|alcoholist|fraudeert|oplichter|zakkenvuller|sjoemelt|"
+    r"racist|in (?:z'?n|zijn|haar) (?:eigen )?zak gestoken|ontslagen wegens|kindermishandeling|mishandelt|"
+    r"(?:dronken|brak|stoned|high) voor de klas|"
+    r"met (?:de )?(?:meisjes|meiden|leerlingen|kinderen|jongens)\b(?:\s+\S+){0,4}\s+(?:appt|appen|chat|chatten|afspreekt))\b"
+)
 # rumour markers: a weak insult cue (smearing spreads as "iedereen weet het", "deel dit")
 RUMOUR = r"\b(?:iedereen weet (?:dat|het)|zeggen ze|ik heb het van iemand|google het maar|deel dit|delen!)"
 # joke and game/sport context: hyperbolic idioms there are not threats (see the README's labelling rules)
 JOKE = re.compile(r"(?:😂|🤣|😆|😝|😜|😹|\bhaha\w*|\bhihi\w*|\blol\b|\bxd\b|\bgrapje\b|\bjk\b)")
-GAME = re.compile(r"\b(?:fortnite|fifa|minecraft|mario ?kart|roblox|warzone|valorant|gamen|game|games|potje|squad|"
-                  r"wedstrijd|derby|toernooi|competitie|voetbal\w*|hockey\w*|basketbal\w*|korfbal\w*|volleybal\w*|"
-                  r"tegenstanders?|op het veld|uitwedstrijd|thuiswedstrijd|finale|trefbal\w*|schaak\w*|\w*toernooi\w*|"
-                  r"debat\w*|quiz|pubquiz|escape ?room|\w*finale)\b|🎮|⚽|🏀|🏑|🏐")
+GAME = re.compile(
+    r"\b(?:fortnite|fifa|minecraft|mario ?kart|roblox|warzone|valorant|gamen|game|games|potje|squad|"
+    r"wedstrijd|derby|toernooi|competitie|voetbal\w*|hockey\w*|basketbal\w*|korfbal\w*|volleybal\w*|"
+    r"tegenstanders?|op het veld|uitwedstrijd|thuiswedstrijd|finale|trefbal\w*|schaak\w*|\w*toernooi\w*|"
+    r"debat\w*|quiz|pubquiz|escape ?room|\w*finale)\b|🎮|⚽|🏀|🏑|🏐"
+)
 # weapons, also compounds and slang: "jachtgeweer", "gaspistool", "keukenmes", "blaffer", "klapper"
-WEAPON = (r"(?:mes|mesje|messen|\w*(?:keuken|zak|vlinder|slagers|steek|stiletto)mes|\w*pistool|\w*geweer|luchtbuks|"
-          r"vuurwapen|wapens?|bijl|machete|stiletto|blaffer|klapper|waffie|taser|boksbeugel)")
+WEAPON = (
+    r"(?:mes|mesje|messen|\w*(?:keuken|zak|vlinder|slagers|steek|stiletto)mes|\w*pistool|\w*geweer|luchtbuks|"
+    r"vuurwapen|wapens?|bijl|machete|stiletto|blaffer|klapper|waffie|taser|boksbeugel)"
+)
 # real-harm words that keep an idiom a threat even in jest
-REAL_HARM = re.compile(rf"\b(?:{WEAPON}|bom|bommen|brand|fik|gasfles\w*|vuurwerkbom\w*|"
-                       r"benzine|kogels?|knuppel)\b|🔪|🔫|💣|🩸|🧨")
+REAL_HARM = re.compile(
+    rf"\b(?:{WEAPON}|bom|bommen|brand|fik|gasfles\w*|vuurwerkbom\w*|"
+    r"benzine|kogels?|knuppel)\b|🔪|🔫|💣|🩸|🧨"
+)
 # a clock time or a place at school named with the idiom: "ik vermoord je morgen om 8u bij de fietsenstalling 😂"
 # is a threat (see the README's labelling rules), "ik vermoord je als je het verklapt 😂" is not
-TIME_PLACE = re.compile(r"\bom \d{1,2}(?:[:.]\d{2})?\b|\b\d{1,2}[:.]\d{2}\b|\b\d{1,2} ?u(?:ur)?\b|"
-                        r"\bbij (?:de|het) (?:fietsenstalling|hek|schoolhek|ingang|kluisjes|bushalte|gymzaal|kantine)\b|"
-                        r"\bna (?:school|schooltijd|het \w+ uur)\b|\bachter (?:de|het) (?:gymzaal|school|fietsenhok)\b")
+TIME_PLACE = re.compile(
+    r"\bom \d{1,2}(?:[:.]\d{2})?\b|\b\d{1,2}[:.]\d{2}\b|\b\d{1,2} ?u(?:ur)?\b|"
+    r"\bbij (?:de|het) (?:fietsenstalling|hek|schoolhek|ingang|kluisjes|bushalte|gymzaal|kantine)\b|"
+    r"\bna (?:school|schooltijd|het \w+ uur)\b|\bachter (?:de|het) (?:gymzaal|school|fietsenhok)\b"
+)
 # friendly context: a birthday, a surprise, a present, a parent teasing their own child, a neighbour's parcel
 # (words, not smileys: "mooie rode jas had je vandaag aan 🙂" is stalking).
 # A threat pattern there ("ik weet waar je woont", "die gaat het merken", "er gaat iets gebeuren") is only a
 # weak cue unless a weapon, fire or explosive is named (the model decides; see the README's labelling rules)
-FRIENDLY = re.compile(r"(?:💐|🎂|🎉|🥳|🎈|🎁|\b(?:jarig|verjaardag|taart|verrassing\w*|"
-                      r"cadeau\w*|kaartje|slingers|ballonnen|feestje|pakketje|kerstkaart|gezellig|lieverd|"
-                      r"ik ben (?:je|zijn|haar|jullie) (?:moeder|vader|mama|papa|oma|opa)|x (?:mam|mama|pap|papa)\b|"
-                      r"(?:mijn|m'n) (?:zoon|dochter) leest mee|"
-                      r"(?:buurvrouw|buurman|buren|om de hoek)\b))")
+FRIENDLY = re.compile(
+    r"(?:💐|🎂|🎉|🥳|🎈|🎁|\b(?:jarig|verjaardag|taart|verrassing\w*|"
+    r"cadeau\w*|kaartje|slingers|ballonnen|feestje|pakketje|kerstkaart|gezellig|lieverd|"
+    r"ik ben (?:je|zijn|haar|jullie) (?:moeder|vader|mama|papa|oma|opa)|x (?:mam|mama|pap|papa)\b|"
+    r"(?:mijn|m'n) (?:zoon|dochter) leest mee|"
+    r"(?:buurvrouw|buurman|buren|om de hoek)\b))"
+)
 # the patterns that are (also) everyday hyperbole: "ik vermoord je als je het verklapt 😂", "we maken ze af"
 IDIOM_PATTERNS = {"doden", "maak-af", "is-dood", "moet-dood", "eraan", "kapot", "sla-kapot", "ga-slaan", "wacht-maar"}
 
@@ -112,7 +159,7 @@ class Pattern:
 
     name: str
     regex: re.Pattern[str]
-    weight: float = 1.0   # 1.0: fires the label on its own; < 1: a weak cue (a feature for the model)
+    weight: float = 1.0  # 1.0: fires the label on its own; < 1: a weak cue (a feature for the model)
     kind: str | None = None
 
 
@@ -122,92 +169,164 @@ def _p(name: str, rx: str, weight: float = 1.0, kind: str | None = None) -> Patt
     return Pattern(name, re.compile(rx), weight, kind)
 
 
-_W = r"(?:\s+\S+){0,4}?"     # up to four words in between
+_W = r"(?:\s+\S+){0,4}?"  # up to four words in between
 _W2 = r"(?:\s+\S+){0,2}?"
 _PLACEHOLDERS = {"_W": _W, "_W2": _W2, "STAFF": STAFF, "SCHOOL": SCHOOL, "_IK": _IK}
 
 THREAT_PATTERNS: tuple[Pattern, ...] = (
     # killing, stabbing, shooting
-    _p("doden", r"\b(?:vermoord|vermoorden|vermoordt|afmaken|afslachten|afgeslacht|kelen|wurgen|ophangen|"
-                r"wurg|wurgt|neersteken|neer ?steken|neerschieten|neerknallen|doodschieten|doodsteken|doodmaken|overhoop "
-                r"schieten|overhoop)\b"),
+    _p(
+        "doden",
+        r"\b(?:vermoord|vermoorden|vermoordt|afmaken|afslachten|afgeslacht|kelen|wurgen|ophangen|"
+        r"wurg|wurgt|neersteken|neer ?steken|neerschieten|neerknallen|doodschieten|doodsteken|doodmaken|overhoop "
+        r"schieten|overhoop)\b",
+    ),
     _p("maak-af", rf"\b(?:maak|maken|maakt)\b{_W}\s+(?:af|dood|kapot)\b"),
     _p("steek-neer", rf"\b(?:steek|steken|schiet|schieten|knal|knallen|schop|trap)\b{_W}\s+(?:neer|dood|overhoop)\b"),
     _p("steek", rf"\b{_IK}\s+(?:steek|stab)\s+(?:die|dat|je|jou|hem|haar|u|{STAFF})\b"),
-    _p("moet-dood", rf"\b(?:moet|moeten|mag|gaat|gaan|ga)\s+(?:\S+\s+)?dood\b(?!\s+van\b)"),
+    _p("moet-dood", r"\b(?:moet|moeten|mag|gaat|gaan|ga)\s+(?:\S+\s+)?dood\b(?!\s+van\b)"),
     _p("is-dood", r"\b(?:dan\s+(?:ben|is)\s+(?:je|jij|hij|ze|zij)|ben je|is (?:hij|ze))\s+dood\b"),
-    _p("eraan", r"\b(?:gaat|gaan|ga)\s+(?:\S+\s+){0,2}(?:eraan|eran)\b(?!\s+(?:werken|doen|denken))|\bis\s+(?:ze\s+|hij\s+)?(?:d'?r|haar|ze|hij)\s+geweest\b"),
-    _p("leven", r"\b(?:leven niet (?:meer )?zeker|niet meer (?:lang )?leven|(?:het )?weekend (?:niet )?haalt|"
-                r"doden vallen|gaat bloeden|gaan bloeden|laatste schooljaar|niet overleven)\b"),
+    _p(
+        "eraan",
+        r"\b(?:gaat|gaan|ga)\s+(?:\S+\s+){0,2}(?:eraan|eran)\b(?!\s+(?:werken|doen|denken))|\bis\s+(?:ze\s+|hij\s+)?(?:d'?r|haar|ze|hij)\s+geweest\b",
+    ),
+    _p(
+        "leven",
+        r"\b(?:leven niet (?:meer )?zeker|niet meer (?:lang )?leven|(?:het )?weekend (?:niet )?haalt|"
+        r"doden vallen|gaat bloeden|gaan bloeden|laatste schooljaar|niet overleven)\b",
+    ),
     _p("kogel", r"\b(?:kogel|kogels)\b"),
     # beating up
     _p("in-elkaar", rf"\b(?:sla|slaan|slaat|trap|trappen|ram|rammen|schop|schoppen|beuk|beuken)\b{_W}\s+in ?elkaar\b"),
-    _p("kapot", r"\b(?:kapotslaan|kapot slaan|kapotmaken|kapot maken|kapottrappen|sloop|slopen|aftuigen|"
-                r"afrossen|afranselen|ontvoeren|in elkaar)\b"),
-    _p("kop-in", rf"\b(?:kop|hoofd|hersens|hersenen|bek|smoel|tanden|benen|nek|neus)\b{_W2}\s+(?:in|inslaan|intrappen|"
-                 r"uit|breken|breek|kapot|om)\b|\b(?:breek|breken)\b{_W}\s+(?:benen|nek|armen)\b"),
-    _p("klappen", r"\b(?:krijgt|krijg|geef|geven|verkopen?)\s+(?:\S+\s+)?(?:klappen|een klap|een pak slaag|"
-                  r"pak slaag|een mes|een kogel|klap|een dreun|een knal)\b|\bpak slaag\b"),
-    _p("pakken", rf"\b(?:{_IK}|gaan|ga)\b{_W2}\s+(?:pakken|grijpen|opwachten|te pakken nemen|halen|vinden)\b"
-                 rf"(?!\s+(?:van|uit)\b)|\bopwachten\b|\bgaan we (?:hem|haar|je|die) halen\b"),
-    _p("sla-kapot", r"\b(?:sla|slaan|slaat|trap|trappen|maak|maken|schop|schoppen)\b{_W}\s+(?:kapot|bont en blauw|verrot|lens|knock ?out|buiten westen)\b"),
-    _p("ga-slaan", r"\b(?:{_IK}|ga|gaan)\s+(?:ga\s+|gaan\s+)?(?:\S+\s+){0,4}?(?:slaan|steken|neerslaan|fucken|kelen|grijpen|te grijpen|"
-                   r"te pakken|aanvallen|afknallen|raken|mollen|martelen)\b"),
+    _p(
+        "kapot",
+        r"\b(?:kapotslaan|kapot slaan|kapotmaken|kapot maken|kapottrappen|sloop|slopen|aftuigen|"
+        r"afrossen|afranselen|ontvoeren|in elkaar)\b",
+    ),
+    _p(
+        "kop-in",
+        rf"\b(?:kop|hoofd|hersens|hersenen|bek|smoel|tanden|benen|nek|neus)\b{_W2}\s+(?:in|inslaan|intrappen|"
+        r"uit|breken|breek|kapot|om)\b|\b(?:breek|breken)\b{_W}\s+(?:benen|nek|armen)\b",
+    ),
+    _p(
+        "klappen",
+        r"\b(?:krijgt|krijg|geef|geven|verkopen?)\s+(?:\S+\s+)?(?:klappen|een klap|een pak slaag|"
+        r"pak slaag|een mes|een kogel|klap|een dreun|een knal)\b|\bpak slaag\b",
+    ),
+    _p(
+        "pakken",
+        rf"\b(?:{_IK}|gaan|ga)\b{_W2}\s+(?:pakken|grijpen|opwachten|te pakken nemen|halen|vinden)\b"
+        rf"(?!\s+(?:van|uit)\b)|\bopwachten\b|\bgaan we (?:hem|haar|je|die) halen\b",
+    ),
+    _p(
+        "sla-kapot",
+        r"\b(?:sla|slaan|slaat|trap|trappen|maak|maken|schop|schoppen)\b{_W}\s+(?:kapot|bont en blauw|verrot|lens|knock ?out|buiten westen)\b",
+    ),
+    _p(
+        "ga-slaan",
+        r"\b(?:{_IK}|ga|gaan)\s+(?:ga\s+|gaan\s+)?(?:\S+\s+){0,4}?(?:slaan|steken|neerslaan|fucken|kelen|grijpen|te grijpen|"
+        r"te pakken|aanvallen|afknallen|raken|mollen|martelen)\b",
+    ),
     _p("om-te", r"\bom\s+(?:\S+\s+){1,3}te\s+(?:grijpen|pakken|slaan|steken|vermoorden|raken|mollen)\b"),
-    _p("steen", r"\b(?:steen|stenen|baksteen|molotov)\b.*\b(?:raam|ruit|door|naar)\b|\b(?:ruiten|ramen|ruit)\s+(?:\S+\s+)?"
-                r"(?:sneuvelen|sneuvelt|ingooien|ingegooid|ingaan|aan diggelen)\b|\b(?:gooi|gooien|gooit)\s+(?:\S+\s+){0,3}?(?:ruiten|ramen)\s+in\b"),
+    _p(
+        "steen",
+        r"\b(?:steen|stenen|baksteen|molotov)\b.*\b(?:raam|ruit|door|naar)\b|\b(?:ruiten|ramen|ruit)\s+(?:\S+\s+)?"
+        r"(?:sneuvelen|sneuvelt|ingooien|ingegooid|ingaan|aan diggelen)\b|\b(?:gooi|gooien|gooit)\s+(?:\S+\s+){0,3}?(?:ruiten|ramen)\s+in\b",
+    ),
     _p("lesje", r"\b(?:lesje leren|honkbalknuppel|knuppel|boksbeugel)\b"),
     # weapons, explosives, arson
-    _p("wapen-mee", rf"\b(?:{WEAPON}|gun|benzine|aansteker|vuurwerkbom|bom|bommen)\b{_W}\s+(?:mee|meenemen|meebrengen)\b|"
-                    rf"\b(?:neem|nemen|breng|brengen|kom|komen|ga|gaan)\b{_W}\s+(?:met|een|mijn|m'n|mn|zn|z'n)?\s*"
-                    rf"(?:\S+\s+)?(?:{WEAPON}|bom)\b|\b(?:heb|hebben|geregeld|gekocht|ligt klaar)\b{_W}\s+(?:een\s+)?"
-                    r"(?:blaffer|klapper|waffie|\w*pistool|\w*geweer|luchtbuks)\b|\b(?:blaffer|klapper|waffie|\w*pistool|\w*geweer)\b"
-                    r"(?:\s+\S+){0,3}\s+(?:geregeld|gekocht|ligt klaar|klaar)\b"),
-    _p("mes-op", r"\b(?:mes|mesje)\s+(?:op|in)\b|\b(?:trek|trekken)\s+(?:\S+\s+)?mes\b|\bheb een (?:vuurwapen|pistool|mes|wapen)\b"),
-    _p("bom", rf"\b(?:bom|bommen|explosief|explosieven)\b{_W}\s+(?:in|op|bij|onder)\b{_W}\s+(?:de\s+|het\s+)?(?:{SCHOOL}|\S+)"
-              r"|\b(?:ligt|leggen|plaatsen|plaats)\s+(?:\S+\s+)?(?:een\s+)?bom\b"),
-    _p("ontploffen", r"\b(?:opblazen|opgeblazen|de lucht in|aanslag|aanslagen|schietpartij|bloedbad)\b"
-                     rf"|\b(?:ontploft|ontploffen|blaas|blazen)\b(?=.*\b(?:{SCHOOL}|{STAFF}|jullie|iedereen|bom)\b)"
-                     rf"|\b(?:{SCHOOL}|{STAFF}|jullie|iedereen|bom)\b.*\b(?:ontploft|ontploffen|blaas|blazen)\b"),
-    _p("brand", rf"\b(?:in de fik|fik|fikken|afbranden|afbrandt|afgebrand|platbranden|platgebrand|plat branden|"
-                rf"brand(?!alarm|weer|oefening|melder|deur|trap)\w*\s+(?:\S+\s+){{0,3}}(?:af|plat)|branden|in brand|steek\w*\s+(?:\S+\s+){{0,3}}in brand)\b"),
-    _p("aandoen", r"\b(?:wat aandoen|iets aandoen|pijn doen|laten boeten|gaat ervoor boeten|ga je boeten|"
-                  r"ervoor boeten|boeten)\b"),
-    _p("wens-dood", r"\b(?:onder een (?:auto|trein|bus) komt|hoop dat (?:\S+\s+){1,5}(?:dood|sterft|afbrandt|"
-                    r"ontploft|verongelukt))\b"),
+    _p(
+        "wapen-mee",
+        rf"\b(?:{WEAPON}|gun|benzine|aansteker|vuurwerkbom|bom|bommen)\b{_W}\s+(?:mee|meenemen|meebrengen)\b|"
+        rf"\b(?:neem|nemen|breng|brengen|kom|komen|ga|gaan)\b{_W}\s+(?:met|een|mijn|m'n|mn|zn|z'n)?\s*"
+        rf"(?:\S+\s+)?(?:{WEAPON}|bom)\b|\b(?:heb|hebben|geregeld|gekocht|ligt klaar)\b{_W}\s+(?:een\s+)?"
+        r"(?:blaffer|klapper|waffie|\w*pistool|\w*geweer|luchtbuks)\b|\b(?:blaffer|klapper|waffie|\w*pistool|\w*geweer)\b"
+        r"(?:\s+\S+){0,3}\s+(?:geregeld|gekocht|ligt klaar|klaar)\b",
+    ),
+    _p(
+        "mes-op",
+        r"\b(?:mes|mesje)\s+(?:op|in)\b|\b(?:trek|trekken)\s+(?:\S+\s+)?mes\b|\bheb een (?:vuurwapen|pistool|mes|wapen)\b",
+    ),
+    _p(
+        "bom",
+        rf"\b(?:bom|bommen|explosief|explosieven)\b{_W}\s+(?:in|op|bij|onder)\b{_W}\s+(?:de\s+|het\s+)?(?:{SCHOOL}|\S+)"
+        r"|\b(?:ligt|leggen|plaatsen|plaats)\s+(?:\S+\s+)?(?:een\s+)?bom\b",
+    ),
+    _p(
+        "ontploffen",
+        r"\b(?:opblazen|opgeblazen|de lucht in|aanslag|aanslagen|schietpartij|bloedbad)\b"
+        rf"|\b(?:ontploft|ontploffen|blaas|blazen)\b(?=.*\b(?:{SCHOOL}|{STAFF}|jullie|iedereen|bom)\b)"
+        rf"|\b(?:{SCHOOL}|{STAFF}|jullie|iedereen|bom)\b.*\b(?:ontploft|ontploffen|blaas|blazen)\b",
+    ),
+    _p(
+        "brand",
+        r"\b(?:in de fik|fik|fikken|afbranden|afbrandt|afgebrand|platbranden|platgebrand|plat branden|"
+        r"brand(?!alarm|weer|oefening|melder|deur|trap)\w*\s+(?:\S+\s+){0,3}(?:af|plat)|branden|in brand|steek\w*\s+(?:\S+\s+){0,3}in brand)\b",
+    ),
+    _p(
+        "aandoen",
+        r"\b(?:wat aandoen|iets aandoen|pijn doen|laten boeten|gaat ervoor boeten|ga je boeten|"
+        r"ervoor boeten|boeten)\b",
+    ),
+    _p(
+        "wens-dood",
+        r"\b(?:onder een (?:auto|trein|bus) komt|hoop dat (?:\S+\s+){1,5}(?:dood|sterft|afbrandt|"
+        r"ontploft|verongelukt))\b",
+    ),
     # veiled threats and intimidation
-    _p("wacht-maar", r"\b(?:wacht maar|let maar op|let op mijn woorden|je bent gewaarschuwd|jullie zijn gewaarschuwd|"
-                     r"zijn gewaarschuwd|wat (?:hem|haar|je|jou|u|jullie) te wachten staat|zal het (?:nog )?merken|"
-                     r"zullen het (?:nog )?merken|gaat het merken|spijt van krijgen|spijt krijgen|met wie (?:hij|ze|je|u) te maken)\b"),
+    _p(
+        "wacht-maar",
+        r"\b(?:wacht maar|let maar op|let op mijn woorden|je bent gewaarschuwd|jullie zijn gewaarschuwd|"
+        r"zijn gewaarschuwd|wat (?:hem|haar|je|jou|u|jullie) te wachten staat|zal het (?:nog )?merken|"
+        r"zullen het (?:nog )?merken|gaat het merken|spijt van krijgen|spijt krijgen|met wie (?:hij|ze|je|u) te maken)\b",
+    ),
     # "pas op" only as a warning to a person ("pas maar op", "pas op jij", "die docent moet oppassen");
     # not "pas op zondag" (pas = only) nor "pas op bij het oversteken" (a warning about traffic)
-    _p("pas-op", rf"\bpas (?:jij |jullie |u )?maar op\b|\bpas (?:jij |jullie |u )?op(?:\s+(?:jij|jullie|hoor)\b|\s*[,!]*\s*{STAFF}\b|\s+je tellen\b|\s*[!.]*$)"
-                 rf"|\b(?:moet|moeten|kan|kunnen|zou|zouden|mag|mogen)\s+(?:\S+\s+){{0,2}}?(?:maar\s+|beter\s+|goed\s+)*oppassen\b(?!\s+(?:bij|met|voor|dat|op|in|tijdens|als (?:je|u|jullie|we))\b)"),
-    _p("afrekenen", r"\b(?:afrekenen met|afrekening|kom (?:maar|dan|jij) (?:eens )?naar buiten\b(?=.*\b(?:dan|regelen|jij en ik|als je durft|durf)\b)|"
-                    r"regelen we (?:het|dat) (?:\S+\s+){0,2}?(?:buiten|na school|bij het hek|op straat)|"
-                    r"(?:buiten|na school|na het \w+ uur|bij het hek)\W+(?:\S+\s+){0,2}?(?:regelen|rekenen) we (?:het|dat|af))"),
+    _p(
+        "pas-op",
+        rf"\bpas (?:jij |jullie |u )?maar op\b|\bpas (?:jij |jullie |u )?op(?:\s+(?:jij|jullie|hoor)\b|\s*[,!]*\s*{STAFF}\b|\s+je tellen\b|\s*[!.]*$)"
+        rf"|\b(?:moet|moeten|kan|kunnen|zou|zouden|mag|mogen)\s+(?:\S+\s+){{0,2}}?(?:maar\s+|beter\s+|goed\s+)*oppassen\b(?!\s+(?:bij|met|voor|dat|op|in|tijdens|als (?:je|u|jullie|we))\b)",
+    ),
+    _p(
+        "afrekenen",
+        r"\b(?:afrekenen met|afrekening|kom (?:maar|dan|jij) (?:eens )?naar buiten\b(?=.*\b(?:dan|regelen|jij en ik|als je durft|durf)\b)|"
+        r"regelen we (?:het|dat) (?:\S+\s+){0,2}?(?:buiten|na school|bij het hek|op straat)|"
+        r"(?:buiten|na school|na het \w+ uur|bij het hek)\W+(?:\S+\s+){0,2}?(?:regelen|rekenen) we (?:het|dat|af))",
+    ),
     # fuel or explosives that the writer has or brings, in a post about staff or the school
-    _p("brandstof", rf"^(?=.*\b(?:{STAFF}|{SCHOOL}|jullie|iedereen)\b)(?=.*\b(?:ik heb|heb ik|we hebben|hebben we|neem|breng|"
-                    r"liggen klaar|staan klaar|in de schuur|in mijn|in m'?n|gekocht)\b).*?(?P<cue>\b(?:gasfles\w*|jerrycans?|"
-                    r"benzine|molotov\w*|vuurwerkbom\w*|cobra'?s|explosieven|kunstmest)\b)"),
-    _p("wens-val", r"\bmag (?:van mij )?(?:\S+\s+)?(?:doodvallen|verrekken|creperen|van de trap (?:af )?(?:donderen|vallen|flikkeren|kukelen)|"
-                   r"onder een (?:auto|bus|trein|tram))\b|\b(?:geef|geven) (?:ik )?(?:hem|haar|je|jou|die|ze) (?:wel |even |dan )?een (?:duwtje|zetje)\b"),
-    _p("iets-gebeuren", r"\b(?:gaat|gebeurt|zal|gaan)\s+(?:er\s+)?(?:binnenkort\s+|morgen\s+|vrijdag\s+)?"
-                        r"(?:iets|wat)\s*(?:ergs|engs|gebeuren|ontploffen)?\b(?=.*\b(?:gebeur\w*|ergs|ontplof\w*|school|let)\b)"
-                        r"|\bongeluk(?:je)?\s+(?:met|gebeur\w*)\b|\bkomt er een ongeluk\b|\bgaat (?:het|t) knallen\b"),
+    _p(
+        "brandstof",
+        rf"^(?=.*\b(?:{STAFF}|{SCHOOL}|jullie|iedereen)\b)(?=.*\b(?:ik heb|heb ik|we hebben|hebben we|neem|breng|"
+        r"liggen klaar|staan klaar|in de schuur|in mijn|in m'?n|gekocht)\b).*?(?P<cue>\b(?:gasfles\w*|jerrycans?|"
+        r"benzine|molotov\w*|vuurwerkbom\w*|cobra'?s|explosieven|kunstmest)\b)",
+    ),
+    _p(
+        "wens-val",
+        r"\bmag (?:van mij )?(?:\S+\s+)?(?:doodvallen|verrekken|creperen|van de trap (?:af )?(?:donderen|vallen|flikkeren|kukelen)|"
+        r"onder een (?:auto|bus|trein|tram))\b|\b(?:geef|geven) (?:ik )?(?:hem|haar|je|jou|die|ze) (?:wel |even |dan )?een (?:duwtje|zetje)\b",
+    ),
+    _p(
+        "iets-gebeuren",
+        r"\b(?:gaat|gebeurt|zal|gaan)\s+(?:er\s+)?(?:binnenkort\s+|morgen\s+|vrijdag\s+)?"
+        r"(?:iets|wat)\s*(?:ergs|engs|gebeuren|ontploffen)?\b(?=.*\b(?:gebeur\w*|ergs|ontplof\w*|school|let)\b)"
+        r"|\bongeluk(?:je)?\s+(?:met|gebeur\w*)\b|\bkomt er een ongeluk\b|\bgaat (?:het|t) knallen\b",
+    ),
     _p("mensen-ken", r"\b(?:ik ken mensen|ken mensen die|jongens met wapens)\b"),
-    _p("stalken", r"\b(?:weet|weten)\s+(?:\S+\s+){0,3}waar (?:je|jij|u|jullie|hij|ze) (?:woont|wonen|woon|slaapt)\b|"
-                  r"\b(?:in de gaten|ik volg je|volg je al|we volgen je|we zien je|ik zie je elke|zien je elke|"
-                  r"foto'?s van (?:je|jouw|uw) huis|waar (?:je|uw) (?:kinderen|kids)|welke auto (?:je|u) rijdt|(?:je|uw) (?:kinderen|kids|dochter|zoon|vrouw|man) gezien|"
-                  r"bij (?:je|jouw|uw) (?:huis|raam|deur|voordeur)|hoe laat je (?:thuis|naar huis)|staat elke (?:avond|ochtend|dag)(?! vol))\b|"
-                  # knowing someone's times, car or route; having watched them unseen
-                  r"\b(?:ik|wij|we) (?:weet|weten)\s+(?:precies\s+|heus\s+|ook\s+|allang\s+|heel goed\s+)?(?:hoe laat|welke (?:auto|fiets|bus|route|deur|trein)|"
-                  r"in welke straat|op welk nummer)\s+(?:\S+\s+){0,3}?(?:je|jij|u|jullie|hij|ze|zij)\b|"
-                  r"\bik zie alles\b|\b(?:vanaf de straat|door (?:je|jouw|uw|het) raam|voor (?:je|jouw|uw) (?:deur|huis|raam))\b|"
-                  r"\bachter (?:je|jou|u) aan\b|\b(?:zat|zit|stond|sta|liep|fietste|reed)\s+(?:\S+\s+){0,5}?achter (?:je|jou|u)\b"
-                  r"(?=.*\b(?:merkte|merkt|niet eens|doorhad|door had|gezien)\b)|"
-                  r"\bmooi(?:e)? (?:huis|huisje|auto|jurkje)\b.*\b(?:toch|heeft u|hoor|juf|meneer)\b",
-       kind="stalken"),
+    _p(
+        "stalken",
+        r"\b(?:weet|weten)\s+(?:\S+\s+){0,3}waar (?:je|jij|u|jullie|hij|ze) (?:woont|wonen|woon|slaapt)\b|"
+        r"\b(?:in de gaten|ik volg je|volg je al|we volgen je|we zien je|ik zie je elke|zien je elke|"
+        r"foto'?s van (?:je|jouw|uw) huis|waar (?:je|uw) (?:kinderen|kids)|welke auto (?:je|u) rijdt|(?:je|uw) (?:kinderen|kids|dochter|zoon|vrouw|man) gezien|"
+        r"bij (?:je|jouw|uw) (?:huis|raam|deur|voordeur)|hoe laat je (?:thuis|naar huis)|staat elke (?:avond|ochtend|dag)(?! vol))\b|"
+        # knowing someone's times, car or route; having watched them unseen
+        r"\b(?:ik|wij|we) (?:weet|weten)\s+(?:precies\s+|heus\s+|ook\s+|allang\s+|heel goed\s+)?(?:hoe laat|welke (?:auto|fiets|bus|route|deur|trein)|"
+        r"in welke straat|op welk nummer)\s+(?:\S+\s+){0,3}?(?:je|jij|u|jullie|hij|ze|zij)\b|"
+        r"\bik zie alles\b|\b(?:vanaf de straat|door (?:je|jouw|uw|het) raam|voor (?:je|jouw|uw) (?:deur|huis|raam))\b|"
+        r"\bachter (?:je|jou|u) aan\b|\b(?:zat|zit|stond|sta|liep|fietste|reed)\s+(?:\S+\s+){0,5}?achter (?:je|jou|u)\b"
+        r"(?=.*\b(?:merkte|merkt|niet eens|doorhad|door had|gezien)\b)|"
+        r"\bmooi(?:e)? (?:huis|huisje|auto|jurkje)\b.*\b(?:toch|heeft u|hoor|juf|meneer)\b",
+        kind="stalken",
+    ),
     # emoji: knife, gun, bomb, explosion, blood, coffin, skull-and-crossbones
     _p("emoji", r"(?:🔪|🗡|🔫|💣|🩸|⚰|☠|🧨)"),
     _p("emoji-vuur", r"🔥.*\b(?:branden|fik|school)\b|\b(?:branden|fik)\b.*🔥", 0.6),
@@ -262,36 +381,63 @@ REPORTING = re.compile(
 QUOTED = re.compile(r"(?:^|(?<=[\s(:]))['\"“‘„]([^'\"”’“]{3,160}?)['\"”’](?=[\s.,:;!?)]|$)")
 
 INSULT_PATTERNS: tuple[Pattern, ...] = (
-    _p("curse-compound", rf"\b{CURSE}\s?(?:{STAFF}|{CURSE_PERSON}|"
-                         r"moslim|turk|marokkaan|homo|jood|buitenlander|school|directie)\b"),
+    _p(
+        "curse-compound",
+        rf"\b{CURSE}\s?(?:{STAFF}|{CURSE_PERSON}|"
+        r"moslim|turk|marokkaan|homo|jood|buitenlander|school|directie)\b",
+    ),
     _p("echt-een", rf"\b(?:echt|gewoon|zo'?n|die|dat|wat een)\s+(?:een\s+)?(?:\S+\s+)?(?:{INSULT_STRONG})\b"),
-    _p("is-een", rf"\b(?:is|bent|ben|zijn|was|blijft)\s+(?:echt\s+|gewoon\s+|zo\s+|ook\s+)?(?:een|zo'?n|n|een echte)\s+"
-                 rf"(?:\S+\s+){{0,3}}?(?:{INSULT_NOUNS})\b"),
+    _p(
+        "is-een",
+        rf"\b(?:is|bent|ben|zijn|was|blijft)\s+(?:echt\s+|gewoon\s+|zo\s+|ook\s+)?(?:een|zo'?n|n|een echte)\s+"
+        rf"(?:\S+\s+){{0,3}}?(?:{INSULT_NOUNS})\b",
+    ),
     _p("van-een", rf"\b(?:{INSULT_NOUNS})\s+van\s+een\b"),
     _p("wat-een", rf"\bwat (?:een|n)\s+(?:\S+\s+){{0,2}}?(?:{INSULT_NOUNS})\b"),
-    _p("slur-person", rf"\b(?:{INSULT_ADJ}\s+)?(?:hoer|slet|trut|kutwijf|klootzak|mongool|kech|debiel|randdebiel|"
-                      r"lijer|kankerlijer|teringlijer|tyfuslijer|kankerhoer|tyfushoer|teringwijf|kankerkind|"
-                      r"spast|spastje|flikker|makaak|kutmarokkaan|pedo|smeerlap|hoerenloper|bitch|sloerie|teef)\b"),
-    _p("adj-person", rf"\b(?:dikke vette|vieze|vuile|lelijke|achterlijke|domme|kanker|kk|kkr|tering|tyfus)\s+"
-                     rf"(?:{STAFF}|koe|zak|muts|wijf|aap|varken|homo|jood|zwerver|nerd|loser)\b"),
-    _p("zo-lelijk", r"\bzo (?:lelijk|dik|dom|vies|stom|achterlijk|sneu|zielig)\b(?=.*\b(?:niemand|iedereen|echt|haha|lol|"
-                    r"heks|loser)\b|.*(?:🤮|🤢|🐷|🐄|🐳|🤣|😂))"),
-    _p("monster", r"\b(?:echt |gewoon |zo'?n )?(?:een )?(?:monster|lelijkerd)\b(?=.*(?:😂|🤣|🤮|🤢|\blelijk\w*|\bhaha\w*|\blol\b))"),
+    _p(
+        "slur-person",
+        rf"\b(?:{INSULT_ADJ}\s+)?(?:hoer|slet|trut|kutwijf|klootzak|mongool|kech|debiel|randdebiel|"
+        r"lijer|kankerlijer|teringlijer|tyfuslijer|kankerhoer|tyfushoer|teringwijf|kankerkind|"
+        r"spast|spastje|flikker|makaak|kutmarokkaan|pedo|smeerlap|hoerenloper|bitch|sloerie|teef)\b",
+    ),
+    _p(
+        "adj-person",
+        rf"\b(?:dikke vette|vieze|vuile|lelijke|achterlijke|domme|kanker|kk|kkr|tering|tyfus)\s+"
+        rf"(?:{STAFF}|koe|zak|muts|wijf|aap|varken|homo|jood|zwerver|nerd|loser)\b",
+    ),
+    _p(
+        "zo-lelijk",
+        r"\bzo (?:lelijk|dik|dom|vies|stom|achterlijk|sneu|zielig)\b(?=.*\b(?:niemand|iedereen|echt|haha|lol|"
+        r"heks|loser)\b|.*(?:🤮|🤢|🐷|🐄|🐳|🤣|😂))",
+    ),
+    _p(
+        "monster",
+        r"\b(?:echt |gewoon |zo'?n )?(?:een )?(?:monster|lelijkerd)\b(?=.*(?:😂|🤣|🤮|🤢|\blelijk\w*|\bhaha\w*|\blol\b))",
+    ),
     _p("emoji-pesten", r"(?:🐷|🐖|🐄|🐳|🤮|🤢|🐒|🦍|🦭|🐋|🐘|🤡)", 0.6),
     _p("roddel", RUMOUR, 0.6),
     _p("oprotten", r"\b(?:oprotten|rot op|opkankeren|opsodemieteren|terug naar je eigen land|moet weg van school)\b"),
     _p("smear", SMEAR),
-    _p("uitlachen", r"\b(?:iedereen lacht (?:hem|haar) uit|niemand wil (?:naast|met|die|dat|hem|haar)|geen vrienden|iedereen haat|"
-                    r"lachen (?:hem|haar) uit|hoort er niet bij|zonder (?:\w+ )?want)\b", 0.6),
-    _p("uitsluiten", r"^(?=.*(?:\b(?:stinkt|stinken|vies|raar|lelijk|dik|dom|lol|haha\w*|nerd|loser|sneu)\b|🤓|🤣|😂))"
-                     r".*?(?P<cue>\b(?:iedereen lacht (?:hem|haar) uit|niemand wil (?:naast|met) (?:hem|haar)|"
-                     r"heeft (?:weer )?geen vrienden|iedereen haat (?:hem|haar|\w+)|niemand wil (?:die|dat) \w+|lachen (?:hem|haar) uit)\b)"),
+    _p(
+        "uitlachen",
+        r"\b(?:iedereen lacht (?:hem|haar) uit|niemand wil (?:naast|met|die|dat|hem|haar)|geen vrienden|iedereen haat|"
+        r"lachen (?:hem|haar) uit|hoort er niet bij|zonder (?:\w+ )?want)\b",
+        0.6,
+    ),
+    _p(
+        "uitsluiten",
+        r"^(?=.*(?:\b(?:stinkt|stinken|vies|raar|lelijk|dik|dom|lol|haha\w*|nerd|loser|sneu)\b|🤓|🤣|😂))"
+        r".*?(?P<cue>\b(?:iedereen lacht (?:hem|haar) uit|niemand wil (?:naast|met) (?:hem|haar)|"
+        r"heeft (?:weer )?geen vrienden|iedereen haat (?:hem|haar|\w+)|niemand wil (?:die|dat) \w+|lachen (?:hem|haar) uit)\b)",
+    ),
     _p("apposition", rf",\s*(?:een|zo'?n)\s+(?:\S+\s+){{0,2}}?(?:{INSULT_NOUNS})\b"),
 )
 
 # Profanity as an intensifier ("kanker moeilijk", "kutweer") is not an insult to a person.
-PROFANITY_ONLY = re.compile(rf"\b{CURSE}\s?(?:weer|dag|toets|toetsweek|moeilijk|goed|saai|vroeg|laat|huiswerk|les)\b|"
-                            r"^(?:kut|shit|fuck|kanker|tering)\b[,!]")
+PROFANITY_ONLY = re.compile(
+    rf"\b{CURSE}\s?(?:weer|dag|toets|toetsweek|moeilijk|goed|saai|vroeg|laat|huiswerk|les)\b|"
+    r"^(?:kut|shit|fuck|kanker|tering)\b[,!]"
+)
 
 POSITIVE = re.compile(
     r"\b(?:trots|geweldig\w*|fantastisch\w*|prachtig\w*|mooi\w*|leuk\w*|fijn\w*|top|toppers?|toppie|super|dank\w*|"
@@ -310,11 +456,15 @@ NEGATIVE = re.compile(
     r"kwijt\w*|pff+|zonde|gedoe|afgebrand|gesloopt|shit|fuck|kut\w*|kanker\w*|mijn dood|bloedbad|"
     r"slachtpartij|mislukt|niet te doen|niet normaal|ergeren|irritant|jammer)\b|(?:🙄|🙃|😡|😤|😢|😭|😠)"
 )
-SARCASM = re.compile(r"(?:🙄|🙃|\becht niet\b|\bniet dus\b|\b(?:top|goed bezig|super|geweldig|fijn|fantastisch)\b"
-                     r"[^.!?]*\b(?:weer|alweer|weer eens|geen|kapot|kwijt|te laat)\b|\b(?:weer|alweer|geen|kapot|kwijt)\b"
-                     r"[^.!?]*\b(?:top school|goed bezig|super\.?$|fijne school))")
-NEUTRAL_HINT = re.compile(r"\?|\b(?:weet iemand|wie heeft|morgen|vanaf|informatie|inschrijving|rooster|"
-                          r"studiedag|gesloten|verplaatst|nieuwsbrief|let op|herinnering|aanmelden)\b")
+SARCASM = re.compile(
+    r"(?:🙄|🙃|\becht niet\b|\bniet dus\b|\b(?:top|goed bezig|super|geweldig|fijn|fantastisch)\b"
+    r"[^.!?]*\b(?:weer|alweer|weer eens|geen|kapot|kwijt|te laat)\b|\b(?:weer|alweer|geen|kapot|kwijt)\b"
+    r"[^.!?]*\b(?:top school|goed bezig|super\.?$|fijne school))"
+)
+NEUTRAL_HINT = re.compile(
+    r"\?|\b(?:weet iemand|wie heeft|morgen|vanaf|informatie|inschrijving|rooster|"
+    r"studiedag|gesloten|verplaatst|nieuwsbrief|let op|herinnering|aanmelden)\b"
+)
 
 
 @dataclass
@@ -325,8 +475,8 @@ class RuleHits:
     weak_threat: list[tuple[Pattern, str]] = field(default_factory=list)
     insult: list[tuple[Pattern, str]] = field(default_factory=list)
     reporting: bool = False
-    joking: bool = False        # only idioms, in a joke or game/sport context, no weapon, no staff
-    friendly: bool = False      # a threat pattern in a friendly context (birthday, surprise, parent), no weapon
+    joking: bool = False  # only idioms, in a joke or game/sport context, no weapon, no staff
+    friendly: bool = False  # a threat pattern in a friendly context (birthday, surprise, parent), no weapon
     hard_negative: bool = False
     profanity: bool = False
     positive: int = 0
@@ -345,19 +495,44 @@ class RuleHits:
     def features(self) -> list[float]:
         """A small numeric view of the hits, appended to the embedding for the model heads."""
         weak = sum(p.weight for p, _ in self.weak_threat)
-        return [self.threat_score(), min(weak, 1.0), self.insult_score(), float(self.reporting),
-                float(self.hard_negative), float(self.joking), float(self.profanity), min(self.positive, 3) / 3,
-                min(self.negative, 3) / 3, float(self.sarcasm), float(self.neutral_hint), float(self.staff),
-                float(self.friendly)]
+        return [
+            self.threat_score(),
+            min(weak, 1.0),
+            self.insult_score(),
+            float(self.reporting),
+            float(self.hard_negative),
+            float(self.joking),
+            float(self.profanity),
+            min(self.positive, 3) / 3,
+            min(self.negative, 3) / 3,
+            float(self.sarcasm),
+            float(self.neutral_hint),
+            float(self.staff),
+            float(self.friendly),
+        ]
 
 
 N_FEATURES = len(RuleHits().features())
 
 
+# Patterns that pair two cues with `.*` cost time quadratic in the text's length (a 1 MB post took
+# minutes). A text longer than WINDOW is read in windows of WINDOW characters that overlap by half, so
+# every stretch of WINDOW / 2 characters is read whole and the cost grows linearly.
+WINDOW = 4000
+
+
+def _windows(text: str) -> list[str]:
+    if len(text) <= WINDOW:
+        return [text]
+    step = WINDOW // 2
+    return [text[i : i + WINDOW] for i in range(0, len(text) - step, step)]
+
+
 def _find(patterns: Sequence[Pattern], text: str) -> list[tuple[Pattern, str]]:
     out = []
+    windows = _windows(text)
     for p in patterns:
-        m = p.regex.search(text)
+        m = next((m for w in windows if (m := p.regex.search(w))), None)
         if m:
             cue = m.groupdict().get("cue") or m.group(0)
             out.append((p, cue.strip()))
@@ -377,8 +552,14 @@ def analyse(text: str) -> RuleHits:
         h.reporting = True
     h.weak_threat = _find(WEAK_THREAT, cleaned)
     h.staff = bool(re.search(rf"\b{STAFF}\b", t))
-    h.joking = bool(h.threat) and all(p.name in IDIOM_PATTERNS for p, _ in h.threat) and not h.staff \
-        and bool(JOKE.search(t) or GAME.search(t)) and not REAL_HARM.search(t) and not TIME_PLACE.search(t)
+    h.joking = (
+        bool(h.threat)
+        and all(p.name in IDIOM_PATTERNS for p, _ in h.threat)
+        and not h.staff
+        and bool(JOKE.search(t) or GAME.search(t))
+        and not REAL_HARM.search(t)
+        and not TIME_PLACE.search(t)
+    )
     h.friendly = bool(h.threat) and bool(FRIENDLY.search(t)) and not REAL_HARM.search(t)
     h.profanity = bool(PROFANITY_ONLY.search(t))
     h.insult = _find(INSULT_PATTERNS, PROFANITY_ONLY.sub(" ", t))
@@ -458,9 +639,14 @@ class RulesClassifier:
         sent = sentiment_scores(h)
         scores = {f"sentiment.{k}": round(v, 4) for k, v in sent.items()}
         scores.update({f"harm.{k}": round(v, 4) for k, v in harm_scores(h).items()})
-        return Labels(sentiment=max(sent, key=sent.__getitem__), harm=harm,
-                      harm_kind=harm_kind(h, harm, text), scores=scores,
-                      cues=cues(h, harm), classifier=f"{self.name}/{self.version}")
+        return Labels(
+            sentiment=max(sent, key=sent.__getitem__),
+            harm=harm,
+            harm_kind=harm_kind(h, harm, text),
+            scores=scores,
+            cues=cues(h, harm),
+            classifier=f"{self.name}/{self.version}",
+        )
 
     def classify(self, texts: Sequence[str]) -> list[Labels]:
         return [self.label_one(t) for t in texts]
