@@ -129,6 +129,23 @@ def _links(text: str) -> list[str]:
     return [t.split("#")[0] for t in targets if not re.match(r"[a-z]+:", t) and not t.startswith("#")]
 
 
+def _slug(heading: str) -> str:
+    """The anchor GitHub gives a heading."""
+    return re.sub(r"[^\w\- ]", "", heading.strip().lower()).replace(" ", "-")
+
+
+def _anchors(page: Path) -> set[str]:
+    return {_slug(h) for h in re.findall(r"^#+ (.*)$", page.read_text(encoding="utf-8"), re.M)}
+
+
+def test_links_into_a_page_name_one_of_its_headings() -> None:
+    for page in [ROOT / "README.md", *sorted(DOCS.glob("*.md"))]:
+        for target, anchor in re.findall(r"\]\(([^)\s#:]*\.md|)#([^)\s]+)\)", page.read_text(encoding="utf-8")):
+            linked = (page.parent / target) if target else page
+            if linked.exists():
+                assert anchor in _anchors(linked), f"{page.name}: no heading #{anchor} in {linked.name}"
+
+
 def test_readme_links_only_to_files_that_exist() -> None:
     links = [t for t in _links(README) if t]
     assert links, "the README links to no docs"
