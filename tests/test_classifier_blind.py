@@ -11,15 +11,17 @@ from __future__ import annotations
 import pytest
 
 from classifiers import load_classifier
-from classifiers.evaluate import DATA_DIR, evaluate, load_split, read_jsonl
+from classifiers.datasets import labelled, load_split
+from classifiers.evaluate import evaluate
 from classifiers.rules import RulesClassifier
 from classifiers.train import EXTRA_TRAIN
 
-SEALED = ("blind_p", "blind_q")
+SEALED = ("r5-w15", "r5-w16")  # round 5 (were blind_p, blind_q)
+DEMO = "demo-gold"
 
 
 def _rows(name: str) -> list[dict]:
-    return read_jsonl(DATA_DIR / f"{name}.jsonl")
+    return labelled(name).read()
 
 
 def _key(text: str) -> str:
@@ -37,21 +39,21 @@ def rules() -> RulesClassifier:
 
 
 def test_sealed_sets_are_never_trained_on_and_share_no_post_with_training():
-    assert not set(SEALED) & set(EXTRA_TRAIN) and "demo_gold" not in EXTRA_TRAIN
+    assert not set(SEALED) & set(EXTRA_TRAIN) and DEMO not in EXTRA_TRAIN
     trained = {_key(r["text"]) for r in load_split("train")} | {
         _key(r["text"]) for name in EXTRA_TRAIN for r in _rows(name)
     }
-    for name in SEALED + ("demo_gold",):
+    for name in SEALED + (DEMO,):
         rows = _rows(name)
-        assert len(rows) >= (30 if name == "demo_gold" else 150)
+        assert len(rows) >= (30 if name == DEMO else 150)
         assert not {_key(r["text"]) for r in rows} & trained, name
-    assert not {_key(r["text"]) for r in _rows("blind_p")} & {_key(r["text"]) for r in _rows("blind_q")}
+    assert not {_key(r["text"]) for r in _rows(SEALED[0])} & {_key(r["text"]) for r in _rows(SEALED[1])}
 
 
 @pytest.fixture(scope="module")
 def reports(clf):
     sealed = [r for name in SEALED for r in _rows(name)]
-    return {"sealed": evaluate(clf, sealed), "demo_gold": evaluate(clf, _rows("demo_gold"))}
+    return {"sealed": evaluate(clf, sealed), "demo_gold": evaluate(clf, _rows(DEMO))}
 
 
 def _false_alarms(report) -> int:
