@@ -165,6 +165,14 @@ def test_docs_link_only_to_files_that_exist() -> None:
             assert target.exists() or rel in PENDING, f"{page.name} links to a missing file: {t}"
 
 
+def test_paths_of_labelled_sets_exist() -> None:
+    for page in [ROOT / "README.md", *sorted(DOCS.glob("*.md"))]:
+        text = page.read_text(encoding="utf-8")
+        assert not re.search(r"classifiers/data/\w+\.jsonl", text), f"{page.name} names a labelled set by its old path"
+        for path in re.findall(r"data/labelled/[\w/.-]+\.jsonl", text):
+            assert (ROOT / path).exists(), f"{page.name} names {path}, which does not exist"
+
+
 def _resolve(name: str) -> None:
     """`pkg.mod.func` or `pkg/mod.py:func` (or a folder or file path) names something that exists."""
     path, _, attr = name.partition(":")
