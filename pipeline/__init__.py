@@ -12,8 +12,6 @@ stores nothing twice.
 from __future__ import annotations
 
 import logging
-import os
-import signal
 import traceback
 import uuid
 from collections.abc import Sequence
@@ -28,6 +26,7 @@ from connectors import FetchResult, Target, all_targets, connector
 from core.config import Config
 from core.mention import Mention, utcnow
 from core.secrets import Secrets, redact
+from pipeline import hooks
 from pipeline.relevance import match_schools
 from warehouse import (
     Warehouse,
@@ -87,18 +86,6 @@ def spool_dir(cfg: Config) -> Path:
 def secret_values(cfg: Config, secrets: Secrets) -> list[str]:
     names = [s.app_password_env for s in cfg.sources.bluesky] + [s.access_token_env for s in cfg.sources.mastodon]
     return secrets.values(*names)
-
-
-def crash_point(name: str) -> None:
-    """Kill this process here when `EDUMON_TEST_CRASH_AT` names this point.
-
-    For the fault tests only: they run `edumon run` in a subprocess and check
-    that a SIGKILL at `before-store`, `mid-store` (inside the write
-    transaction) or `after-replay` (a spool file written but not yet removed)
-    loses nothing and duplicates nothing.
-    """
-    if os.environ.get("EDUMON_TEST_CRASH_AT") == name:
-        os.kill(os.getpid(), signal.SIGKILL)
 
 
 # --- steps ---------------------------------------------------------------------------------
@@ -179,7 +166,7 @@ def store(
     with wh.transaction() as con:
         res = upsert_mentions(con, mentions)
         save_labels(con, mentions)
-        crash_point("mid-store")
+        hooks.checkpoint("mid-store")
         for source, target, state in states:
             save_state(con, source, target, state)
         new_ids = set(res.inserted_ids)
@@ -254,7 +241,7 @@ def replay_spool(cfg: Config, wh: Warehouse, report: CycleReport | None = None) 
                 report.error = f"{report.error}; {msg}" if report.error else msg
             continue
         stored = store(wh, cycle_id, mentions, states, reports)
-        crash_point("after-replay")
+        hooks.checkpoint("after-replay")
         path.unlink()
         n += len(stored)
         if report is not None:
@@ -288,7 +275,7 @@ def process(
     except WarehouseLocked:
         cached = {}
     classify(mentions, classifier, cached)
-    crash_point("before-store")
+    hooks.checkpoint("before-store")
     try:
         report.stored = report.stored + store(wh, report.cycle_id, mentions, states, report.targets)
     except WarehouseLocked as e:
