@@ -329,7 +329,12 @@ def train(
 
 @click.group("models")
 def models() -> None:
-    """Manage the transformers models of the classifier."""
+    """Manage the transformers models of the classifier.
+
+    \b
+    Example:
+        edumon models pull --config config/example.toml
+    """
 
 
 @models.command("pull", epilog="Example: edumon models pull --config edumon.toml")
