@@ -14,6 +14,7 @@ import duckdb
 
 from core.config import Config
 from edumon.cli.options import CliError, config_option
+from edumon.cli.progress import Progress
 from pipeline.deletion import check_deleted as do_check
 from warehouse import Warehouse, WarehouseLocked
 from warehouse.export import export as do_export
@@ -179,9 +180,10 @@ def export(cfg: Config, out_dir: str) -> None:
     """
 
     try:
-        report = with_lock_wait(
-            cfg, cfg.warehouse.lock_timeout_s, "edumon export", lambda wh: do_export(cfg, out_dir, wh=wh)
-        )
+        with Progress(f"Exporting to {out_dir}"):
+            report = with_lock_wait(
+                cfg, cfg.warehouse.lock_timeout_s, "edumon export", lambda wh: do_export(cfg, out_dir, wh=wh)
+            )
     except (PseudonymKeyMissing, FileNotFoundError) as e:
         raise CliError(str(e)) from None
     click.echo(report.summary())
@@ -213,8 +215,11 @@ def purge(cfg: Config, dry_run: bool, check_deleted: bool) -> None:
 
     try:
         if check_deleted and not dry_run:
-            click.echo(do_check(cfg).summary())
-        report = do_purge(cfg, dry_run=dry_run)
+            with Progress("Asking the sources which stored posts were deleted there"):
+                checked = do_check(cfg)
+            click.echo(checked.summary())
+        with Progress("Counting what the retention rule removes" if dry_run else "Purging"):
+            report = do_purge(cfg, dry_run=dry_run)
     except WarehouseLocked as e:
         raise CliError(f"edumon purge: {e}; nothing was removed, try again later") from None
     except FileNotFoundError as e:

@@ -19,6 +19,7 @@ from classifiers.train import text_key
 from classifiers.train import train as train_heads
 from core.config import Config
 from edumon.cli.options import classifier_config, config_option, need_config, one_line_errors, usage_error
+from edumon.cli.progress import Progress
 from protocol.feedback import feedback_examples
 from warehouse import warehouse_for
 
@@ -30,6 +31,22 @@ def _read_rows(path: str, need: tuple[str, ...]) -> list[dict[str, Any]]:
             if k not in r:
                 raise ValueError(f"{path}: row {n} has no {k!r} field")
     return rows
+
+
+CHUNK_BATCHES = 8  # `edumon classify` reports progress every 8 encoder batches (256 posts by default)
+
+
+def classify_in_chunks(clf: Any, texts: list[str], chunk: int) -> list[Any]:
+    """Labels for `texts`, classified `chunk` at a time with a progress bar on a terminal.
+
+    `chunk` is a multiple of the encoder's batch size, so the model sees the same batches as
+    in one call: the labels are the same."""
+    labels: list[Any] = []
+    with Progress(f"Classifying with {clf.name}", total=len(texts)) as progress:
+        for i in range(0, len(texts), chunk):
+            labels += clf.classify(texts[i : i + chunk])
+            progress.advance(len(texts[i : i + chunk]))
+    return labels
 
 
 @click.command("classify", epilog="Example: edumon classify --input posts.jsonl --output labelled.jsonl")
@@ -48,8 +65,9 @@ def _read_rows(path: str, need: tuple[str, ...]) -> list[dict[str, Any]]:
 def classify(cfg: Config | None, input_path: str, output_path: str) -> None:
     """Classify Dutch posts: sentiment, harm, harm_kind, scores and cues per row."""
     rows = _read_rows(input_path, ("id", "text"))
-    clf = load_classifier(classifier_config(cfg))
-    labels = clf.classify([str(r["text"]) for r in rows])
+    ccfg = classifier_config(cfg)
+    clf = load_classifier(ccfg)
+    labels = classify_in_chunks(clf, [str(r["text"]) for r in rows], chunk=max(1, ccfg.batch_size) * CHUNK_BATCHES)
     with open(output_path, "w", encoding="utf-8") as f:
         for r, lab in zip(rows, labels):
             f.write(
@@ -307,7 +325,13 @@ def train(
             kw.update(feedback=_feedback_rows(full), feedback_weight=feedback_weight, feedback_holdout=feedback_holdout)
             if not output_path:
                 out = str(warehouse_for(full).path.parent / "heads-feedback-{version}.npz")
-        heads = train_heads(shared=Path(shared_data), out=out, seed=seed, log=click.echo, **kw)
+        with Progress("Training the heads") as progress:
+
+            def log(line: str) -> None:
+                click.echo(line)
+                progress.describe(f"Training the heads: {line[:60]}")
+
+            heads = train_heads(shared=Path(shared_data), out=out, seed=seed, log=log, **kw)
         written = Path(out.replace("{version}", heads.version))
         if cfg is not None:
             config_path = cfg.path
