@@ -116,6 +116,49 @@ def _describe(clf: Any, heads_path: str | None) -> str:
     return f"{clf.name}/{clf.version}{where}" + (f", trained with {fb} feedback example(s)" if fb else "")
 
 
+def _unseen(rows: list[dict[str, Any]], clfs: list[Any]) -> list[dict[str, Any]]:
+    """The feedback examples none of the heads learnt from (says on stderr how many were left out)."""
+    seen = set().union(*(_trained_on(c) for c in clfs))
+    if not seen:
+        return rows
+    n = len(rows)
+    rows = [r for r in rows if text_key(str(r["text"]))[:16] not in seen]
+    click.echo(
+        f"note: left out {n - len(rows)} of {n} feedback example(s) the heads learnt from "
+        "(--include-trained keeps them)",
+        err=True,
+    )
+    if not rows:
+        raise ValueError(
+            "no feedback examples left that the heads did not learn from (retrain with "
+            "--feedback-holdout to keep some back, or use --include-trained)"
+        )
+    return rows
+
+
+def _right(r: dict[str, Any], p: Any) -> int:
+    return int(r["harm"] == p.harm) + int(r["sentiment"] == p.sentiment)
+
+
+def _print_errors(clfs: list[Any], rows: list[dict[str, Any]], compare: bool) -> None:
+    """The misclassified posts; with two classifiers, the posts whose labels changed (fixed or broken)."""
+    preds = [c.classify([str(r["text"]) for r in rows]) for c in clfs]
+    for i, r in enumerate(rows):
+        p0 = preds[0][i]
+        if compare:
+            p1 = preds[1][i]
+            if (p0.harm, p0.sentiment) != (p1.harm, p1.sentiment):
+                what = {1: "fixed  ", -1: "broken "}.get(
+                    (_right(r, p1) > _right(r, p0)) - (_right(r, p1) < _right(r, p0)), "changed"
+                )
+                click.echo(
+                    f"  {what} gold {r['harm']}/{r['sentiment']} was {p0.harm}/{p0.sentiment} "
+                    f"now {p1.harm}/{p1.sentiment}: {r['text']}"
+                )
+        elif _right(r, p0) < 2:
+            click.echo(f"  gold {r['harm']}/{r['sentiment']} got {p0.harm}/{p0.sentiment}: {r['text']}")
+
+
 @click.command("eval", epilog="Example: edumon eval --input classifiers/data/school_dev.jsonl --compare heads-new.npz")
 @click.option(
     "--input",
@@ -202,20 +245,7 @@ def eval_(
             for c in encs:
                 c.encoder = memo
     if use_feedback and not include_trained:
-        seen = set().union(*(_trained_on(c) for c in clfs))
-        if seen:
-            n = len(rows)
-            rows = [r for r in rows if text_key(str(r["text"]))[:16] not in seen]
-            click.echo(
-                f"note: left out {n - len(rows)} of {n} feedback example(s) the heads learnt from "
-                "(--include-trained keeps them)",
-                err=True,
-            )
-            if not rows:
-                raise ValueError(
-                    "no feedback examples left that the heads did not learn from (retrain with "
-                    "--feedback-holdout to keep some back, or use --include-trained)"
-                )
+        rows = _unseen(rows, clfs)
     reports = [evaluate(c, rows) for c in clfs]
     names = [_describe(c, p) for c, p in zip(clfs, paths)]
     if as_json:
@@ -237,25 +267,7 @@ def eval_(
         for k, v in reports[0].items():
             click.echo(v.format(k))
     if show_errors:
-        preds = [c.classify([str(r["text"]) for r in rows]) for c in clfs]
-
-        def right(r: dict[str, Any], p: Any) -> int:
-            return int(r["harm"] == p.harm) + int(r["sentiment"] == p.sentiment)
-
-        for i, r in enumerate(rows):
-            p0 = preds[0][i]
-            if compare_path:
-                p1 = preds[1][i]
-                if (p0.harm, p0.sentiment) != (p1.harm, p1.sentiment):
-                    what = {1: "fixed  ", -1: "broken "}.get(
-                        (right(r, p1) > right(r, p0)) - (right(r, p1) < right(r, p0)), "changed"
-                    )
-                    click.echo(
-                        f"  {what} gold {r['harm']}/{r['sentiment']} was {p0.harm}/{p0.sentiment} "
-                        f"now {p1.harm}/{p1.sentiment}: {r['text']}"
-                    )
-            elif right(r, p0) < 2:
-                click.echo(f"  gold {r['harm']}/{r['sentiment']} got {p0.harm}/{p0.sentiment}: {r['text']}")
+        _print_errors(clfs, rows, compare=bool(compare_path))
 
 
 @click.command("train", epilog="Example: edumon train --include-feedback --config edumon.toml --no-shared")
