@@ -159,7 +159,9 @@ def _print_errors(clfs: list[Any], rows: list[dict[str, Any]], compare: bool) ->
             click.echo(f"  gold {r['harm']}/{r['sentiment']} got {p0.harm}/{p0.sentiment}: {r['text']}")
 
 
-@click.command("eval", epilog="Example: edumon eval --input classifiers/data/school_dev.jsonl --compare heads-new.npz")
+@click.command(
+    "eval", epilog="Example: edumon eval --input data/labelled/dev/r1-w01-school-dev.jsonl --compare heads-new.npz"
+)
 @click.option(
     "--input",
     "input_path",
@@ -273,10 +275,10 @@ def eval_(
 @click.command("train", epilog="Example: edumon train --include-feedback --config edumon.toml --no-shared")
 @click.option(
     "--shared-data",
-    default="../shared/data",
-    show_default=True,
+    default=None,
     type=click.Path(file_okay=False),
-    help="Folder with mhc-dutch/ and xed-nl/ (used where present).",
+    help="Folder with mhc-dutch/ and xed-nl/ (e.g. ../shared/data); nothing outside the repository is read "
+    "unless given.",
 )
 @click.option(
     "--output",
@@ -311,7 +313,7 @@ def eval_(
 @config_option(required=False)
 def train(
     cfg: Config | None,
-    shared_data: str,
+    shared_data: str | None,
     output_path: str | None,
     seed: int,
     no_shared: bool,
@@ -343,7 +345,7 @@ def train(
                 click.echo(line)
                 progress.describe(f"Training the heads: {line[:60]}")
 
-            heads = train_heads(shared=Path(shared_data), out=out, seed=seed, log=log, **kw)
+            heads = train_heads(shared=Path(shared_data) if shared_data else None, out=out, seed=seed, log=log, **kw)
         written = Path(out.replace("{version}", heads.version))
         if cfg is not None:
             config_path = cfg.path
@@ -355,7 +357,7 @@ def train(
                 )
             else:
                 click.echo(
-                    f"compare: edumon eval --config {config_path} --input classifiers/data/school_dev.jsonl "
+                    f"compare: edumon eval --config {config_path} --input data/labelled/dev/r1-w01-school-dev.jsonl "
                     f"--compare {written}"
                 )
                 click.echo(f'use them: set heads_path = "{written}" under [classifier] in {config_path}')

@@ -20,6 +20,7 @@ from typing import IO, Any
 
 import click
 
+from classifiers import ClassifierError
 from core.config import ClassifierConfig, Config, ConfigError, load_config
 from warehouse import Warehouse, WarehouseLocked, warehouse_for
 
@@ -64,7 +65,8 @@ def as_cli_error(e: Exception) -> CliError:
 
 def one_line_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
     """Any failure of a command becomes one `CliError` line: input it cannot read (a missing
-    file, a bad row, text that is not UTF-8) exits 2, anything else that failed exits 1."""
+    file, a bad row, text that is not UTF-8) or a classifier the config cannot load (a bad heads
+    file, models that cannot be downloaded) exits 2; a locked warehouse or anything else exits 1."""
 
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -74,7 +76,7 @@ def one_line_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
             raise
         except FileNotFoundError as e:
             raise usage_error(f"{e.filename or e}: file not found") from None
-        except (ValueError, ConfigError) as e:  # UnicodeDecodeError and JSON errors are ValueErrors
+        except (ValueError, ConfigError, ClassifierError) as e:  # UnicodeDecodeError, JSON errors are ValueErrors
             raise usage_error(first_line(e)) from None
         except WarehouseLocked as e:
             raise CliError(first_line(e)) from None
