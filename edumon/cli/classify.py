@@ -18,10 +18,13 @@ from classifiers import load_classifier
 from classifiers.embedded import DEFAULT_HEADS, MemoEncoder
 from classifiers.evaluate import evaluate, format_compare, read_jsonl, threat_recall
 from classifiers.hf import pull as pull_models
+from classifiers.language import post_language
 from classifiers.train import text_key
 from classifiers.train import train as train_heads
-from core.config import ClassifierConfig, load_config
+from core.config import ClassifierConfig, TriageConfig, load_config
+from core.vocabulary import TRIAGES
 from protocol.feedback import feedback_examples
+from protocol.triage import Triage, triage
 from warehouse import warehouse_for
 
 
@@ -86,29 +89,43 @@ def _read_rows(path: str, need: tuple[str, ...]) -> list[dict[str, Any]]:
 @config_option
 @_one_line_errors
 def classify(input_path: str, output_path: str, config_path: str | None) -> None:
-    """Classify Dutch posts: sentiment, harm, harm_kind, scores and cues per row."""
+    """Classify Dutch posts: sentiment, harm, harm_kind, scores, cues and triage per row.
+
+    A row may carry its language ("lang", e.g. from Bluesky or Mastodon); else it is detected.
+    """
     rows = _read_rows(input_path, ("id", "text"))
-    clf = load_classifier(_config(config_path))
+    cfg = load_config(config_path) if config_path else None
+    clf = load_classifier(cfg.classifier if cfg else ClassifierConfig())
+    triage_cfg = cfg.triage if cfg else TriageConfig()
     labels = clf.classify([str(r["text"]) for r in rows])
+    counts = dict.fromkeys(TRIAGES, 0)
     with open(output_path, "w", encoding="utf-8") as f:
         for r, lab in zip(rows, labels):
-            f.write(
-                json.dumps(
-                    {
-                        "id": r["id"],
-                        "sentiment": lab.sentiment,
-                        "harm": lab.harm,
-                        "harm_kind": lab.harm_kind,
-                        "scores": lab.scores,
-                        "cues": list(lab.cues),
-                        "classifier": lab.classifier,
-                    },
-                    ensure_ascii=False,
-                )
-                + "\n"
-            )
+            lang = post_language(r.get("lang"), str(r["text"]))
+            t = triage(lab, lang, triage_cfg)
+            counts[t.decision] += 1
+            f.write(json.dumps(_output_row(r["id"], lab, lang, t), ensure_ascii=False) + "\n")
     flagged = sum(lab.harm != "none" for lab in labels)
-    click.echo(f"classified {len(rows)} posts ({flagged} flagged) with {clf.name}/{clf.version} -> {output_path}")
+    click.echo(
+        f"classified {len(rows)} posts ({flagged} flagged; triage: {counts['alert']} alert, "
+        f"{counts['review']} review) with {clf.name}/{clf.version} -> {output_path}"
+    )
+
+
+def _output_row(row_id: Any, lab: Any, lang: str | None, t: Triage) -> dict[str, Any]:
+    return {
+        "id": row_id,
+        "sentiment": lab.sentiment,
+        "harm": lab.harm,
+        "harm_kind": lab.harm_kind,
+        "scores": lab.scores,
+        "cues": list(lab.cues),
+        "classifier": lab.classifier,
+        "lang": lang,
+        "triage": t.decision,
+        "urgency": t.urgency,
+        "triage_reason": t.reason,
+    }
 
 
 def _full_config(path: str | None, why: str) -> Any:
@@ -326,6 +343,12 @@ def eval_(
     type=float,
     help="Fraction of the feedback kept back (seeded) so `edumon eval --feedback` can measure.",
 )
+@click.option(
+    "--cv-out",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="Save the out-of-writer harm probabilities (npz) for bench/bench_triage.py.",
+)
 @config_option
 def train(
     shared_data: str | None,
@@ -335,6 +358,7 @@ def train(
     include_feedback: bool,
     feedback_weight: float,
     feedback_holdout: float,
+    cv_out: str | None,
     config_path: str | None,
 ) -> None:
     """Rebuild the embedded model's heads (seeded) from the school-context set + shared data (+ feedback).
@@ -346,7 +370,7 @@ def train(
 
     @_one_line_errors
     def go() -> None:
-        kw: dict[str, Any] = {}
+        kw: dict[str, Any] = {"cv_out": cv_out}
         if no_shared:
             kw.update(hatecheck_weight=0.0, xed_weight=0.0)
         out = output_path or str(DEFAULT_HEADS)
