@@ -1,6 +1,7 @@
 """Triage figures: false alerts per 1,000 harmless posts and alert precision at a 3% base rate (prints; asserts nothing).
 
     .venv/bin/python -m edumon train --cv-out /tmp/oof.npz        # out-of-writer predictions (slow)
+    .venv/bin/python bench/bench_triage.py heldout r6-w20-lookalikes r6-w21-stream --out /tmp/oof.npz
     .venv/bin/python bench/bench_triage.py cv /tmp/oof.npz [--tune]
     .venv/bin/python bench/bench_triage.py sealed [--legacy] [--backend rules]   # ONCE per round: sealed sets
     .venv/bin/python bench/bench_triage.py speed [--n 200]
@@ -91,8 +92,10 @@ def decide_all(labels: list[Labels], langs: list[str | None], cfg: TriageConfig)
 
 def vectorised(pt, pi, rt, ri, dutch, c: dict[str, float]) -> np.ndarray:
     """`protocol.triage.triage` over arrays, for the threshold search (checked against it below)."""
-    alert = rt | (dutch & (pt >= c["alert_threat"])) | (dutch & ri) | (dutch & (pi >= c["alert_insult"]))
-    review = (pt >= c["review_threat"]) | (pi >= c["review_insult"]) | ri
+    backed = pt + pi >= c["rules_alert_min"]
+    alert = (rt & backed) | (dutch & (pt >= c["alert_threat"])) | (dutch & ri & backed)
+    alert |= dutch & (pi >= c["alert_insult"])
+    review = (pt >= c["review_threat"]) | (pi >= c["review_insult"]) | ri | rt
     return np.where(alert, 2, np.where(review, 1, 0))
 
 
@@ -109,6 +112,7 @@ def tune(labels: list[Labels], langs: list[str | None], gold: list[str]) -> None
         "alert_insult": [0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 1.01],
         "review_threat": [0.01, 0.02, 0.03, 0.05, 0.08, 0.1, 0.15, 0.2, 0.3],
         "review_insult": [0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9],
+        "rules_alert_min": [0.0, 0.02, 0.05, 0.1, 0.2, 0.3],
     }
     rows = []
     for combo in itertools.product(*grid.values()):
@@ -118,12 +122,18 @@ def tune(labels: list[Labels], langs: list[str | None], gold: list[str]) -> None
         d = np.array(TRIAGES)[vectorised(pt, pi, rt, ri, dutch, c)]
         f = figures(list(d), list(g))
         ok = meets(f)
-        # feasible first; then fewest false alerts and reviews for the most harm alerted
-        score = f["harmful_alert"] - 4 * f["harmless_alert"] - 0.5 * f["harmless_review"] + f["threat_alert_or_review"]
-        rows.append((sum(ok.values()), score, c, f))
+        # with a margin under the false-alarm and review budgets and every threat at least reviewed: the most
+        # threats alerted at once, then the most threats reviewed, then the fewest false alerts and reviews
+        safe = f["harmless_alert"] <= 0.015 and f["harmless_review"] <= 0.07 and f["threat_alert_or_review"] >= 0.97
+        score = (f["threat_alert"], f["threat_alert_or_review"], -f["harmless_alert"], -f["harmless_review"])
+        rows.append((int(safe), score, c, f, sum(ok.values())))
     rows.sort(key=lambda r: (r[0], r[1]), reverse=True)
-    for n_ok, score, c, f in rows[:10]:
-        print(f"targets met {n_ok}/4 score {score:.3f} {c}\n   {f}")
+    best = TriageConfig(**rows[0][2])
+    real = decide_all(labels, langs, best)
+    fast = list(np.array(TRIAGES)[vectorised(pt, pi, rt, ri, dutch, rows[0][2])])
+    assert real == fast, "bench_triage.vectorised no longer matches protocol.triage.triage"
+    for safe, _, c, f, n_ok in rows[:8]:
+        print(f"{'within margins' if safe else 'OUTSIDE margins'}, targets met {n_ok}/4: {c}\n   {f}")
 
 
 def cv(path: str, do_tune: bool) -> None:
@@ -145,6 +155,22 @@ def cv(path: str, do_tune: bool) -> None:
             [gold[i] for i in np.flatnonzero(m)],
         )
         print(f"  writer {w}: {fw}")
+
+
+def heldout(names: list[str], out: str) -> None:
+    """Out-of-writer predictions without retraining: the shipped heads on training sets they never read."""
+    from classifiers.embedded import features
+    from classifiers.train import save_out_of_writer
+
+    clf = load_classifier()
+    trained = int(clf.heads.meta.get("n_train", 0))
+    sets = [labelled(n) for n in names]
+    rows = [(s.writer, r) for s in sets for r in s.read()]
+    texts = [r["text"] for _, r in rows]
+    ph, _ = clf.heads.predict(features(clf.encoder.encode(texts), [analyse(t) for t in texts]))
+    gold = np.array([HARMS.index(r["harm"]) for _, r in rows])
+    save_out_of_writer(out, ph, gold, [w for w, _ in rows], texts)
+    print(f"{clf.name}/{clf.version} (trained on {trained} texts) on {len(texts)} posts of {names} -> {out}")
 
 
 def sealed(legacy: bool, backend: str) -> None:
@@ -199,6 +225,9 @@ def main() -> None:
     c = sub.add_parser("cv")
     c.add_argument("path")
     c.add_argument("--tune", action="store_true")
+    h = sub.add_parser("heldout")
+    h.add_argument("names", nargs="+")
+    h.add_argument("--out", required=True)
     s = sub.add_parser("sealed")
     s.add_argument("--legacy", action="store_true")
     s.add_argument("--backend", default="default")
@@ -207,6 +236,8 @@ def main() -> None:
     a = ap.parse_args()
     if a.cmd == "cv":
         cv(a.path, a.tune)
+    elif a.cmd == "heldout":
+        heldout(a.names, a.out)
     elif a.cmd == "sealed":
         sealed(a.legacy, a.backend)
     else:

@@ -68,14 +68,16 @@ class ClassifierConfig:
 # [triage]: which classified posts alert a school leader at once, which go to comms staff for review.
 @dataclass
 class TriageConfig:
-    """`[triage]`: thresholds on the model's probabilities; defaults tuned by leave-one-writer-out
-    cross-validation (docs/triage.md explains the trade a school makes when it moves one)."""
+    """`[triage]`: thresholds on the model's probabilities. Defaults tuned out-of-writer: the shipped heads on the
+    two round-6 training sets they never read (`bench/bench_triage.py heldout` + `cv --tune`); docs/triage.md
+    explains the trade a school makes when it moves one."""
 
-    alert_threat: float = 0.5  # model P(threat) at or above: an urgent alert (Dutch posts only)
-    alert_insult: float = 0.8  # model P(insult) at or above: a normal alert (Dutch posts only)
-    review_threat: float = 0.05  # model P(threat) at or above (below alert_threat): review by comms staff
-    review_insult: float = 0.5  # model P(insult) at or above (below alert_insult): review
-    rules_alert: bool = True  # a threat or insult the rules find (a target and an act) alerts at once
+    alert_threat: float = 0.8  # model P(threat) at or above: an urgent alert (Dutch posts only)
+    alert_insult: float = 0.95  # model P(insult) at or above: a normal alert (Dutch posts only)
+    review_threat: float = 0.1  # model P(threat) at or above (below alert_threat): review by comms staff
+    review_insult: float = 0.8  # model P(insult) at or above (below alert_insult): review
+    rules_alert: bool = True  # a threat or insult the rules find alerts at once (see rules_alert_min)
+    rules_alert_min: float = 0.2  # ... when the model's P(threat) + P(insult) is at least this; below: review
     review_within_hours: float = 24.0  # a review item nobody handled within this becomes an alert
     languages: list[str] = field(default_factory=lambda: ["nl"])  # posts the model may alert on alone
 
@@ -476,7 +478,7 @@ def _check(cfg: Config) -> None:
 
 def check_triage(t: TriageConfig) -> None:
     """Probabilities in [0, 1]; a review threshold never above its alert threshold; a positive window."""
-    for key in ("alert_threat", "alert_insult", "review_threat", "review_insult"):
+    for key in ("alert_threat", "alert_insult", "review_threat", "review_insult", "rules_alert_min"):
         v = getattr(t, key)
         if not 0.0 <= v <= 1.0:
             raise ConfigError(f"triage.{key}: expected a probability between 0 and 1, got {v}")

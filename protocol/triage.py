@@ -70,25 +70,36 @@ def triage(labels: Labels, lang: str | None, cfg: TriageConfig) -> Triage:
     rule_t = cfg.rules_alert and float(s.get("rules.threat", 0.0)) >= 1.0
     rule_i = cfg.rules_alert and float(s.get("rules.insult", 0.0)) >= 1.0
     dutch = lang is None or lang in cfg.languages
-    if rule_t:
+    # a rule hit the model does not back at all ("de bom 💣" under a musical) is reviewed, not alerted
+    backed = pt + pi >= cfg.rules_alert_min
+    if rule_t and backed:
         return Triage("alert", "urgent", "threat", f"Sterk signaal van een bedreiging.{_words(labels)}")
     if dutch and pt >= cfg.alert_threat:
         return Triage("alert", "urgent", "threat", _model_says("threat", pt) + "." + _words(labels))
-    if rule_i and dutch:
+    if rule_i and dutch and backed:
         return Triage("alert", "normal", "insult", f"Sterk signaal van een belediging.{_words(labels)}")
     if dutch and pi >= cfg.alert_insult:
         return Triage("alert", "normal", "insult", _model_says("insult", pi) + "." + _words(labels))
-    kind = "threat" if pt >= cfg.review_threat else "insult" if (pi >= cfg.review_insult or rule_i) else None
+    kind = "threat" if pt >= cfg.review_threat or rule_t else "insult" if (pi >= cfg.review_insult or rule_i) else None
     if kind is None:
         return Triage("none", None, None, "Geen signaal van een bedreiging of belediging.")
-    p = pt if kind == "threat" else max(pi, 1.0 if rule_i else 0.0)
+    p = pt if kind == "threat" else pi
+    if (rule_t or rule_i) and not backed:
+        why = (
+            "De woorden lijken op een bedreiging of belediging, maar het model leest de zin als onschuldig "
+            "(bijvoorbeeld een uitdrukking); daarom eerst beoordelen."
+        )
+        return Triage("review", _urgency(kind), kind, f"Tegenstrijdig signaal.{_words(labels)} {why}")
     if not dutch:
         taal = LANGUAGE_NL.get(lang or "", f"taal '{lang}'")
         why = f"Het bericht is in het {taal}; het Nederlandse model alleen is niet genoeg voor een melding."
     else:
         why = "Het signaal is te zwak voor een directe melding; eerst beoordelen voorkomt een vals alarm."
-    urgency = "urgent" if kind == "threat" else "normal"
-    return Triage("review", urgency, kind, f"{_model_says(kind, p)}.{_words(labels)} {why}")
+    return Triage("review", _urgency(kind), kind, f"{_model_says(kind, p)}.{_words(labels)} {why}")
+
+
+def _urgency(kind: str) -> str:
+    return "urgent" if kind == "threat" else "normal"
 
 
 def _from_label(labels: Labels) -> Triage:

@@ -26,9 +26,16 @@ def lab(pt: float = 0.0, pi: float = 0.0, rt: float = 0.0, ri: float = 0.0, cues
 
 def test_a_threat_the_rules_find_alerts_at_once_urgently_in_any_language():
     for lang in ("nl", None, "en", "de"):
-        t = triage(lab(pt=0.01, rt=1.0, cues=("ik steek die leraar neer",)), lang, CFG)
+        t = triage(lab(pt=CFG.rules_alert_min, rt=1.0, cues=("ik steek die leraar neer",)), lang, CFG)
         assert (t.decision, t.urgency, t.kind) == ("alert", "urgent", "threat"), lang
         assert '"ik steek die leraar neer"' in t.reason and "Sterk signaal" in t.reason
+
+
+def test_a_rule_hit_the_model_reads_as_harmless_goes_to_review_not_to_the_leader():
+    """'De musical was echt de bom 💣': the rules see a bomb, the model a compliment."""
+    t = triage(lab(pt=0.0, rt=1.0, cues=("💣",)), "nl", CFG)
+    assert (t.decision, t.urgency, t.kind) == ("review", "urgent", "threat")
+    assert "Tegenstrijdig signaal" in t.reason and "eerst beoordelen" in t.reason
 
 
 def test_the_dutch_model_alone_alerts_only_dutch_posts():
@@ -42,7 +49,7 @@ def test_the_dutch_model_alone_alerts_only_dutch_posts():
 
 
 def test_an_insult_alerts_normal_and_a_weak_signal_goes_to_review_with_its_reason():
-    t = triage(lab(ri=1.0, cues=("kankerlijer",)), "nl", CFG)
+    t = triage(lab(pi=CFG.rules_alert_min, ri=1.0, cues=("kankerlijer",)), "nl", CFG)
     assert (t.decision, t.urgency, t.kind) == ("alert", "normal", "insult")
     weak = triage(lab(pt=CFG.review_threat), "nl", CFG)
     assert (weak.decision, weak.kind) == ("review", "threat")
@@ -62,6 +69,7 @@ def test_thresholds_come_from_config():
     loose = TriageConfig(alert_threat=0.2, review_threat=0.1)
     assert triage(lab(pt=0.3), "nl", loose).decision == "alert"
     off = TriageConfig(rules_alert=False)
+    assert triage(lab(pt=0.3, rt=1.0), "nl", off).decision == "review"  # the model's own signal still counts
     assert triage(lab(rt=1.0), "nl", off).decision == "none"
 
 
