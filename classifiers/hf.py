@@ -159,6 +159,9 @@ class TransformersClassifier:
             scores = {f"harm.{k}": round(v, 4) for k, v in ph.items()}
             if tox is not None:
                 scores["toxicity"] = round(float(tox[i]), 4)
+            # what triage reads: the rules' own scores, where the config lets the rules decide
+            scores["rules.threat"] = round(h.threat_score(), 4) if self.rules_threat else 0.0
+            scores["rules.insult"] = round(h.insult_score(), 4) if self.rules_insult else 0.0
             if sent is not None:
                 ps = dict(zip(SENTIMENTS, map(float, sent[i])))
             else:

@@ -639,6 +639,8 @@ class RulesClassifier:
         sent = sentiment_scores(h)
         scores = {f"sentiment.{k}": round(v, 4) for k, v in sent.items()}
         scores.update({f"harm.{k}": round(v, 4) for k, v in harm_scores(h).items()})
+        scores["rules.threat"] = round(h.threat_score(), 4)
+        scores["rules.insult"] = round(h.insult_score(), 4)
         return Labels(
             sentiment=max(sent, key=sent.__getitem__),
             harm=harm,

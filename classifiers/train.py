@@ -296,12 +296,16 @@ def train(
     feedback_weight: float = 2.0,
     feedback_holdout: float = 0.0,
     log: Callable[[str], None] = print,
+    cv_out: str | Path | None = None,
 ) -> Heads:
     """Train both heads, tune thresholds by out-of-writer cross-validation, write the heads file; returns them.
 
     Defaults chosen by 2-fold cross-validation on blind_a (see docs/evaluation-history.md, round 2): HateCheck at weight 0.05 (at
     0.2 its identity cases made "De Regenboog", a school's name, read as an insult), XED off (its
     subtitle lines lowered sentiment macro-F1 on school posts).
+
+    `cv_out`: where to save the out-of-writer harm probabilities (npz: p, gold, writer, text) for
+    `bench/bench_triage.py`, which tunes the triage thresholds on them.
 
     `feedback`: people's labelled examples (`protocol.feedback.feedback_examples`), added to the
     training set with `feedback_weight` each (a school train example weighs 1); see `split_feedback`.
@@ -387,6 +391,8 @@ def train(
             np.array([hits[i].insult_score() >= 1.0 for i in idx])[held],
         )
         meta.update(tune_thresholds(d, yh[held]))
+        if cv_out:
+            save_out_of_writer(cv_out, p[held], yh[held], [g for g in groups if g], [ex[i].text for i in idx[held]])
         log(
             f"out-of-writer cross-validation on {meta['cv']['posts']} posts: harm macro-F1 "
             f"{meta['cv']['harm_macro_f1']}, threat recall {meta['cv']['threat_recall']}, threat precision "
@@ -403,6 +409,11 @@ def train(
         f"insult threshold {meta['insult_threshold']})"
     )
     return heads
+
+
+def save_out_of_writer(path: str | Path, p: np.ndarray, gold: np.ndarray, writers: list[str], texts: list[str]) -> None:
+    """The cross-validation's out-of-writer harm probabilities, with gold labels, writers and texts."""
+    np.savez_compressed(path, p=p, gold=gold, writer=np.array(writers), text=np.array(texts))
 
 
 def _tag(e: Example) -> str:

@@ -65,6 +65,23 @@ class ClassifierConfig:
     transformers: TransformersConfig = field(default_factory=TransformersConfig)
 
 
+# [triage]: which classified posts alert a school leader at once, which go to comms staff for review.
+@dataclass
+class TriageConfig:
+    """`[triage]`: thresholds on the model's probabilities. Defaults tuned out-of-writer: the shipped heads on the
+    two round-6 training sets they never read (`bench/bench_triage.py heldout` + `cv --tune`); docs/triage.md
+    explains the trade a school makes when it moves one."""
+
+    alert_threat: float = 0.8  # model P(threat) at or above: an urgent alert (Dutch posts only)
+    alert_insult: float = 0.95  # model P(insult) at or above: a normal alert (Dutch posts only)
+    review_threat: float = 0.1  # model P(threat) at or above (below alert_threat): review by comms staff
+    review_insult: float = 0.8  # model P(insult) at or above (below alert_insult): review
+    rules_alert: bool = True  # a threat or insult the rules find alerts at once (see rules_alert_min)
+    rules_alert_min: float = 0.2  # ... when the model's P(threat) + P(insult) is at least this; below: review
+    review_within_hours: float = 24.0  # a review item nobody handled within this becomes an alert
+    languages: list[str] = field(default_factory=lambda: ["nl"])  # posts the model may alert on alone
+
+
 # [web] and [[users]]: the review page. Passwords are never in the config: `password_hash`
 # holds a hash from `edumon web hash-password`; the session secret comes from `web.secret_env`.
 @dataclass
@@ -292,6 +309,7 @@ class Config:
     staff: list[StaffAccount] = field(default_factory=list)
     protocol: ProtocolConfig = field(default_factory=ProtocolConfig)
     classifier: ClassifierConfig = field(default_factory=ClassifierConfig)
+    triage: TriageConfig = field(default_factory=TriageConfig)
     web: WebConfig = field(default_factory=WebConfig)
     users: list[WebUser] = field(default_factory=list)
     retention: RetentionConfig = field(default_factory=RetentionConfig)
@@ -458,6 +476,20 @@ def _check(cfg: Config) -> None:
     _check_protocol(cfg, seen)
     _check_schedule(cfg)
     _check_generic(cfg, "")
+    check_triage(cfg.triage)
+
+
+def check_triage(t: TriageConfig) -> None:
+    """Probabilities in [0, 1]; a review threshold never above its alert threshold; a positive window."""
+    for key in ("alert_threat", "alert_insult", "review_threat", "review_insult", "rules_alert_min"):
+        v = getattr(t, key)
+        if not 0.0 <= v <= 1.0:
+            raise ConfigError(f"triage.{key}: expected a probability between 0 and 1, got {v}")
+    for kind in ("threat", "insult"):
+        if getattr(t, f"review_{kind}") > getattr(t, f"alert_{kind}"):
+            raise ConfigError(f"triage.review_{kind}: must not be above triage.alert_{kind}")
+    if t.review_within_hours <= 0:
+        raise ConfigError(f"triage.review_within_hours: must be above 0, got {t.review_within_hours}")
 
 
 _ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.\-]*")

@@ -30,3 +30,9 @@ STATUS_NL = {"open": "open", "done": "afgehandeld", "dismissed": "vervallen"}
 # -- the review page's accounts -----------------------------------------------
 ROLES = ("comms", "leader", "analyst")
 ROLE_NL = {"comms": "communicatie", "leader": "schoolleider", "analyst": "analist"}
+
+# -- triage: what happens with a classified post (mild to severe) -----------
+TRIAGES = ("none", "review", "alert")
+TRIAGE_NL = {"none": "geen actie", "review": "te beoordelen", "alert": "melding aan de schoolleiding"}
+URGENCIES = ("normal", "urgent")
+URGENCY_NL = {"normal": "normaal", "urgent": "dringend"}

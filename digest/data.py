@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 
 from core.config import Config, School
 from core.vocabulary import SENTIMENTS
+from protocol import review
 from protocol.db import fetch_dicts
 from warehouse import Warehouse
 from warehouse.rows import utc
@@ -35,7 +36,8 @@ class SchoolDigest:
     by_source: dict[str, int] = field(default_factory=dict)
     negatives: list[dict[str, Any]] = field(default_factory=list)  # need a follow-up (open), with the action
     open_older: int = 0  # follow-ups still open from before the period
-    harm: list[dict[str, Any]] = field(default_factory=list)
+    harm: list[dict[str, Any]] = field(default_factory=list)  # alerted (triage alert, or a confirmed/expired review)
+    review: list[dict[str, Any]] = field(default_factory=list)  # "Te beoordelen": open review items, any age
     highlights: list[dict[str, Any]] = field(default_factory=list)
     media: list[dict[str, Any]] = field(default_factory=list)
     trend: list[TrendDay] = field(default_factory=list)
@@ -82,6 +84,11 @@ def period(cfg: Config, day: date | None, now: datetime) -> tuple[datetime, date
     return start, end
 
 
+def alerted(r: dict[str, Any]) -> bool:
+    """Did triage alert a leader about this mention (stored before triage: every harm label did)?"""
+    return r.get("triage") in (None, "alert") or r.get("review_status") in ("confirmed", "expired")
+
+
 def _engagement(row: dict[str, Any]) -> int:
     try:
         metrics = json.loads(row["metrics"]) if isinstance(row.get("metrics"), str) else (row.get("metrics") or {})
@@ -106,8 +113,9 @@ def collect(cfg: Config, wh: Warehouse, day: date | None = None, now: datetime |
             """
             SELECT m.mention_id, m.source, m.url, m.author, m.title, m.text, m.published_at, m.fetched_at,
                    m.school_ids, m.sentiment, m.harm, m.harm_kind, m.cues, m.metrics,
-                   f.action, f.status AS followup_status
-            FROM mentions m LEFT JOIN followups f USING (mention_id)
+                   f.action, f.status AS followup_status, t.decision AS triage, t.review_status,
+                   t.reason AS triage_reason
+            FROM mentions m LEFT JOIN followups f USING (mention_id) LEFT JOIN triage t USING (mention_id)
             WHERE m.fetched_at >= ? AND m.fetched_at < ? AND m.deleted_at IS NULL
             ORDER BY coalesce(m.published_at, m.fetched_at), m.mention_id""",
             [start, end],
@@ -118,6 +126,7 @@ def collect(cfg: Config, wh: Warehouse, day: date | None = None, now: datetime |
                                     WHERE status = 'open' AND created_at < ?""",
             [start],
         )
+        queue = review.queue(con)
         media = {
             r["mention_id"]: r["detail"]
             for r in fetch_dicts(con, "SELECT mention_id, detail FROM flags WHERE kind = 'media_consent'")
@@ -153,7 +162,8 @@ def collect(cfg: Config, wh: Warehouse, day: date | None = None, now: datetime |
             r for r in mine if r["action"] and r["followup_status"] == "open" and r["harm"] not in ("threat", "insult")
         ]  # harm items have their own list
         sd.open_older = sum(1 for r in older if s.id in (r["school_ids"] or []))
-        sd.harm = [r for r in mine if r["harm"] in ("threat", "insult")]
+        sd.harm = [r for r in mine if r["harm"] in ("threat", "insult") and alerted(r)]
+        sd.review = [r for r in queue if s.id in (r["school_ids"] or [])]
         positives = [r for r in mine if r["sentiment"] == "positive" and r["harm"] in (None, "none")]
         sd.highlights = sorted(positives, key=lambda r: -_engagement(r))[: cfg.digest.highlights]
         sd.media = [{**r, "detail": media[r["mention_id"]]} for r in mine if r["mention_id"] in media]

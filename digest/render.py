@@ -82,6 +82,39 @@ def _item_html(d: Digest, r: dict[str, Any], extra: str = "") -> str:
     )
 
 
+def why(r: dict[str, Any]) -> str:
+    """Why a post is listed, in Dutch: triage's reason, else the words the rules found (never 'model:threat 0.08')."""
+    if r.get("triage_reason"):
+        return str(r["triage_reason"])
+    words = [c for c in r.get("cues") or [] if not c.startswith("model:")]
+    return ("herkend aan: " + ", ".join(f'"{c}"' for c in words)) if words else ""
+
+
+REVIEW_INTRO = (
+    "Het model twijfelt over deze berichten: bevestig ze (de schoolleiding krijgt dan direct een melding) "
+    "of wijs ze af op de reviewpagina, onder Te beoordelen."
+)
+
+
+def _review_html(d: Digest, s: SchoolDigest) -> list[str]:
+    if not s.review:
+        return []
+    out = [f"<h3>Te beoordelen ({len(s.review)})</h3>", f'<p class="muted">{escape(REVIEW_INTRO)}</p><ul>']
+    for r in s.review:
+        out.append(_item_html(d, r, f" · {escape(r['triage_reason'])}"))
+    out.append("</ul>")
+    return out
+
+
+def _review_text(d: Digest, s: SchoolDigest) -> list[str]:
+    if not s.review:
+        return []
+    out = [f"Te beoordelen ({len(s.review)}): {REVIEW_INTRO}"]
+    for r in s.review:
+        out += _item_text(d, r, f" · {r['triage_reason']}")
+    return out
+
+
 def _school_html(d: Digest, s: SchoolDigest) -> str:
     c = s.counts
     out = [f"<h2>{escape(s.school.name)}</h2>"]
@@ -100,7 +133,7 @@ def _school_html(d: Digest, s: SchoolDigest) -> str:
     if s.harm:
         out.append("<h3>Bedreiging en pesten</h3><ul>")
         for r in s.harm:
-            cues = f" · signalen: {escape(', '.join(r['cues']))}" if r.get("cues") else ""
+            cues = f" · waarom: {escape(why(r))}" if why(r) else ""
             action = f" · actie: {escape(ACTION_NL.get(r['action'], r['action']))}" if r.get("action") else ""
             out.append(
                 _item_html(
@@ -111,6 +144,7 @@ def _school_html(d: Digest, s: SchoolDigest) -> str:
                 )
             )
         out.append("</ul>")
+    out += _review_html(d, s)
     out.append("<h3>Negatief: in gesprek gaan (opvolging nodig)</h3>")
     if s.negatives:
         out.append("<ul>")
@@ -207,7 +241,7 @@ def to_text(d: Digest, title_prefix: str = "Dagoverzicht") -> str:
         if s.harm:
             out.append("Bedreiging en pesten:")
             for r in s.harm:
-                cues = f" · signalen: {', '.join(r['cues'])}" if r.get("cues") else ""
+                cues = f" · waarom: {why(r)}" if why(r) else ""
                 action = f" · actie: {ACTION_NL.get(r['action'], r['action'])}" if r.get("action") else ""
                 out += _item_text(
                     d,
@@ -215,6 +249,7 @@ def to_text(d: Digest, title_prefix: str = "Dagoverzicht") -> str:
                     f" · {HARM_NL.get(r['harm'], r['harm'])}{cues}{action}"
                     f" · bewijs: edumon evidence {r['mention_id'][:12]}",
                 )
+        out += _review_text(d, s)
         out.append(
             "Negatief, opvolging nodig (in gesprek gaan):"
             if s.negatives

@@ -18,13 +18,15 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+import pyarrow as pa
+
 from core.config import Config
 from core.mention import Mention, utcnow
 from core.secrets import Secrets
 from warehouse import Warehouse
 from warehouse.rows import MENTION_COLS, mention_from_row
 
-from . import alerts, escalation, evidence, flags, followups
+from . import alerts, escalation, evidence, flags, followups, review
 from .db import fetch_dicts, insert_rows, stable_id
 
 log = logging.getLogger("protocol")
@@ -37,6 +39,7 @@ class ActionsReport:
     evidence: int = 0
     flags: list[dict[str, Any]] = field(default_factory=list)
     raised: list[dict[str, Any]] = field(default_factory=list)  # alert rows raised this cycle
+    review: list[str] = field(default_factory=list)  # mention ids triage sent to the review queue
     escalations: list[escalation.Escalation] = field(default_factory=list)  # new episodes
     delivered: list[dict[str, Any]] = field(default_factory=list)
     failed: list[dict[str, Any]] = field(default_factory=list)
@@ -47,23 +50,15 @@ class ActionsReport:
         return not self.errors and not self.failed
 
 
-def plan_mention(cfg: Config, m: Mention, now: datetime) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """The flag rows and alert rows for one mention (plain: no I/O)."""
+def plan_mention(
+    cfg: Config, m: Mention, now: datetime, t: review.Triage | None = None
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The flag rows and alert rows for one mention (plain: no I/O). Only triage `alert` alerts at once;
+    `review` waits in the queue (`protocol.review`)."""
     flag_rows, alert_rows = [], []
-    kind = alerts.alert_kind(m)
-    if kind:
-        subject, body = alerts.mention_message(cfg, m, kind)
-        alert_rows += alerts.alert_rows(
-            kind,
-            m.mention_id,
-            alerts.route(cfg, m),
-            subject,
-            body,
-            school_ids=m.school_ids,
-            now=now,
-            mention_id=m.mention_id,
-            link=m.url,
-        )
+    t = t or review.mention_triage(cfg, m)
+    if t and t.decision == "alert" and t.kind:
+        alert_rows += review.alert_for(cfg, m, t.kind, t.reason, now)
     media = flags.media_consent(m)
     if media:
         flag_rows.append(
@@ -121,16 +116,27 @@ def handle_new_mentions(cfg: Config, wh: Warehouse, now: datetime, out: ActionsR
         mentions = [mention_from_row(r) for r in rows]
         out.followups = followups.create_followups(con, mentions, now, cfg.protocol.criminal_harm_kinds)
         out.evidence = evidence.keep_evidence(con, mentions, now)
-        flag_rows, alert_rows = [], []
+        flag_rows, alert_rows, triage_rows = [], [], []
         for m in mentions:
-            f, a = plan_mention(cfg, m, now)
+            t = review.mention_triage(cfg, m)
+            if t:
+                triage_rows.append(review.triage_row(cfg, m, t, now))
+            f, a = plan_mention(cfg, m, now, t)
             flag_rows += f
             alert_rows += a
         insert_rows(con, "flags", flag_rows)
+        insert_rows(con, "triage", triage_rows, {"reviewed_at": pa.timestamp("us", tz="UTC")})
+        out.review += [r["mention_id"] for r in triage_rows if r["decision"] == "review"]
         out.flags = flag_rows
         out.raised += alerts.enqueue(con, alert_rows)
         insert_rows(con, "protocol_done", [{"mention_id": m.mention_id, "acted_at": now} for m in mentions])
         out.acted_on = len(mentions)
+
+
+def expire_reviews(cfg: Config, wh: Warehouse, now: datetime, out: ActionsReport) -> None:
+    """Review items nobody handled within `triage.review_within_hours` become alerts."""
+    with wh.transaction() as con:
+        out.raised += review.expire(cfg, con, now)
 
 
 def check_escalation(cfg: Config, wh: Warehouse, now: datetime, out: ActionsReport) -> None:
@@ -161,7 +167,8 @@ def decide_actions(cfg: Config, wh: Warehouse, now: datetime | None = None) -> A
     warehouse, nothing sent.  Never raises (errors are in `.errors`)."""
     now = now or utcnow()
     out = ActionsReport()
-    for name, step in (("protocol", handle_new_mentions), ("escalation", check_escalation)):
+    steps = (("protocol", handle_new_mentions), ("review", expire_reviews), ("escalation", check_escalation))
+    for name, step in steps:
         try:
             step(cfg, wh, now, out)
         except Exception as e:
@@ -201,7 +208,7 @@ def summary(out: ActionsReport) -> list[str]:
     """Terminal lines about what the protocol did."""
     lines = [
         f"Protocol: {len(out.followups)} follow-ups, {out.evidence} evidence records, "
-        f"{len(out.flags)} flags, {len(out.escalations)} escalations"
+        f"{len(out.flags)} flags, {len(out.escalations)} escalations, {len(out.review)} to review"
     ]
     lines.append(f"Alerts raised: {len(out.raised)}; delivered: {len(out.delivered)}; failed: {len(out.failed)}")
     for a in out.raised:

@@ -136,6 +136,11 @@ def route(cfg: Config, m: Mention) -> list[AlertTarget]:
     return _dedup(school_targets(cfg, m.school_ids) + global_targets(cfg), cfg)
 
 
+def route_schools(cfg: Config, school_ids: Sequence[str]) -> list[AlertTarget]:
+    """The schools' contacts plus the global channels (an alert triage decided on)."""
+    return _dedup(school_targets(cfg, school_ids) + global_targets(cfg), cfg)
+
+
 def route_escalation(cfg: Config, school_id: str) -> list[AlertTarget]:
     return _dedup(school_targets(cfg, [school_id]) + global_targets(cfg), cfg)
 
@@ -209,8 +214,8 @@ def next_steps(kind: str, action: str | None, mention_id: str) -> list[str]:
     return steps
 
 
-def mention_message(cfg: Config, m: Mention, kind: str) -> tuple[str, str]:
-    """(subject, body) of an alert about one mention."""
+def mention_message(cfg: Config, m: Mention, kind: str, reason: str | None = None) -> tuple[str, str]:
+    """(subject, body) of an alert about one mention; `reason` is triage's Dutch explanation."""
     prefix = "[SPOED] " if severity(kind) == "urgent" else ""
     schools = school_names(cfg, m.school_ids)
     subject = f"{prefix}{KIND_NL[kind]} over {schools}"
@@ -222,9 +227,7 @@ def mention_message(cfg: Config, m: Mention, kind: str) -> tuple[str, str]:
         f"Waar: {m.url or 'geen link beschikbaar'}",
         f"School: {schools}",
         f"Wanneer: {local(cfg, m.published_at or m.fetched_at)}",
-        "Waarom: "
-        + (("herkend aan: " + ", ".join(f'"{c}"' for c in m.cues)) if m.cues else "de classificatie")
-        + (f" (classificatie {m.classifier})" if m.classifier else ""),
+        "Waarom: " + (reason or _cue_words(m)),
         "",
         "Bericht:",
         _excerpt(m.text),
@@ -233,6 +236,11 @@ def mention_message(cfg: Config, m: Mention, kind: str) -> tuple[str, str]:
     ]
     lines += [f"- {s}" for s in next_steps(kind, action, m.mention_id)]
     return subject, "\n".join(lines)
+
+
+def _cue_words(m: Mention) -> str:
+    words = [c for c in m.cues if not c.startswith("model:")]  # "model:threat 0.08" is not a reason a person reads
+    return ("herkend aan: " + ", ".join(f'"{c}"' for c in words)) if words else "de classificatie"
 
 
 def staff_message(cfg: Config, m: Mention, staff_name: str, detail: str) -> tuple[str, str]:

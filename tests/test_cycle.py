@@ -196,6 +196,15 @@ def test_demo_prints_a_cycle_with_stored_mentions(tmp_path: Path) -> None:
     # the protocol: alerts really delivered to the demo's local webhook, and the digest written
     sent = Warehouse(db).query("SELECT count(*) FROM alerts WHERE status = 'sent' AND channel = 'webhook'")[0][0]
     assert sent >= 2 and f"Alerts received by the demo webhook on 127.0.0.1: {sent}" in result.output
+    # triage (issue 15): the English visitor's compliment and the titled roster complaint alert nobody
+    alerted = [
+        t
+        for (t,) in Warehouse(db).query(
+            "SELECT DISTINCT m.text FROM alerts a JOIN mentions m USING (mention_id) WHERE a.kind IN ('threat', 'insult')"
+        )
+    ]
+    assert any("Ik ga je opwachten" in t for t in alerted) and any("kankerschool" in t for t in alerted), alerted
+    assert not [t for t in alerted if "Visited Ley College" in t or "rooster" in t.lower()], alerted
     html = (db.parent / "digest.html").read_text(encoding="utf-8")
     assert "<svg" in html and "<script" not in html and "&lt;script&gt;" in html
     assert "Bedreiging en pesten" in (db.parent / "digest.txt").read_text(encoding="utf-8")

@@ -99,6 +99,8 @@ def test_every_form_without_csrf_token_is_refused(site) -> None:  # type: ignore
         ("/opvolging/%s/labels" % mid, {"sentiment": "positive", "harm": "none"}),
         ("/logout", {}),
         ("/login", {"username": "anna", "password": PASSWORDS["anna"]}),
+        ("/te-beoordelen/%s/bevestigen" % mid, {}),
+        ("/te-beoordelen/%s/afwijzen" % mid, {"note": "onschuldig"}),
     ]
     for path, data in posts:
         for token in (None, "verkeerd-token"):
@@ -113,7 +115,14 @@ def test_every_form_without_csrf_token_is_refused(site) -> None:  # type: ignore
     from starlette.routing import Route
 
     app_posts = {r.path for r in c.app.routes if isinstance(r, Route) and "POST" in (r.methods or set())}  # type: ignore[attr-defined]
-    assert app_posts == {"/opvolging/{mention_id}/actie", "/opvolging/{mention_id}/labels", "/logout", "/login"}
+    assert app_posts == {
+        "/opvolging/{mention_id}/actie",
+        "/opvolging/{mention_id}/labels",
+        "/logout",
+        "/login",
+        "/te-beoordelen/{mention_id}/bevestigen",
+        "/te-beoordelen/{mention_id}/afwijzen",
+    }
 
 
 def test_leader_sees_only_own_school_everywhere(site) -> None:  # type: ignore[no-untyped-def]

@@ -267,6 +267,28 @@ CREATE TABLE deletion_checks (
     ),
     (7, "daily-mentions-direct", DAILY_MENTIONS_DIRECT),
     (8, "posted-day", POSTED_DAY),
+    (
+        9,
+        "triage",
+        """
+-- what the protocol decided for each mention it acted on (`protocol.triage`): alert (the leader is
+-- told at once), review (comms staff judge it first: the "Te beoordelen" queue) or none; a review
+-- item is open until someone confirms or dismisses it, or `triage.review_within_hours` passes
+CREATE TABLE triage (
+    mention_id    VARCHAR PRIMARY KEY,
+    decision      VARCHAR NOT NULL,    -- none | review | alert
+    urgency       VARCHAR,             -- urgent | normal (review: what the alert would be)
+    kind          VARCHAR,             -- threat | insult
+    lang          VARCHAR,             -- the post's language as triage saw it (ISO 639-1)
+    reason        VARCHAR NOT NULL,    -- Dutch, for the alert, the digest and the review page
+    created_at    TIMESTAMPTZ NOT NULL,
+    review_status VARCHAR,             -- review: open | confirmed | dismissed | expired
+    reviewed_by   VARCHAR,
+    reviewed_at   TIMESTAMPTZ
+);
+CREATE INDEX triage_review_status ON triage (review_status);
+""",
+    ),
 ]
 
 LATEST = max(version for version, _, _ in MIGRATIONS)

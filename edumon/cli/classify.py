@@ -15,12 +15,15 @@ from classifiers import load_classifier
 from classifiers.embedded import DEFAULT_HEADS, MemoEncoder
 from classifiers.evaluate import evaluate, format_compare, read_jsonl, threat_recall
 from classifiers.hf import pull as pull_models
+from classifiers.language import post_language
 from classifiers.train import text_key
 from classifiers.train import train as train_heads
-from core.config import Config
+from core.config import Config, TriageConfig
+from core.vocabulary import TRIAGES
 from edumon.cli.options import classifier_config, config_option, need_config, one_line_errors, usage_error
 from edumon.cli.progress import Progress
 from protocol.feedback import feedback_examples
+from protocol.triage import Triage, triage
 from warehouse import warehouse_for
 
 
@@ -63,30 +66,43 @@ def classify_in_chunks(clf: Any, texts: list[str], chunk: int) -> list[Any]:
 @config_option(required=False)
 @one_line_errors
 def classify(cfg: Config | None, input_path: str, output_path: str) -> None:
-    """Classify Dutch posts: sentiment, harm, harm_kind, scores and cues per row."""
+    """Classify Dutch posts: sentiment, harm, harm_kind, scores, cues and triage per row.
+
+    A row may carry its language ("lang", e.g. from Bluesky or Mastodon); else it is detected.
+    """
     rows = _read_rows(input_path, ("id", "text"))
     ccfg = classifier_config(cfg)
     clf = load_classifier(ccfg)
+    triage_cfg = cfg.triage if cfg else TriageConfig()
     labels = classify_in_chunks(clf, [str(r["text"]) for r in rows], chunk=max(1, ccfg.batch_size) * CHUNK_BATCHES)
+    counts = dict.fromkeys(TRIAGES, 0)
     with open(output_path, "w", encoding="utf-8") as f:
         for r, lab in zip(rows, labels):
-            f.write(
-                json.dumps(
-                    {
-                        "id": r["id"],
-                        "sentiment": lab.sentiment,
-                        "harm": lab.harm,
-                        "harm_kind": lab.harm_kind,
-                        "scores": lab.scores,
-                        "cues": list(lab.cues),
-                        "classifier": lab.classifier,
-                    },
-                    ensure_ascii=False,
-                )
-                + "\n"
-            )
+            lang = post_language(r.get("lang"), str(r["text"]))
+            t = triage(lab, lang, triage_cfg)
+            counts[t.decision] += 1
+            f.write(json.dumps(_output_row(r["id"], lab, lang, t), ensure_ascii=False) + "\n")
     flagged = sum(lab.harm != "none" for lab in labels)
-    click.echo(f"classified {len(rows)} posts ({flagged} flagged) with {clf.name}/{clf.version} -> {output_path}")
+    click.echo(
+        f"classified {len(rows)} posts ({flagged} flagged; triage: {counts['alert']} alert, "
+        f"{counts['review']} review) with {clf.name}/{clf.version} -> {output_path}"
+    )
+
+
+def _output_row(row_id: Any, lab: Any, lang: str | None, t: Triage) -> dict[str, Any]:
+    return {
+        "id": row_id,
+        "sentiment": lab.sentiment,
+        "harm": lab.harm,
+        "harm_kind": lab.harm_kind,
+        "scores": lab.scores,
+        "cues": list(lab.cues),
+        "classifier": lab.classifier,
+        "lang": lang,
+        "triage": t.decision,
+        "urgency": t.urgency,
+        "triage_reason": t.reason,
+    }
 
 
 def _feedback_rows(cfg: Any) -> list[dict[str, Any]]:
@@ -310,6 +326,12 @@ def eval_(
     type=float,
     help="Fraction of the feedback kept back (seeded) so `edumon eval --feedback` can measure.",
 )
+@click.option(
+    "--cv-out",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="Save the out-of-writer harm probabilities (npz) for bench/bench_triage.py.",
+)
 @config_option(required=False)
 def train(
     cfg: Config | None,
@@ -320,6 +342,7 @@ def train(
     include_feedback: bool,
     feedback_weight: float,
     feedback_holdout: float,
+    cv_out: str | None,
 ) -> None:
     """Rebuild the embedded model's heads (seeded) from the school-context set + shared data (+ feedback).
 
@@ -330,7 +353,7 @@ def train(
 
     @one_line_errors
     def go() -> None:
-        kw: dict[str, Any] = {}
+        kw: dict[str, Any] = {"cv_out": cv_out}
         if no_shared:
             kw.update(hatecheck_weight=0.0, xed_weight=0.0)
         out = output_path or str(DEFAULT_HEADS)

@@ -36,6 +36,7 @@ from core.config import Config, WebUser
 from core.vocabulary import FOLLOWUP_STATUSES as STATUSES
 from core.vocabulary import HARM_KINDS, HARM_NL, ROLE_NL, SENTIMENT_NL, SENTIMENTS, SOURCE_NL, SOURCES, STATUS_NL
 from core.vocabulary import HARMS as LABEL_HARMS
+from edumon.web import review_queue
 from edumon.web.auth import LoginThrottle, authenticate, visible_schools
 from edumon.web.store import ACTS, PERIODS, Filters, NotFound, ReviewStore
 from protocol.feedback import DISMISS_REASONS, FeedbackError
@@ -386,6 +387,7 @@ def create_app(cfg: Config, secret: str, store: ReviewStore | None = None) -> St
         Route("/opvolging/{mention_id}/actie", act, methods=["POST"]),
         Route("/opvolging/{mention_id}/labels", labels, methods=["POST"]),
         Route("/static/style.css", style),
+        *review_queue.ROUTES,
     ]
     middleware = [
         Middleware(SecurityHeaders),
@@ -405,4 +407,5 @@ def create_app(cfg: Config, secret: str, store: ReviewStore | None = None) -> St
     )
     app.state.store = store
     app.state.cfg = cfg
+    app.state.render, app.state.reviewer, app.state.checked_form = render, reviewer, checked_form
     return app
