@@ -20,9 +20,11 @@ by the type of the error, never by its wording.
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any
+from typing import Any, TypeVar
 
 from core.mention import Mention
 
@@ -45,6 +47,34 @@ class ErrorKind(StrEnum):
 # (`connectors.http.get`, the Bluesky and Mastodon clients) already retried these as
 # far as the source's `retries` allow; nothing above the connector retries again.
 RETRYABLE = frozenset({ErrorKind.TIMEOUT, ErrorKind.NETWORK, ErrorKind.SERVER})
+
+
+T = TypeVar("T")
+
+
+def retry_transient(
+    call: Callable[[], T],
+    retries: int,
+    kind_of: Callable[[Exception], ErrorKind],
+    *,
+    on_retry: Callable[[Exception], None] | None = None,
+    backoff_s: float = 0.5,
+    sleep: Callable[[float], None] = time.sleep,
+) -> T:
+    """`call()`, tried again up to `retries` times when `kind_of(error)` is in `RETRYABLE`,
+    with exponential backoff; any other error is raised at once.  The retry layer of the
+    client-library connectors (Bluesky, Mastodon); `connectors.http.get` is the httpx one."""
+    attempt = 0
+    while True:
+        try:
+            return call()
+        except Exception as e:
+            if attempt >= retries or kind_of(e) not in RETRYABLE:
+                raise
+            if on_retry:
+                on_retry(e)
+            attempt += 1
+            sleep(backoff_s * 2 ** (attempt - 1))
 
 
 class SourceError(Exception):

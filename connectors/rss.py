@@ -74,7 +74,10 @@ def best_link(entry: Any, base: str) -> str | None:
     candidates.append(entry.get("comments"))
     for c in candidates:
         if c and c.strip():
-            url = urljoin(base, c.strip())
+            try:
+                url = urljoin(base, c.strip())
+            except ValueError:  # "http://[::1/x": keep it as it is (canonical_url copes)
+                url = c.strip()
             if _http(url):
                 return url
     return None
@@ -172,9 +175,9 @@ def fetch(target: Target, state: dict[str, Any], secrets: Secrets | None = None)
     if not body.strip():
         return result.fail("empty response body", ErrorKind.BAD_PAYLOAD)
     final_url = str(resp.url)
-    response_headers = {k.lower(): v for k, v in resp.headers.items()}
-    response_headers.setdefault("content-location", final_url)  # the base for relative links
-    parsed = feedparser.parse(body, response_headers=response_headers)
+    # feedparser applies xml:base; `best_link` then resolves what is still relative against
+    # the feed's URL (not passed to feedparser: it would rewrite relative guids too)
+    parsed = feedparser.parse(body, response_headers={k.lower(): v for k, v in resp.headers.items()})
     if not parsed.version and not parsed.entries:
         ctype = resp.headers.get("content-type", "?")
         return result.fail(f"not an RSS or Atom feed (content-type {ctype})", ErrorKind.BAD_PAYLOAD)
