@@ -108,10 +108,11 @@ def _identity(entry: Any, feed: str, title: str, text: str) -> str:
     return f"{feed}#{local}"
 
 
-def entries(parsed: Any, target: str, fetched_at: datetime, base: str | None = None) -> Iterator[Mention | None]:
+def entries(parsed: Any, target: str, fetched_at: datetime) -> Iterator[Mention | None]:
     """One `Mention` per feed entry (title + summary as plain text); None for an entry
-    with no text at all (counted as dropped)."""
-    base = base or target
+    with no text at all (counted as dropped).  Relative links are resolved against
+    `parsed.href` (the feed's final URL, as feedparser names it), else `target`."""
+    base = parsed.get("href") or target
     for entry in parsed.entries:
         link = best_link(entry, base)
         title = html_to_text(entry.get("title"))
@@ -181,7 +182,8 @@ def fetch(target: Target, state: dict[str, Any], secrets: Secrets | None = None)
     if not parsed.version and not parsed.entries:
         ctype = resp.headers.get("content-type", "?")
         return result.fail(f"not an RSS or Atom feed (content-type {ctype})", ErrorKind.BAD_PAYLOAD)
-    made = list(entries(parsed, target.key, utcnow(), base=final_url))
+    parsed["href"] = final_url  # the base for relative links (after redirects)
+    made = list(entries(parsed, target.key, utcnow()))
     result.mentions = [m for m in made if m is not None]
     result.dropped = len(made) - len(result.mentions)
     notes = [f"dropped {result.dropped} entries without any text"] if result.dropped else []
