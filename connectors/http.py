@@ -15,6 +15,8 @@ stopped too) and refuses a declared Content-Length over the cap before reading.
 from __future__ import annotations
 
 import email.utils
+import socket
+import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -80,22 +82,11 @@ def _read_body(resp: httpx.Response, policy: HttpPolicy, deadline: float) -> byt
             ErrorKind.TOO_LARGE,
             status=resp.status_code,
         )
-    # httpcore reads the per-read timeout from this dict on every read: shrink it as the
-    # deadline comes closer, so no single read can outlast the whole-request deadline.
-    timeouts = resp.request.extensions.get("timeout")
     chunks: list[bytes] = []
     size = 0
-    stream = resp.iter_bytes()
-    while True:
-        left = deadline - time.monotonic()
-        if left <= 0:
+    for chunk in resp.iter_bytes():
+        if time.monotonic() > deadline:
             raise httpx.ReadTimeout("whole-request deadline passed", request=resp.request)
-        if isinstance(timeouts, dict):
-            timeouts["read"] = left
-        try:
-            chunk = next(stream)
-        except StopIteration:
-            break
         size += len(chunk)
         if size > policy.max_bytes:
             raise FetchError(
@@ -107,29 +98,66 @@ def _read_body(resp: httpx.Response, policy: HttpPolicy, deadline: float) -> byt
     return b"".join(chunks)
 
 
+class _Watchdog:
+    """Shuts the response's socket down at the deadline, so a read blocked on a server
+    that trickles (or stalls) returns at once instead of waiting out its own timeout."""
+
+    def __init__(self, resp: httpx.Response, left: float) -> None:
+        self.fired = False
+        stream = resp.extensions.get("network_stream")
+        self.sock = stream.get_extra_info("socket") if stream is not None else None
+        self.timer = threading.Timer(max(0.0, left), self._fire)
+        self.timer.daemon = True
+        if self.sock is not None:
+            self.timer.start()
+
+    def _fire(self) -> None:
+        self.fired = True
+        try:
+            self.sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+
+    def cancel(self) -> None:
+        self.timer.cancel()
+
+
 def _attempt(client: httpx.Client, url: str, headers: Mapping[str, str], policy: HttpPolicy) -> HttpAnswer:
-    """One GET, read in full; raises a typed `FetchError` for every failure."""
+    """One GET, read in full within `policy.timeout_s` (the whole request); raises a typed
+    `FetchError` for every failure."""
     deadline = time.monotonic() + policy.timeout_s
+    timeout = FetchError(f"timed out after {policy.timeout_s:g} s (whole request)", ErrorKind.TIMEOUT)
+    resp: httpx.Response | None = None
+    dog: _Watchdog | None = None
     try:
         with client.stream("GET", url, headers=dict(headers)) as resp:
+            dog = _Watchdog(resp, deadline - time.monotonic())
             body = _read_body(resp, policy, deadline)
             answer = HttpAnswer(resp.status_code, resp.headers, resp.url, body)
-    except httpx.TimeoutException:
-        raise FetchError(f"timed out after {policy.timeout_s:g} s (whole request)", ErrorKind.TIMEOUT) from None
-    except httpx.TooManyRedirects as e:
-        raise FetchError(f"too many redirects: {e}", ErrorKind.CLIENT) from None
-    except httpx.DecodingError as e:
-        encoding = resp.headers.get("content-encoding", "?")
-        raise FetchError(
+    except httpx.HTTPError as e:
+        if isinstance(e, httpx.TimeoutException) or (dog is not None and dog.fired):
+            raise timeout from None
+        raise _typed(e, resp) from None
+    finally:
+        if dog is not None:
+            dog.cancel()
+    if time.monotonic() > deadline:
+        raise timeout
+    return answer
+
+
+def _typed(e: httpx.HTTPError, resp: httpx.Response | None) -> FetchError:
+    """The typed error of an exception httpx raised (other than a timeout)."""
+    if isinstance(e, httpx.TooManyRedirects):
+        return FetchError(f"too many redirects: {e}", ErrorKind.CLIENT)
+    if isinstance(e, httpx.DecodingError):
+        encoding = resp.headers.get("content-encoding", "?") if resp is not None else "?"
+        return FetchError(
             f"corrupt response body: could not decode Content-Encoding {encoding}: {e}",
             ErrorKind.BAD_PAYLOAD,
-            status=resp.status_code,
-        ) from None
-    except httpx.HTTPError as e:
-        raise FetchError(f"network error: {type(e).__name__}: {e}", ErrorKind.NETWORK) from None
-    if time.monotonic() > deadline:
-        raise FetchError(f"timed out after {policy.timeout_s:g} s (whole request)", ErrorKind.TIMEOUT)
-    return answer
+            status=resp.status_code if resp is not None else None,
+        )
+    return FetchError(f"network error: {type(e).__name__}: {e}", ErrorKind.NETWORK)
 
 
 def _status_error(answer: HttpAnswer) -> FetchError | None:
