@@ -173,7 +173,8 @@ class Mention:
     raw: str | None = None  # the item as fetched (JSON or XML text), kept unaltered
     # Text of the post outside `text` that relevance also searches: [{"where": one of
     # vocabulary.TEXT_PLACES, "text": ...}] (alt text, link card, quoted post, full article).
-    elsewhere: list[dict[str, str]] = field(default_factory=list)
+    # Transient: not a column; relevance has read it (and noted a match in `text`) before storing.
+    elsewhere: list[dict[str, str]] = field(default_factory=list, metadata={"transient": True})
     school_ids: list[str] = field(default_factory=list)
     # classification
     sentiment: str | None = None  # positive | neutral | negative
