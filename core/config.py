@@ -132,8 +132,9 @@ class School:
 class RssSource:
     url: str
     name: str | None = None
-    timeout_s: float = 20.0
+    timeout_s: float = 20.0  # the whole request (headers and body), per attempt
     retries: int = 3
+    max_bytes: int = 10 * 1024 * 1024  # a longer body fails the feed (too_large)
 
 
 @dataclass
@@ -146,6 +147,7 @@ class BlueskySource:
     page_size: int = 100  # searchPosts `limit` (at most 100)
     timeout_s: float = 20.0
     lookback_days: int = 7  # how far back the first cycle looks
+    retries: int = 2  # a page that hits a timeout, dropped connection or 5xx is asked again
 
 
 @dataclass
@@ -159,6 +161,7 @@ class MastodonSource:
     timeout_s: float = 20.0
     lookback_days: int = 7  # how far back the first cycle looks
     mastodon_version: str = "4.3.0"  # assumed server version: no version probing, no recursion
+    retries: int = 2  # a page that hits a timeout, dropped connection or 5xx is asked again
 
 
 @dataclass
@@ -469,6 +472,8 @@ def _check(cfg: Config) -> None:
                 raise ConfigError(f"sources.{kind}[{i}].timeout_s: must be more than 0 seconds")
             if not 0 <= getattr(src, "retries", 0) <= 10:
                 raise ConfigError(f"sources.{kind}[{i}].retries: must be between 0 and 10")
+            if getattr(src, "max_bytes", 1024) < 1024:
+                raise ConfigError(f"sources.{kind}[{i}].max_bytes: must be at least 1024 bytes")
     if cfg.warehouse.lock_timeout_s < 0:
         raise ConfigError("warehouse.lock_timeout_s: must not be negative")
     if cfg.alerts.webhook_url is not None:

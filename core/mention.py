@@ -142,6 +142,7 @@ _SCRUBBED = (
     "raw",
     "school_ids",
     "cues",
+    "elsewhere",
 )
 
 
@@ -170,6 +171,10 @@ class Mention:
     metrics: dict[str, int] = field(default_factory=dict)  # replies, reposts, likes, ...
     reply_to: str | None = None  # source_id of the parent post, if a reply
     raw: str | None = None  # the item as fetched (JSON or XML text), kept unaltered
+    # Text of the post outside `text` that relevance also searches: [{"where": one of
+    # vocabulary.TEXT_PLACES, "text": ...}] (alt text, link card, quoted post, full article).
+    # Transient: not a column; relevance has read it (and noted a match in `text`) before storing.
+    elsewhere: list[dict[str, str]] = field(default_factory=list, metadata={"transient": True})
     school_ids: list[str] = field(default_factory=list)
     # classification
     sentiment: str | None = None  # positive | neutral | negative

@@ -13,7 +13,18 @@ SOCIAL_SOURCES = ("bluesky", "mastodon")  # posts that can be deleted at the sou
 SOURCE_NL = {"rss": "nieuws (RSS)", "bluesky": "Bluesky", "mastodon": "Mastodon"}
 
 # How one fetch of one source target ended (`source_runs.status`).
-SOURCE_RUN_STATUSES = ("ok", "not_modified", "failed", "rate_limited")
+# partial: the answer was broken (a malformed feed) but some items were read and kept.
+SOURCE_RUN_STATUSES = ("ok", "partial", "not_modified", "failed", "rate_limited")
+
+# Where in a post, besides its own text, relevance may find a school (`Mention.elsewhere`),
+# and the Dutch label the stored text shows when the match was found there.
+TEXT_PLACES = ("content", "image_alt", "link_card", "quoted_post")
+TEXT_PLACE_NL = {
+    "content": "volledige artikeltekst",
+    "image_alt": "alt-tekst van een afbeelding",
+    "link_card": "linkvoorbeeld",
+    "quoted_post": "geciteerd bericht",
+}
 
 # -- classifier labels (mild to severe) --------------------------------------
 SENTIMENTS = ("positive", "neutral", "negative")

@@ -37,6 +37,7 @@ class _Failure:
     headers: dict[str, str]
     delay: float
     count: int
+    drop: bool = False  # close the connection without an answer (a RemoteProtocolError)
 
 
 @dataclass
@@ -110,14 +111,16 @@ class ProtocolFake:
         count: int = 1,
         headers: dict[str, str] | None = None,
         delay: float = 0.0,
+        drop: bool = False,
     ) -> None:
         """Answer the next `count` requests whose path contains `match` with `status`
         and `body` (JSON-able, or bytes; `MALFORMED` for broken JSON with status 200).
-        `delay` seconds before answering (to provoke client timeouts)."""
+        `delay` seconds before answering (to provoke client timeouts); `drop`: close the
+        connection without answering (the client sees a dropped connection)."""
         if body is not None and not isinstance(body, bytes):
             body = json.dumps(body).encode()
         with self._lock:
-            self._failures.append(_Failure(match, status, body, dict(headers or {}), delay, count))
+            self._failures.append(_Failure(match, status, body, dict(headers or {}), delay, count, drop))
 
     def requests_to(self, match: str) -> list[LoggedRequest]:
         """Logged requests whose path contains `match`, oldest first."""
@@ -158,6 +161,12 @@ class ProtocolFake:
         if failure:
             if failure.delay:
                 time.sleep(failure.delay)
+            if failure.drop:
+                req.status = 0
+                h.close_connection = True
+                h.wfile.flush()
+                h.connection.shutdown(2)  # socket.SHUT_RDWR: no status line at all
+                return
             reply = Reply(
                 failure.status,
                 failure.body

@@ -103,10 +103,13 @@ class FakeBluesky(ProtocolFake):
         replies: int = 0,
         indexed_at: datetime | None = None,
         display_name: str | None = None,
+        embed: dict[str, Any] | None = None,
+        author_handle: str | None = None,
     ) -> dict[str, Any]:
         """Add a post as the AppView would return it (a PostView) and return it.
         Each link is appended to the text with a link facet (byte offsets);
-        `images` are alt texts of attached images; `reply_to` is the parent's at-uri."""
+        `images` are alt texts of attached images; `reply_to` is the parent's at-uri;
+        `embed` a view for the PostView (`gallery_view`, `external_view`, `quote_view`)."""
         did = did_for(handle)
         rkey = tid(created_at, next(self._clock))
         uri = f"at://{did}/app.bsky.feed.post/{rkey}"
@@ -175,6 +178,10 @@ class FakeBluesky(ProtocolFake):
                     for i, alt in enumerate(images)
                 ],
             }
+        if embed is not None:  # a view from gallery_view / external_view / quote_view
+            post["embed"] = embed
+        if author_handle is not None:  # e.g. "handle.invalid": the AppView could not verify the handle
+            post["author"]["handle"] = author_handle
         if reply_to:
             parent = {"uri": reply_to, "cid": "bafyrei" + hashlib.sha256(reply_to.encode()).hexdigest()[:52]}
             record["reply"] = {"root": parent, "parent": parent}
@@ -320,3 +327,47 @@ class FakeBluesky(ProtocolFake):
         with self._lock:
             by_uri = {p["uri"]: p for p in self.posts}
         return Reply(200, {"posts": [by_uri[u] for u in uris if u in by_uri]})
+
+
+# --- embed views (what the AppView puts in a PostView's `embed`) ------------------------------
+
+
+def gallery_view(did: str, alts: list[str]) -> dict[str, Any]:
+    """`app.bsky.embed.gallery#view`: images as items with fullsize/thumbnail/alt."""
+    return {
+        "$type": "app.bsky.embed.gallery#view",
+        "items": [
+            {
+                "$type": "app.bsky.embed.gallery#viewImage",
+                "fullsize": f"https://cdn.bsky.app/img/feed_fullsize/plain/{did}/bafkreig{i}@jpeg",
+                "thumbnail": f"https://cdn.bsky.app/img/feed_thumbnail/plain/{did}/bafkreig{i}@jpeg",
+                "alt": alt,
+                "aspectRatio": {"width": 4, "height": 3},
+            }
+            for i, alt in enumerate(alts)
+        ],
+    }
+
+
+def external_view(uri: str, title: str, description: str = "") -> dict[str, Any]:
+    """`app.bsky.embed.external#view`: a link card."""
+    return {
+        "$type": "app.bsky.embed.external#view",
+        "external": {"uri": uri, "title": title, "description": description},
+    }
+
+
+def quote_view(quoted: dict[str, Any]) -> dict[str, Any]:
+    """`app.bsky.embed.record#view` of a quoted post (a PostView from `add_post`)."""
+    return {
+        "$type": "app.bsky.embed.record#view",
+        "record": {
+            "$type": "app.bsky.embed.record#viewRecord",
+            "uri": quoted["uri"],
+            "cid": quoted["cid"],
+            "author": quoted["author"],
+            "value": quoted["record"],
+            "indexedAt": quoted["indexedAt"],
+            "embeds": [quoted["embed"]] if quoted.get("embed") else [],
+        },
+    }

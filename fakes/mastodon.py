@@ -49,6 +49,9 @@ class FakeMastodon(ProtocolFake):
         self.statuses: list[dict[str, Any]] = list(statuses or [])
         self._seq = itertools.count(1)
         self._accounts: dict[str, dict[str, Any]] = {}
+        # status ids the server leaves out of a timeline page AFTER paging (as Mastodon does
+        # for filtered or blocked accounts): the page is short, its Link header still leads on
+        self.filtered: set[str] = set()
 
     # --- data --------------------------------------------------------------------------
 
@@ -100,6 +103,9 @@ class FakeMastodon(ProtocolFake):
         favourites: int = 0,
         spoiler_text: str = "",
         card_url: str | None = None,
+        card_title: str | None = None,
+        card_description: str = "",
+        quote_of: dict[str, Any] | None = None,
     ) -> dict[str, Any]:
         """Add a status and return it.  `acct` without a domain is a local account; give
         `uri`/`url` of the original to add a federated copy of a remote status."""
@@ -149,11 +155,13 @@ class FakeMastodon(ProtocolFake):
         if in_reply_to_id:
             parent = self.get(in_reply_to_id)
             status["in_reply_to_account_id"] = parent["account"]["id"] if parent else None
+        if quote_of is not None:  # Mastodon 4.4+: an accepted quote carries the quoted status
+            status["quote"] = {"state": "accepted", "quoted_status": quote_of}
         if card_url:
             status["card"] = {
                 "url": card_url,
-                "title": card_url,
-                "description": "",
+                "title": card_title or card_url,
+                "description": card_description,
                 "type": "link",
                 "author_name": "",
                 "author_url": "",
@@ -341,13 +349,14 @@ class FakeMastodon(ProtocolFake):
             return paged
         page, limit = paged
         headers = {}
+        shown = [s for s in page if s["id"] not in self.filtered]
         if page:
             base = f"http://{req.headers.get('host')}{req.path}"
             extra = {k: v for k, v in req.params.items() if k in ("local", "remote", "only_media")}
             nxt = urlencode({**extra, "limit": limit, "max_id": page[-1]["id"]})
             prev = urlencode({**extra, "limit": limit, "min_id": page[0]["id"]})
             headers["Link"] = f'<{base}?{nxt}>; rel="next", <{base}?{prev}>; rel="prev"'
-        return Reply(200, page, headers)
+        return Reply(200, shown, headers)
 
     def _search(self, req: LoggedRequest, token: str | None) -> Reply:
         q = (req.param("q") or "").strip()

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+import socket
+import threading
+import time
+from collections.abc import Callable, Sequence
 
 from .server import FakeServer, Request, Response
 
@@ -71,3 +74,92 @@ def rss_xml(items: Sequence[dict[str, str]], title: str = "Test feed") -> bytes:
         parts.append("</item>")
     parts.append("</channel></rss>")
     return "".join(parts).encode("utf-8")
+
+
+class RawServer:
+    """A TCP server on 127.0.0.1 that answers every connection with `script(send)`:
+    raw bytes, at the pace the script chooses (to trickle a body, to send a chunked
+    body without Content-Length, or to drop the connection mid-answer).
+
+        with RawServer(trickle(body, 20, 0.5)) as srv: srv.url + "/feed.xml"
+    """
+
+    def __init__(self, script: Callable[[Callable[[bytes], None]], None]) -> None:
+        self.script = script
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(8)
+        self.connections = 0
+        self._stop = threading.Event()
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.sock.getsockname()[1]}"
+
+    def _serve(self) -> None:
+        while not self._stop.is_set():
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            self.connections += 1
+            threading.Thread(target=self._answer, args=(conn,), daemon=True).start()
+
+    def _answer(self, conn: socket.socket) -> None:
+        with conn:
+            conn.settimeout(5)
+            try:
+                data = b""
+                while b"\r\n\r\n" not in data:
+                    more = conn.recv(4096)
+                    if not more:
+                        return
+                    data += more
+                self.script(conn.sendall)
+            except OSError:  # the client gave up
+                pass
+
+    def __enter__(self) -> RawServer:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self.sock.close()
+
+
+def trickle(body: bytes, size: int, every_s: float) -> Callable[[Callable[[bytes], None]], None]:
+    """A 200 whose body comes `size` bytes every `every_s` seconds."""
+
+    def script(send: Callable[[bytes], None]) -> None:
+        send(b"HTTP/1.1 200 OK\r\nContent-Type: application/rss+xml\r\n" + b"Content-Length: %d\r\n\r\n" % len(body))
+        for i in range(0, len(body), size):
+            send(body[i : i + size])
+            time.sleep(every_s)
+
+    return script
+
+
+def chunked(total: int, chunk: int = 65536) -> Callable[[Callable[[bytes], None]], None]:
+    """A 200 with a chunked body of `total` bytes and no Content-Length."""
+
+    def script(send: Callable[[bytes], None]) -> None:
+        send(b"HTTP/1.1 200 OK\r\nContent-Type: application/rss+xml\r\nTransfer-Encoding: chunked\r\n\r\n")
+        sent = 0
+        while sent < total:
+            n = min(chunk, total - sent)
+            send(b"%x\r\n" % n + b"<!-- padding -->"[:1] * n + b"\r\n")
+            sent += n
+        send(b"0\r\n\r\n")
+
+    return script
+
+
+def drop_after_headers() -> Callable[[Callable[[bytes], None]], None]:
+    """Headers promising a body, then the connection closes."""
+
+    def script(send: Callable[[bytes], None]) -> None:
+        send(b"HTTP/1.1 200 OK\r\nContent-Type: application/rss+xml\r\nContent-Length: 5000\r\n\r\n<rss")
+
+    return script

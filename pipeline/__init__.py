@@ -27,7 +27,7 @@ from core.config import Config
 from core.mention import Mention, utcnow
 from core.secrets import Secrets, redact
 from pipeline import hooks
-from pipeline.relevance import match_schools
+from pipeline.relevance import match_mention
 from warehouse import (
     Warehouse,
     WarehouseLocked,
@@ -120,9 +120,7 @@ def assign_schools(cfg: Config, mentions: Sequence[Mention]) -> list[Mention]:
     """Set `school_ids` on each mention and keep only those about a school."""
     kept = []
     for m in mentions:
-        m.school_ids = match_schools(
-            m.text if not m.title or m.title in m.text else f"{m.title}\n{m.text}", cfg.schools
-        )
+        m.school_ids = match_mention(m, cfg.schools)
         if m.school_ids:
             kept.append(m)
     return kept

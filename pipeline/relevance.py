@@ -19,6 +19,8 @@ from collections.abc import Iterable, Sequence
 from functools import lru_cache
 
 from core.config import School
+from core.mention import Mention
+from core.vocabulary import TEXT_PLACE_NL
 
 
 @lru_cache(maxsize=4096)
@@ -79,3 +81,41 @@ def match_schools(text: str, schools: Sequence[School]) -> list[str]:
 
 def relevant(texts: Iterable[str], schools: Sequence[School]) -> list[list[str]]:
     return [match_schools(t, schools) for t in texts]
+
+
+SNIPPET = 240  # characters shown either side of a match found outside the post's own text
+
+
+def _snippet(text: str, school_ids: list[str], schools: Sequence[School]) -> str:
+    """The part of `text` around the first alias of a matched school (all of it when short)."""
+    if len(text) <= 2 * SNIPPET:
+        return text
+    at = 0
+    for s in schools:
+        if s.id in school_ids:
+            hits = [
+                m.start() for a in s.aliases if (m := phrase_pattern(a).search(text) or hashtag_pattern(a).search(text))
+            ]
+            if hits:
+                at = min(hits)
+                break
+    start, end = max(0, at - SNIPPET), min(len(text), at + SNIPPET)
+    return ("…" if start else "") + text[start:end].strip() + ("…" if end < len(text) else "")
+
+
+def match_mention(m: Mention, schools: Sequence[School]) -> list[str]:
+    """The ids of the schools a mention is about: its own text (with its title) first,
+    then the places outside it (`m.elsewhere`: alt text, link card, quoted post, full
+    article).  When a school is found only there, the stored text keeps the post and
+    gains one line naming the place (in Dutch) with the text found there."""
+    own = m.text if not m.title or m.title in m.text else f"{m.title}\n{m.text}"
+    found = match_schools(own, schools)
+    for extra in m.elsewhere or []:
+        text = extra.get("text") or ""
+        more = [s for s in match_schools(text, schools) if s not in found]
+        if not more:
+            continue
+        place = TEXT_PLACE_NL.get(extra.get("where", ""), extra.get("where", ""))
+        m.text = f"{m.text}\n\n[gevonden in {place}] {_snippet(text, more, schools)}".strip()
+        found = [s.id for s in schools if s.id in found or s.id in more]  # config order
+    return found

@@ -173,7 +173,7 @@ def test_malformed_xml_keeps_entries_then_reads_the_fixed_feed(
     fake_server.route("/news.xml", FeedHandler(broken))
     cfg = rss_cfg(make_config, [(fake_server.url + "/news.xml", 5, 0)])
     first = pipeline.run_cycle(cfg)
-    assert first.targets[0].status == "ok" and first.targets[0].error.startswith("malformed feed")
+    assert first.targets[0].status == "partial" and first.targets[0].error.startswith("malformed feed")
     wh = Warehouse(cfg.warehouse.path)
     assert stored_ids(wh) == NEWS_IDS
     assert wh.query("SELECT error FROM source_runs")[0][0].startswith("malformed feed")

@@ -78,7 +78,7 @@ def test_malformed_xml_keeps_what_it_can(fake_server: FakeServer) -> None:
     broken = rss_xml(ITEMS).replace(b"</channel></rss>", b"<item><title>Ley College & kapot")
     fake_server.route("/broken.xml", FeedHandler(broken))
     res = rss.fetch(target(fake_server.url + "/broken.xml"), {})
-    assert res.status == "ok"
+    assert res.status == "partial"  # kept, and health can see it was broken
     assert len(res.mentions) == 2
     assert res.error.startswith("malformed feed, kept 2 entries")
     assert "etag" not in res.state  # fetched fully again next time

@@ -140,7 +140,8 @@ def test_two_cycles_store_every_relevant_post_once(bluesky_fake, mastodon_fakes,
 def test_failures_are_source_runs_rows_and_the_rest_is_stored(bluesky_fake, mastodon_fakes, make_config, secrets):
     cfg, (nl, social) = setup(bluesky_fake, mastodon_fakes, make_config)
     bluesky_fake.fail_next("searchPosts", 429, count=1)  # the first query is rate limited
-    social.fail_next("/timelines/tag/", 503, count=1)  # one hashtag of one instance
+    # one hashtag of one instance, through the connector's own retries (1 + `retries` requests)
+    social.fail_next("/timelines/tag/", 503, count=3)
     nl.fail_next("/api/v2/search", 200, body=MALFORMED, count=1)  # one keyword search
     report = pipeline.run_cycle(cfg, secrets=secrets, classifier=load_classifier())
     assert not report.ok

@@ -57,7 +57,8 @@ MENTION_SCHEMA = pa.schema(
 )
 
 # The `Mention` fields a row holds, as a SELECT list for reading mentions back (`m.` is the table alias).
-MENTION_FIELDS = [f.name for f in fields(Mention)]
+# every stored field of a Mention (a field with metadata `transient` lives only until storing)
+MENTION_FIELDS = [f.name for f in fields(Mention) if not f.metadata.get("transient")]
 MENTION_COLS = ", ".join(MENTION_FIELDS)
 
 

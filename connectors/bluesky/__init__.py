@@ -34,11 +34,21 @@ from atproto_client import exceptions as atx
 from atproto_client import models
 from atproto_client.models.utils import get_response_model
 
-from connectors.base import FetchResult, Target
+from connectors.base import ErrorKind, FetchResult, Target
 from connectors.bluesky import settings
 from connectors.bluesky.helpers import host, iso_ms, parse_ts, search_query, sort_at, to_mention, xrpc_error
 from connectors.bluesky.lookup import exists
-from connectors.bluesky.session import Failure, Stats, account_lock, classify_error, drop_session, is_token_error, login
+from connectors.bluesky.session import (
+    Failure,
+    Stats,
+    account_lock,
+    classify_error,
+    drop_session,
+    error_kind,
+    is_token_error,
+    login,
+    with_retries,
+)
 from core.config import Config
 from core.secrets import MissingSecret, Secrets, redact
 
@@ -67,6 +77,7 @@ def targets(cfg: Config) -> list[Target]:
                         "page_size": max(1, min(src.page_size, settings.MAX_LIMIT)),
                         "timeout_s": src.timeout_s,
                         "lookback_days": src.lookback_days,
+                        "retries": src.retries,
                     },
                 )
             )
@@ -74,13 +85,26 @@ def targets(cfg: Config) -> list[Target]:
 
 
 def search_posts(
-    client: Client, q: str, *, since: str | None, cursor: str | None, limit: int, max_pages: int
+    client: Client,
+    q: str,
+    *,
+    since: str | None,
+    cursor: str | None,
+    limit: int,
+    max_pages: int,
+    retries: int = 0,
+    stats: Stats | None = None,
 ) -> Iterator[tuple[list[dict[str, Any]], str | None]]:
     """Pages of `app.bsky.feed.searchPosts` (newest first): (posts as fetched, next cursor).
-    Stops after `max_pages` pages or when there is no further cursor."""
+    Stops after `max_pages` pages or when there is no further cursor.  A page that hits a
+    transient fault (timeout, dropped connection, 5xx) is asked again up to `retries` times."""
     for _ in range(max_pages):
         params = models.AppBskyFeedSearchPosts.Params(q=q, sort="latest", since=since, limit=limit, cursor=cursor)
-        response = client.invoke_query(settings.SEARCH_NSID, params=params, output_encoding="application/json")
+        response = with_retries(
+            lambda: client.invoke_query(settings.SEARCH_NSID, params=params, output_encoding="application/json"),
+            retries,
+            stats or Stats(),
+        )
         page = get_response_model(response, models.AppBskyFeedSearchPosts.Response)  # validates the shape
         posts = response.content["posts"]
         cursor = page.cursor if posts else None
@@ -97,16 +121,20 @@ def fetch(target: Target, state: dict[str, Any], secrets: Secrets) -> FetchResul
         with account_lock(f"{p['base_url']}|{p['handle']}"):
             _walk(target, state, secrets, stats, result)
     except Failure as f:
-        result.status, result.error = f.status, str(f)
+        result.status, result.error, result.error_kind = f.status, str(f), f.kind
     except MissingSecret as e:
-        result.status, result.error = "failed", str(e)
+        result.status, result.error, result.error_kind = "failed", str(e), ErrorKind.AUTH
     except Exception as e:
         result.status, result.error = classify_error(e, p)
+        result.error_kind = error_kind(e)
     if result.status != "ok":
         result.state = dict(state)  # keep the old watermark: the next cycle resumes from it
     if result.error:
         result.error = redact(result.error, secrets.values(p["app_password_env"]))
     result.requests, result.http_status = stats.requests, stats.status
+    if result.error_kind in (ErrorKind.NETWORK, ErrorKind.TIMEOUT):
+        result.requests += 1  # the request that got no answer
+        result.http_status = None  # no HTTP status: not the status of an earlier request (the login's)
     return result
 
 
@@ -131,6 +159,8 @@ def _walk(target: Target, state: dict[str, Any], secrets: Secrets, stats: Stats,
                 cursor=cursor,
                 limit=p["page_size"],
                 max_pages=p["max_pages"] - pages_done,
+                retries=p.get("retries", 0),
+                stats=stats,
             ):
                 pages_done += 1
                 for post in posts:

@@ -33,10 +33,23 @@ def search_query(alias: str) -> str:
     return f'"{alias}"' if " " in alias and '"' not in alias else alias
 
 
+INVALID_HANDLE = "handle.invalid"  # what the AppView shows for a handle that no longer verifies
+
+
+def author_name(author: dict[str, Any]) -> str | None:
+    """The handle, or the DID when the handle is missing or does not verify."""
+    handle = author.get("handle")
+    return handle if handle and handle != INVALID_HANDLE else author.get("did")
+
+
 def post_url(post: dict[str, Any]) -> str:
+    """The post on the web: `/profile/<did>/post/<rkey>` (a DID link keeps working when the
+    handle changes or is `handle.invalid`); the DID is the at-uri's authority."""
     author = post.get("author") or {}
-    rkey = post["uri"].rsplit("/", 1)[-1]
-    return f"{settings.WEB_URL}/profile/{author.get('handle') or author.get('did')}/post/{rkey}"
+    authority, rkey = post["uri"].removeprefix("at://").split("/", 1)[0], post["uri"].rsplit("/", 1)[-1]
+    handle = author.get("handle")
+    who = handle if handle and handle != INVALID_HANDLE else (author.get("did") or authority)
+    return f"{settings.WEB_URL}/profile/{who}/post/{rkey}"
 
 
 def links_of(post: dict[str, Any]) -> list[str]:
@@ -60,6 +73,12 @@ def media_of(post: dict[str, Any]) -> list[dict[str, Any]]:
     if embed.get("$type", "").startswith("app.bsky.embed.recordWithMedia"):
         embed = embed.get("media") or {}
     kind = embed.get("$type", "")
+    if kind.startswith("app.bsky.embed.gallery"):
+        return [
+            {"type": "image", "url": i.get("fullsize"), "preview_url": i.get("thumbnail"), "alt": i.get("alt") or ""}
+            for i in embed.get("items") or []
+            if isinstance(i, dict)
+        ]
     if kind.startswith("app.bsky.embed.images"):
         return [
             {"type": "image", "url": i.get("fullsize"), "preview_url": i.get("thumb"), "alt": i.get("alt") or ""}
@@ -77,6 +96,40 @@ def media_of(post: dict[str, Any]) -> list[dict[str, Any]]:
     return []
 
 
+def _card_and_quote(embed: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(link card, quoted record view) of a post view's embed, also inside recordWithMedia."""
+    kind = embed.get("$type", "")
+    if kind.startswith("app.bsky.embed.recordWithMedia"):
+        media = embed.get("media") or {}
+        return media.get("external") or {}, (embed.get("record") or {}).get("record") or {}
+    if kind.startswith("app.bsky.embed.record"):
+        return {}, embed.get("record") or {}
+    if kind.startswith("app.bsky.embed.external"):
+        return embed.get("external") or {}, {}
+    return {}, {}
+
+
+def elsewhere_of(post: dict[str, Any], media: list[dict[str, Any]]) -> list[dict[str, str]]:
+    """Text outside the post's own text, for relevance: alt texts, the link card's title
+    and description, a quoted post's text (and its alt texts)."""
+    out = [{"where": "image_alt", "text": m["alt"]} for m in media if m.get("alt")]
+    card, quote = _card_and_quote(post.get("embed") or {})
+    if not card:  # the record's own external embed, when the view has none
+        embed = (post.get("record") or {}).get("embed") or {}
+        card = embed.get("external") or (embed.get("media") or {}).get("external") or {}
+    card_text = "\n".join(str(card[k]).strip() for k in ("title", "description") if card.get(k))
+    if card_text:
+        out.append({"where": "link_card", "text": card_text})
+    value = quote.get("value") if isinstance(quote, dict) else None
+    if isinstance(value, dict) and value.get("text"):
+        who = author_name(quote.get("author") or {})
+        out.append({"where": "quoted_post", "text": (f"@{who}: " if who else "") + str(value["text"])})
+    for sub in quote.get("embeds") or [] if isinstance(quote, dict) else []:
+        if isinstance(sub, dict):
+            out += [{"where": "quoted_post", "text": m["alt"]} for m in media_of({"embed": sub}) if m.get("alt")]
+    return out
+
+
 def to_mention(post: dict[str, Any], target: str, fetched_at: datetime) -> Mention:
     """A searchPosts PostView as a Mention; `raw` is the PostView as fetched."""
     record = post.get("record") or {}
@@ -89,7 +142,7 @@ def to_mention(post: dict[str, Any], target: str, fetched_at: datetime) -> Menti
         source_id=post["uri"],
         text=record.get("text") or "",
         url=post_url(post),
-        author=author.get("handle"),
+        author=author_name(author),
         author_id=author.get("did"),
         published_at=parse_ts(record.get("createdAt")) or parse_ts(post.get("indexedAt")),
         fetched_at=fetched_at,
@@ -106,6 +159,7 @@ def to_mention(post: dict[str, Any], target: str, fetched_at: datetime) -> Menti
         },
         reply_to=parent,
         raw=json.dumps(post, ensure_ascii=False),
+        elsewhere=elsewhere_of(post, media),
     )
 
 

@@ -4,16 +4,20 @@ per account, and a failure as (status, one readable line). Used by search and by
 from __future__ import annotations
 
 import threading
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import httpx
 from atproto import Client
 from atproto_client import exceptions as atx
 from atproto_client.request import Request
 
+from connectors.base import ErrorKind, retry_transient
 from connectors.bluesky import settings
 from connectors.bluesky.helpers import host, xrpc_error
-from core.secrets import Secrets
+from core.secrets import MissingSecret, Secrets
+
+T = TypeVar("T")
 
 _locks: dict[str, threading.Lock] = {}
 _locks_guard = threading.Lock()
@@ -38,9 +42,10 @@ class Stats:
 
 
 class Failure(Exception):
-    def __init__(self, status: str, message: str) -> None:
+    def __init__(self, status: str, message: str, kind: ErrorKind = ErrorKind.AUTH) -> None:
         super().__init__(message)
         self.status = status
+        self.kind = kind
 
 
 def make_client(p: dict[str, Any], stats: Stats) -> Client:
@@ -88,6 +93,42 @@ def is_token_error(exc: Exception) -> bool:
     return False
 
 
+def error_kind(e: Exception) -> ErrorKind:
+    """The type of a failure, from the exception's class and HTTP status (never its text)."""
+    if isinstance(e, Failure):
+        return e.kind
+    if isinstance(e, MissingSecret):
+        return ErrorKind.AUTH
+    if isinstance(e, atx.RateLimitExceededError):
+        return ErrorKind.RATE_LIMITED
+    if isinstance(e, atx.InvokeTimeoutError) or isinstance(e, httpx.TimeoutException):
+        return ErrorKind.TIMEOUT
+    if isinstance(e, atx.RequestErrorBase):
+        status = e.response.status_code if e.response is not None else None
+        if status is None:
+            return ErrorKind.NETWORK
+        if status >= 500:
+            return ErrorKind.SERVER
+        if status in (401, 403) or is_token_error(e):
+            return ErrorKind.AUTH
+        return ErrorKind.CLIENT
+    if isinstance(e, httpx.TransportError):  # RemoteProtocolError is not wrapped by atproto
+        return ErrorKind.NETWORK
+    if isinstance(e, (ValueError, atx.ModelError)):
+        return ErrorKind.BAD_PAYLOAD
+    return ErrorKind.UNEXPECTED
+
+
+def with_retries(call: Callable[[], T], retries: int, stats: Stats) -> T:
+    """`call()` with the connector's one retry layer (`connectors.base.retry_transient`)."""
+
+    def count(e: Exception) -> None:
+        if error_kind(e) is not ErrorKind.SERVER:
+            stats.requests += 1  # a request that got no response is still a request
+
+    return retry_transient(call, retries, error_kind, on_retry=count)
+
+
 def classify_error(e: Exception, p: dict[str, Any]) -> tuple[str, str]:
     """(status, one readable line) for a failed fetch."""
     where = host(p["base_url"])
@@ -102,6 +143,8 @@ def classify_error(e: Exception, p: dict[str, Any]) -> tuple[str, str]:
             cause = e.__cause__ or e
             return "failed", f"network error talking to {where}: {type(cause).__name__}: {cause}"
         return "failed", f"{status} {name or 'error'} from {where}: {msg}".rstrip(": ")
+    if isinstance(e, httpx.TransportError):
+        return "failed", f"network error talking to {where}: {type(e).__name__}: {e}"
     if isinstance(e, (ValueError, atx.ModelError)):
         return "failed", f"malformed JSON from {where} ({settings.SEARCH_NSID}): {str(e)[:160]}"
     return "failed", f"unexpected {type(e).__name__} talking to {where}: {str(e)[:200]}"

@@ -32,14 +32,15 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from mastodon import Mastodon
-from mastodon.errors import MastodonError
+from mastodon.errors import MastodonError, MastodonNotFoundError
 
-from connectors.base import FetchResult, Target
+from connectors.base import ErrorKind, FetchResult, Target, retry_transient
 from connectors.mastodon import settings
 from connectors.mastodon.helpers import (
     Capture,
     ParentCache,
     classify_error,
+    error_kind,
     host,
     id_key,
     make_client,
@@ -68,6 +69,7 @@ def targets(cfg: Config) -> list[Target]:
             "timeout_s": src.timeout_s,
             "lookback_days": src.lookback_days,
             "mastodon_version": src.mastodon_version,
+            "retries": src.retries,
         }
         seen: set[str] = set()
         for tag in src.hashtags:
@@ -89,29 +91,50 @@ def targets(cfg: Config) -> list[Target]:
 
 
 def tag_timeline(
-    client: Mastodon, capture: Capture, tag: str, *, min_id: Any, limit: int, max_pages: int
+    client: Mastodon, capture: Capture, tag: str, *, min_id: Any, limit: int, max_pages: int, retries: int = 0
 ) -> Iterator[list[dict[str, Any]]]:
     """Pages of a hashtag timeline above `min_id` (an id or a datetime), oldest page first;
-    each page as the server sent it (newest first within the page)."""
-    page = client.timeline_hashtag(tag, min_id=min_id, limit=limit)
+    each page as the server sent it (newest first within the page).  The walk follows the
+    `prev` Link header until a page is empty or has none: a short page is not the end
+    (servers filter statuses after paging, so a page can be short while more exist)."""
+    page = _retrying(lambda: client.timeline_hashtag(tag, min_id=min_id, limit=limit), retries)
     for n in range(1, max_pages + 1):
         raw = capture.json()
         if not isinstance(raw, list):
             raise ValueError("a timeline page is not a JSON list")
         yield raw
-        if len(raw) < limit or n == max_pages or getattr(page, "_pagination_prev", None) is None:
+        if not raw or n == max_pages or getattr(page, "_pagination_prev", None) is None:
             return
-        page = client.fetch_previous(page)
+        prev = page
+        page = _retrying(lambda: client.fetch_previous(prev), retries)
         if page is None:
             return
 
 
+def _retrying(call: Callable[[], Any], retries: int) -> Any:
+    """The connector's one retry layer: timeouts, network errors and 5xx, by type."""
+    return retry_transient(call, retries, error_kind)
+
+
 def search_statuses(
-    client: Mastodon, capture: Capture, q: str, *, min_id: Any, offset: int, limit: int, max_pages: int
+    client: Mastodon,
+    capture: Capture,
+    q: str,
+    *,
+    min_id: Any,
+    offset: int,
+    limit: int,
+    max_pages: int,
+    retries: int = 0,
 ) -> Iterator[tuple[list[dict[str, Any]], int]]:
     """Pages of a status search (newest first) above `min_id`, from `offset`:
     (statuses as sent, the offset after this page)."""
-    res = client.search_v2(q, resolve=False, result_type="statuses", min_id=min_id, offset=offset or None, limit=limit)
+    res = _retrying(
+        lambda: client.search_v2(
+            q, resolve=False, result_type="statuses", min_id=min_id, offset=offset or None, limit=limit
+        ),
+        retries,
+    )
     for n in range(1, max_pages + 1):
         body = capture.json()
         if not isinstance(body, dict) or not isinstance(body.get("statuses"), list):
@@ -121,7 +144,8 @@ def search_statuses(
         yield raw, offset
         if len(raw) < limit or n == max_pages:
             return
-        res = client.fetch_next(res)
+        last = res
+        res = _retrying(lambda: client.fetch_next(last), retries)
         if res is None:
             return
 
@@ -148,6 +172,9 @@ def fetch(target: Target, state: dict[str, Any], secrets: Secrets) -> FetchResul
         walk(client, capture, target, state, result)
     except Exception as e:
         result.status, result.error = classify_error(e, p, endpoint)
+        result.error_kind = error_kind(e)
+        if result.error_kind in (ErrorKind.NETWORK, ErrorKind.TIMEOUT):
+            capture.status = None  # no HTTP status: not the status of an earlier request
     finally:
         if result.status != "ok":
             result.state = dict(state)  # keep the old watermark: the next cycle resumes from it
@@ -202,6 +229,8 @@ def _parent_resolver(
             try:
                 parent = client.status(pid)
                 uri = parent.get("uri") if hasattr(parent, "get") else None
+            except MastodonNotFoundError:
+                pass  # this parent is gone or private: the next one may well be there
             except MastodonError:
                 budget["left"] = 0  # rate limit or error: stop looking up in this fetch
         if uri:
@@ -229,7 +258,13 @@ def _walk_tag(client: Mastodon, capture: Capture, target: Target, state: dict[st
     pages: list[list[dict[str, Any]]] = []
     try:
         for raw in tag_timeline(
-            client, capture, p["tag"], min_id=min_id or _lookback_id(p), limit=p["page_size"], max_pages=p["max_pages"]
+            client,
+            capture,
+            p["tag"],
+            min_id=min_id or _lookback_id(p),
+            limit=p["page_size"],
+            max_pages=p["max_pages"],
+            retries=p.get("retries", 0),
         ):
             pages.append(raw)
             _remember(known, raw)
@@ -256,7 +291,14 @@ def _walk_search(
     complete = False
     try:
         for raw, offset in search_statuses(
-            client, capture, p["query"], min_id=min_id, offset=offset, limit=p["page_size"], max_pages=p["max_pages"]
+            client,
+            capture,
+            p["query"],
+            min_id=min_id,
+            offset=offset,
+            limit=p["page_size"],
+            max_pages=p["max_pages"],
+            retries=p.get("retries", 0),
         ):
             pages.append(raw)
             _remember(known, raw)

@@ -19,6 +19,7 @@ from mastodon.errors import (
     MastodonUnauthorizedError,
 )
 
+from connectors.base import ErrorKind
 from connectors.html import html_links, html_to_text
 from connectors.mastodon import settings
 from core.mention import Mention
@@ -46,6 +47,15 @@ class Capture:
         return json.loads(self.last.content)
 
 
+class Client(Mastodon):
+    """Mastodon.py that never probes the instance: before a public timeline it asks
+    `/api/v2/instance/` whether the timeline is available, only to print a warning
+    (a slow instance added a whole timeout).  The timeline answers for itself."""
+
+    def timeline_is_available(self, *args: Any, **kwargs: Any) -> bool:
+        return True
+
+
 def make_client(p: dict[str, Any], token: str | None, capture: Capture) -> Mastodon:
     """Mastodon.py that never sleeps on a rate limit (`throw`), times out, and never
     probes the server version (`mastodon_version` with `version_check_mode="created"`:
@@ -53,7 +63,7 @@ def make_client(p: dict[str, Any], token: str | None, capture: Capture) -> Masto
     1.0.0, so `search_v2` with paging refuses to run)."""
     session = requests.Session()
     session.hooks["response"].append(capture)
-    return Mastodon(
+    return Client(
         api_base_url=p["api_base_url"],
         access_token=token,
         mastodon_version=p["mastodon_version"],
@@ -88,6 +98,41 @@ def full_acct(account: dict[str, Any]) -> str | None:
 def original(item: dict[str, Any]) -> dict[str, Any]:
     """A boost stands for the status it boosts."""
     return item.get("reblog") or item
+
+
+def quoted_status(s: dict[str, Any]) -> dict[str, Any]:
+    """The status a post quotes: Mastodon 4.4+ `quote.quoted_status` (when accepted), or a
+    status object under `quote` (Fedibird, Akkoma)."""
+    q = s.get("quote")
+    if not isinstance(q, dict):
+        return {}
+    inner = q.get("quoted_status")
+    if isinstance(inner, dict):
+        return inner
+    return q if "content" in q else {}
+
+
+def elsewhere_of(s: dict[str, Any]) -> list[dict[str, str]]:
+    """Text outside the status's own text, for relevance: media descriptions (alt text),
+    the link card's title and description, a quoted status's text (and its alt texts)."""
+    out = [
+        {"where": "image_alt", "text": a["description"]}
+        for a in s.get("media_attachments") or []
+        if isinstance(a, dict) and a.get("description")
+    ]
+    card = s.get("card") or {}
+    card_text = "\n".join(str(card[k]).strip() for k in ("title", "description") if card.get(k))
+    if card_text:
+        out.append({"where": "link_card", "text": card_text})
+    q = quoted_status(s)
+    text = html_to_text(q.get("content")) if q else ""
+    if text:
+        who = full_acct(q.get("account") or {})
+        out.append({"where": "quoted_post", "text": (f"@{who}: " if who else "") + text})
+    for a in q.get("media_attachments") or [] if q else []:
+        if isinstance(a, dict) and a.get("description"):
+            out.append({"where": "quoted_post", "text": a["description"]})
+    return out
 
 
 def to_mention(item: dict[str, Any], target: str, fetched_at: datetime, reply_to: str | None) -> Mention:
@@ -135,6 +180,7 @@ def to_mention(item: dict[str, Any], target: str, fetched_at: datetime, reply_to
         },
         reply_to=reply_to,
         raw=json.dumps(item, ensure_ascii=False),
+        elsewhere=elsewhere_of(s),
     )
 
 
@@ -158,13 +204,34 @@ class ParentCache:
             self._d.popitem(last=False)
 
 
+def error_kind(e: Exception) -> ErrorKind:
+    """The type of a failure, from the exception's class and HTTP status (never its text)."""
+    if isinstance(e, MastodonRatelimitError):
+        return ErrorKind.RATE_LIMITED
+    if isinstance(e, MastodonNetworkError):
+        cause = e.__cause__ or e.__context__  # Mastodon.py raises it inside `except requests...`
+        return ErrorKind.TIMEOUT if isinstance(cause, requests.Timeout) else ErrorKind.NETWORK
+    if isinstance(e, MastodonServerError):
+        return ErrorKind.SERVER
+    if isinstance(e, MastodonAPIError):
+        code = e.args[1] if len(e.args) > 1 and isinstance(e.args[1], int) else None
+        if code is None:  # Mastodon.py's own "could not parse response as JSON"
+            return ErrorKind.BAD_PAYLOAD
+        if isinstance(e, MastodonUnauthorizedError) or code in (401, 403):
+            return ErrorKind.AUTH
+        return ErrorKind.SERVER if code >= 500 else ErrorKind.CLIENT
+    if isinstance(e, ValueError):
+        return ErrorKind.BAD_PAYLOAD
+    return ErrorKind.UNEXPECTED
+
+
 def classify_error(e: Exception, p: dict[str, Any], endpoint: str) -> tuple[str, str]:
     """(status, one readable line) for a failed request."""
     where = host(p["api_base_url"])
     if isinstance(e, MastodonRatelimitError):
         return "rate_limited", f"rate limited by {where} (429); resumes from the watermark next cycle"
     if isinstance(e, MastodonNetworkError):
-        if "timed out" in str(e).lower() or "timeout" in str(e).lower():
+        if error_kind(e) is ErrorKind.TIMEOUT:
             return "failed", f"{where} did not answer within {p['timeout_s']:g}s ({endpoint})"
         return "failed", f"network error talking to {where}: {str(e)[:200]}"
     if isinstance(e, MastodonAPIError):
