@@ -20,6 +20,7 @@ from starlette.middleware.sessions import SessionMiddleware
 from core.config import Config
 from edumon.web.routes import EXCEPTION_HANDLERS, ROUTES
 from edumon.web.security import SecurityHeaders, safe_url
+from edumon.web.sessions import Sessions, sessions_path
 from edumon.web.site import Site
 from edumon.web.store import ReviewStore
 from edumon.web.wording import environment
@@ -39,7 +40,8 @@ def create_app(cfg: Config, secret: str, store: ReviewStore | None = None) -> St
         raise SecretError(f"the session secret (${cfg.web.secret_env}) must be at least {MIN_SECRET} characters")
     store = store or ReviewStore(cfg)
     store.migrate()
-    site = Site(cfg=cfg, store=store, env=environment(cfg))
+    sessions = Sessions(sessions_path(cfg), cfg.web.session_hours * 3600)
+    site = Site(cfg=cfg, store=store, env=environment(cfg), sessions=sessions)
     middleware = [
         Middleware(SecurityHeaders),
         Middleware(

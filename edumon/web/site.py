@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import hmac
 import secrets as pysecrets
-import time
 from dataclasses import dataclass, field
 from typing import Any
 
+import anyio
 import jinja2
 from starlette.datastructures import FormData
 from starlette.exceptions import HTTPException
@@ -16,7 +16,8 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
 from core.config import Config, WebUser
-from edumon.web.auth import LoginThrottle, visible_schools
+from edumon.web.auth import LoginLimiter, visible_schools
+from edumon.web.sessions import Sessions
 from edumon.web.store import ReviewStore
 
 
@@ -27,7 +28,15 @@ class Site:
     cfg: Config
     store: ReviewStore
     env: jinja2.Environment
-    throttle: LoginThrottle = field(default_factory=LoginThrottle)
+    sessions: Sessions
+    limiter: LoginLimiter = field(default_factory=LoginLimiter)
+    _checks: anyio.Semaphore | None = None
+
+    def password_checks(self) -> anyio.Semaphore:
+        """One password check at a time (created on first use, inside the event loop)."""
+        if self._checks is None:
+            self._checks = anyio.Semaphore(1)
+        return self._checks
 
     @property
     def session_s(self) -> float:
@@ -52,8 +61,14 @@ def csrf_token(request: Request) -> str:
     return str(tok)
 
 
+MAX_FORM_BYTES = 64 * 1024  # a note is at most 4,000 characters; no form of the page needs more
+
+
 async def checked_form(request: Request) -> FormData:
-    """The posted form, or 403 when its CSRF token is missing or wrong."""
+    """The posted form; 413 when it is larger than MAX_FORM_BYTES, 403 when its CSRF token is missing or wrong."""
+    size = request.headers.get("content-length", "")
+    if not size.isdigit() or int(size) > MAX_FORM_BYTES:
+        raise HTTPException(413, "Het formulier is te groot.")
     form = await request.form()
     sent, expected = form.get("csrf_token"), request.session.get("csrf")
     if not isinstance(sent, str) or not expected or not hmac.compare_digest(sent, expected):
@@ -62,11 +77,11 @@ async def checked_form(request: Request) -> FormData:
 
 
 def current_user(request: Request) -> WebUser | None:
-    s = site(request)
-    name, at = request.session.get("user"), request.session.get("login_at", 0)
-    if not name or time.time() - float(at) > s.session_s:
-        return None
-    return next((u for u in s.cfg.users if u.username == name), None)
+    """The user of this request's server-side session (None when logged out, ended or expired)."""
+    if "user" not in request.scope:
+        s = site(request)
+        request.scope["user"] = s.sessions.user(request.session.get("sid"), s.cfg.users)
+    return request.scope["user"]  # type: ignore[no-any-return]
 
 
 def reviewer(request: Request) -> WebUser:
