@@ -172,9 +172,10 @@ def test_actions_land_in_the_audit_trail_as_the_clis(site) -> None:  # type: ign
         ("action", "in_real_life", "report_police", "Ouder dreigt ook per mail")
     ]
     page = c.get(f"/opvolging/{mid}").text
-    assert "Opgeslagen: aangifte bij de politie." in page
+    assert "Opgeslagen: aangifte gedaan bij de politie." in page
     audit = page[page.index('id="audit"') :]
-    assert "anna" in audit and "report_police" in audit and "Ouder dreigt ook per mail" in audit
+    assert "anna" in audit and "aangifte gedaan bij de politie" in audit and "Ouder dreigt ook per mail" in audit
+    assert "report_police" not in audit and "in_real_life" not in audit  # Dutch, not the codes
     # the same trail the CLI shows
     from click.testing import CliRunner
 
@@ -235,7 +236,7 @@ def test_label_correction_is_kept_as_feedback_and_audited(site) -> None:  # type
         f"/opvolging/{mid}/labels",
         data={"sentiment": "negative", "harm": "threat", "harm_kind": "bedreigen", "csrf_token": token},
     )
-    assert r.status_code == 400 and "nothing to change" in r.text
+    assert r.status_code == 400 and "Er verandert niets: dit zijn al de labels." in r.text
 
 
 def test_filters_and_counts_match_the_digest(site) -> None:  # type: ignore[no-untyped-def]

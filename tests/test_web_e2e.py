@@ -94,12 +94,12 @@ def test_comms_officer_handles_a_threat_and_corrects_a_label(browser: Any, live:
 
     # mark it report_police with a note, then done once reported; both land in the audit trail
     act(browser, "report_police", "Dreigement aan meester Jansen; politie Leiden gebeld")
-    assert "Opgeslagen: aangifte bij de politie." in browser.find_element(By.CLASS_NAME, "flash").text
+    assert "Opgeslagen: aangifte gedaan bij de politie." in browser.find_element(By.CLASS_NAME, "flash").text
     act(browser, "done", "Aangifte gedaan, zaaknummer 2026-1234")
     rows = browser.find_elements(By.CSS_SELECTOR, "#audit tbody tr")
     texts = [r.text for r in rows]
     assert any("anna" in t and "Dreigement aan meester Jansen" in t for t in texts), texts
-    assert any("anna" in t and "done" in t and "zaaknummer 2026-1234" in t for t in texts), texts
+    assert any("anna" in t and "afgehandeld" in t and "zaaknummer 2026-1234" in t for t in texts), texts
     assert browser.find_element(By.ID, "status").text == "afgehandeld"
     f = followup(cfg, ids["threat"])
     assert (f["action"], f["status"], f["updated_by"]) == ("report_police", "done", "anna")

@@ -25,6 +25,8 @@ from core.config import Config, WebUser
 SCHEMA = """CREATE TABLE IF NOT EXISTS sessions (
     id_sha256 TEXT PRIMARY KEY, username TEXT NOT NULL, started REAL NOT NULL,
     expires REAL NOT NULL, pw_fingerprint TEXT NOT NULL)"""
+FORMS = """CREATE TABLE IF NOT EXISTS used_forms (form_id TEXT PRIMARY KEY, used REAL NOT NULL)"""
+FORM_DAYS = 2  # a submitted form id is remembered this long
 
 
 def sessions_path(cfg: Config) -> Path:
@@ -51,6 +53,7 @@ class Sessions:
         with self._db() as db:
             db.execute("PRAGMA journal_mode=WAL")
             db.execute(SCHEMA)
+            db.execute(FORMS)
 
     @contextmanager
     def _db(self) -> Iterator[sqlite3.Connection]:
@@ -98,6 +101,18 @@ class Sessions:
         """End all of a user's sessions; returns how many there were."""
         with self._db() as db:
             return db.execute("DELETE FROM sessions WHERE username = ?", [username]).rowcount
+
+    def claim_form(self, form_id: str, now: float | None = None) -> bool:
+        """True the first time a form id is submitted, False after (a form sent twice is saved once)."""
+        now = time.time() if now is None else now
+        with self._db() as db:
+            db.execute("DELETE FROM used_forms WHERE used < ?", [now - FORM_DAYS * 86400])
+            return db.execute("INSERT OR IGNORE INTO used_forms VALUES (?, ?)", [form_id[:64], now]).rowcount == 1
+
+    def release_form(self, form_id: str) -> None:
+        """Forget a claimed form id (its change was not saved, so it may be sent again)."""
+        with self._db() as db:
+            db.execute("DELETE FROM used_forms WHERE form_id = ?", [form_id[:64]])
 
     def count(self, username: str | None = None) -> int:
         with self._db() as db:

@@ -4,14 +4,23 @@ Reads are read-only connections; every write is one short
 `Warehouse.transaction()` that goes through the protocol's and the feedback
 module's functions, the same ones the CLI uses.  One lock per process keeps
 the page's own connections from overlapping (DuckDB refuses a read-only and a
-read-write connection to one file in one process); another process's lock
-(a monitoring cycle) is waited for by `Warehouse.connect`.
+read-write connection to one file in one process), but it is held for one
+connection attempt at a time, never while waiting for another process.
+
+While another process (a monitoring cycle) holds the warehouse's lock, nothing
+queues: a read tries for READ_WAIT_S and then serves the last answer it had for
+the same question (marked with its time, `as_of`), or says "bezig"
+(`WarehouseLocked`); a write tries for WRITE_WAIT_S, and a second write while
+one is already waiting says "bezig" (`Busy`) at once.
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Sequence
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Hashable, Sequence
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any, TypeVar
@@ -24,13 +33,20 @@ from core.vocabulary import HARMS, SOURCES
 from protocol.evidence import evidence_for
 from protocol.feedback import correct_labels, dismiss
 from protocol.followups import REASON, get_followup, history, update_followup
-from warehouse import Warehouse
+from warehouse import Warehouse, WarehouseLocked
 
 T = TypeVar("T")
 
 PERIODS = {"1d": timedelta(days=1), "7d": timedelta(days=7), "30d": timedelta(days=30), "all": None}
 MAX_ITEMS = 200  # follow-ups shown per school; the counts still count them all
 ACTS = ("note", "done", "dismissed", "correct_online", "report_police")
+READ_WAIT_S = 2.0  # a read waits this long for another process's lock, then serves its last answer
+WRITE_WAIT_S = 2.0  # a write waits this long, then says "bezig"
+CACHE_ENTRIES = 256  # last answers kept for reads while the warehouse is locked
+
+
+class Busy(RuntimeError):
+    """Another write of the page is already waiting for the warehouse: this one is not queued."""
 
 
 class NotFound(LookupError):
@@ -74,10 +90,18 @@ class SchoolSection:
     items: list[dict[str, Any]] = field(default_factory=list)
     alerts: list[dict[str, Any]] = field(default_factory=list)
     more: int = 0  # matching follow-ups beyond MAX_ITEMS
+    as_of: datetime | None = None  # set when the warehouse was locked and this is an earlier answer
 
 
 SEVERITY_SQL = (
     "CASE WHEN m.harm = 'threat' OR f.action = 'report_police' THEN 3 WHEN m.harm = 'insult' THEN 2 ELSE 1 END"
+)
+
+
+# who last set a follow-up's action: the protocol (advice) or a staff member (done)
+ACTION_BY_SQL = (
+    "(SELECT arg_max(e.by_whom, e.event_at) FROM followup_events e "
+    "WHERE e.mention_id = f.mention_id AND e.field IN ('action', 'created'))"
 )
 
 
@@ -109,7 +133,11 @@ class ReviewStore:
     def __init__(self, cfg: Config, wh: Warehouse | None = None) -> None:
         self.cfg = cfg
         self.wh = wh or Warehouse(cfg.warehouse.path, lock_timeout_s=cfg.warehouse.lock_timeout_s)
+        self._once = Warehouse(self.wh.path, lock_timeout_s=0)  # one attempt; `_attempt` retries
         self._lock = threading.Lock()
+        self._writing = threading.Lock()
+        self._cache_lock = threading.Lock()
+        self._cache: OrderedDict[Hashable, tuple[datetime, Any]] = OrderedDict()
         self.school_names = {s.id: s.name for s in cfg.schools}
 
     # --- plumbing ------------------------------------------------------------------------
@@ -117,13 +145,46 @@ class ReviewStore:
         with self._lock:
             self.wh.migrate()
 
-    def _read(self, fn: Callable[[duckdb.DuckDBPyConnection], T]) -> T:
-        with self._lock, self.wh.connect(read_only=True) as con:
-            return fn(con)
+    def _attempt(self, fn: Callable[[duckdb.DuckDBPyConnection], T], write: bool, wait_s: float) -> T:
+        """fn on a fresh connection; tries again for `wait_s` while another process holds the lock,
+        holding the page's own lock only for one attempt at a time (so nothing queues behind it)."""
+        deadline = time.monotonic() + wait_s
+        while True:
+            with self._lock, ExitStack() as stack:
+                try:
+                    con = stack.enter_context(self._once.transaction() if write else self._once.connect(True))
+                except WarehouseLocked:
+                    con = None
+                if con is not None:
+                    return fn(con)
+            if time.monotonic() >= deadline:
+                raise WarehouseLocked(f"{self.wh.path}: the database is locked by another process")
+            time.sleep(0.1)
+
+    def _read(self, fn: Callable[[duckdb.DuckDBPyConnection], T], key: Hashable) -> tuple[T, datetime | None]:
+        """fn's answer and None, or (warehouse locked) the last answer to `key` and when it was read."""
+        try:
+            value = self._attempt(fn, False, READ_WAIT_S)
+        except WarehouseLocked:
+            with self._cache_lock:
+                if key not in self._cache:
+                    raise
+                at, value = self._cache[key]
+            return value, at
+        with self._cache_lock:
+            self._cache[key] = (datetime.now(timezone.utc), value)
+            self._cache.move_to_end(key)
+            while len(self._cache) > CACHE_ENTRIES:
+                self._cache.popitem(last=False)
+        return value, None
 
     def _write(self, fn: Callable[[duckdb.DuckDBPyConnection], T]) -> T:
-        with self._lock, self.wh.transaction() as con:
-            return fn(con)
+        if not self._writing.acquire(blocking=False):
+            raise Busy("another change is waiting for the warehouse")
+        try:
+            return self._attempt(fn, True, WRITE_WAIT_S)
+        finally:
+            self._writing.release()
 
     # --- reads ---------------------------------------------------------------------------
     def overview(self, visible: Sequence[str], flt: Filters, now: datetime) -> list[SchoolSection]:
@@ -150,7 +211,7 @@ class ReviewStore:
                 SELECT f.mention_id, f.school_ids, f.action, f.status, f.note, {REASON} AS reason, f.created_at,
                        f.updated_at, f.updated_by, m.text, m.title, m.url, m.source, m.author,
                        m.published_at, m.fetched_at, m.sentiment, m.harm, m.harm_kind, m.cues, m.has_media,
-                       {SEVERITY_SQL} AS severity
+                       {SEVERITY_SQL} AS severity, {ACTION_BY_SQL} AS action_by
                 FROM followups f LEFT JOIN mentions m USING (mention_id)
                 WHERE {" AND ".join(where)}
                 ORDER BY severity DESC, coalesce(m.published_at, m.fetched_at, f.created_at) DESC, f.mention_id""",
@@ -173,10 +234,11 @@ class ReviewStore:
             ids = [r["mention_id"] for r in rows]
             return rows, alerts, self._flags(con, ids)
 
-        rows, alerts, flags = self._read(read)
+        key = ("overview", tuple(schools), flt.status, flt.harm, flt.source, flt.period)
+        (rows, alerts, flags), as_of = self._read(read, key)
         sections = []
         for sid in schools:
-            sec = SchoolSection(sid, self.school_names.get(sid, sid), {s: 0 for s in STATUSES})
+            sec = SchoolSection(sid, self.school_names.get(sid, sid), {s: 0 for s in STATUSES}, as_of=as_of)
             for r in rows:
                 if sid not in r["school_ids"]:
                     continue
@@ -229,6 +291,9 @@ class ReviewStore:
             f.update(extra[0] if extra else {})
             f["flags"] = self._flags(con, [mention_id]).get(mention_id, [])
             f["history"] = history(con, mention_id)
+            f["action_by"] = next(
+                (e["by_whom"] for e in reversed(f["history"]) if e["field"] in ("action", "created")), None
+            )
             f["evidence"] = evidence_for(con, mention_id)
             f["feedback"] = _dicts(
                 con, "SELECT * FROM label_feedback WHERE mention_id = ? ORDER BY created_at", [mention_id]
@@ -242,7 +307,8 @@ class ReviewStore:
             )
             return f
 
-        return self._read(read)
+        f, as_of = self._read(read, ("followup", tuple(visible), mention_id))
+        return {**f, "as_of": as_of}
 
     # --- writes (the CLI's functions, one short transaction each) -----------------------------
     def _check_visible(self, con: duckdb.DuckDBPyConnection, visible: Sequence[str], mention_id: str) -> None:

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import secrets
+from collections.abc import Awaitable, Callable
 from datetime import datetime, timezone
+from typing import Any
 from urllib.parse import urlencode
 
 from starlette.concurrency import run_in_threadpool
@@ -12,10 +15,13 @@ from starlette.responses import RedirectResponse, Response
 
 from core.vocabulary import FOLLOWUP_STATUSES as STATUSES
 from edumon.web.site import checked_form, render, reviewer, site
-from edumon.web.store import ACTS, Filters
-from edumon.web.wording import ACT_NL, FIELD_NL
+from edumon.web.store import ACTS, Busy, Filters
+from edumon.web.wording import ACT_NL, BUSY_NL, FIELD_NL, error_nl
 from protocol.feedback import DISMISS_REASONS, FeedbackError
 from protocol.followups import FollowupError
+from warehouse import WarehouseLocked
+
+MAX_NOTE = 4000  # characters in a note; a longer one is refused with the text kept
 
 
 async def overview(request: Request) -> Response:
@@ -45,11 +51,29 @@ async def overview(request: Request) -> Response:
     )
 
 
-async def detail(request: Request, error: str | None = None, status: int = 200) -> Response:
+async def detail(
+    request: Request,
+    error: str | None = None,
+    status: int = 200,
+    kept: dict[str, Any] | None = None,
+    kept_label: dict[str, Any] | None = None,
+) -> Response:
+    """One follow-up with its forms; after a refused change the forms show back what was typed."""
     user = reviewer(request)
     s = site(request)
     f = await run_in_threadpool(s.store.followup, s.visible(user), request.path_params["mention_id"])
-    return render(request, "followup.html", status, user=user, f=f, error=error)
+    return render(
+        request,
+        "followup.html",
+        status,
+        user=user,
+        f=f,
+        error=error,
+        kept=kept or {},
+        kept_label=kept_label or {},
+        form_id=secrets.token_urlsafe(16),
+        MAX_NOTE=MAX_NOTE,
+    )
 
 
 async def report(request: Request) -> Response:
@@ -59,6 +83,43 @@ async def report(request: Request) -> Response:
     return render(request, "report.html", user=user, f=f, now=datetime.now(timezone.utc))
 
 
+def act_problem(what: str, note: str, reason: str | None) -> str | None:
+    """Why an action form cannot be saved (in Dutch), or None."""
+    if what not in ACTS:
+        return "Kies een handeling."
+    if not note:
+        return "Een toelichting is verplicht: wat is er gedaan, of waarom."
+    if len(note) > MAX_NOTE:
+        return f"De toelichting is {len(note)} tekens; het maximum is {MAX_NOTE}. Maak haar korter."
+    if what == "dismissed" and reason not in DISMISS_REASONS:
+        return "Kies waarom deze opvolging vervalt."
+    return None
+
+
+async def save_once(
+    request: Request,
+    form_id: str,
+    write: Callable[[], Awaitable[Any]],
+    refused: Callable[[str, int], Awaitable[Response]],
+) -> Response | None:
+    """Run `write` once per form id (a form sent twice is saved once); None when it was saved, else
+    the page to show: already saved (redirect), busy (503) or refused (400), with the input kept."""
+    s, mid = site(request), request.path_params["mention_id"]
+    if form_id and not s.sessions.claim_form(form_id):
+        request.session["flash"] = "Dit formulier was al opgeslagen; er is niets dubbel vastgelegd."
+        return RedirectResponse(f"/opvolging/{mid}", 303)
+    try:
+        await write()
+        return None
+    except (Busy, WarehouseLocked):
+        problem, status = BUSY_NL, 503
+    except (FollowupError, FeedbackError) as e:
+        problem, status = error_nl(str(e)), 400
+    if form_id:
+        s.sessions.release_form(form_id)
+    return await refused(problem, status)
+
+
 async def act(request: Request) -> Response:
     user = reviewer(request)
     form = await checked_form(request)
@@ -66,16 +127,22 @@ async def act(request: Request) -> Response:
     mid = request.path_params["mention_id"]
     what, note = str(form.get("act") or ""), str(form.get("note") or "").strip()
     reason = str(form.get("reason") or "") or None
-    if what not in ACTS:
-        return await detail(request, "Kies een handeling.", 400)
-    if not note:
-        return await detail(request, "Een toelichting is verplicht: wat is er gedaan, of waarom.", 400)
-    if what == "dismissed" and reason not in DISMISS_REASONS:
-        return await detail(request, "Kies waarom deze opvolging vervalt.", 400)
-    try:
-        await run_in_threadpool(s.store.act, s.visible(user), mid, by=user.username, act=what, note=note, reason=reason)
-    except (FollowupError, FeedbackError) as e:
-        return await detail(request, f"Deze wijziging kan niet: {e}", 400)
+    kept = {"act": what, "note": note, "reason": reason}
+    problem = act_problem(what, note, reason)
+    if problem:
+        return await detail(request, problem, 400, kept=kept)
+
+    async def write() -> Any:
+        return await run_in_threadpool(
+            s.store.act, s.visible(user), mid, by=user.username, act=what, note=note, reason=reason
+        )
+
+    async def refused(problem: str, status: int) -> Response:
+        return await detail(request, f"Niet opgeslagen: {problem}", status, kept=kept)
+
+    page = await save_once(request, str(form.get("form_id") or ""), write, refused)
+    if page is not None:
+        return page
     request.session["flash"] = f"Opgeslagen: {ACT_NL[what]}."
     return RedirectResponse(f"/opvolging/{mid}", 303)
 
@@ -87,19 +154,32 @@ async def labels(request: Request) -> Response:
     mid = request.path_params["mention_id"]
     harm = str(form.get("harm") or "") or None
     kind = str(form.get("harm_kind") or "") or None
-    try:
-        changes = await run_in_threadpool(
-            s.store.correct,
-            s.visible(user),
-            mid,
-            by=user.username,
-            sentiment=str(form.get("sentiment") or "") or None,
-            harm=harm,
-            harm_kind=kind if harm != "none" else None,
-            note=str(form.get("note") or "").strip() or None,
+    note = str(form.get("note") or "").strip() or None
+    kept = {"note": note or ""}
+    if note and len(note) > MAX_NOTE:
+        return await detail(request, f"De toelichting is te lang (maximum {MAX_NOTE} tekens).", 400, kept_label=kept)
+    changes: list[Any] = []
+
+    async def write() -> Any:
+        changes.extend(
+            await run_in_threadpool(
+                s.store.correct,
+                s.visible(user),
+                mid,
+                by=user.username,
+                sentiment=str(form.get("sentiment") or "") or None,
+                harm=harm,
+                harm_kind=kind if harm != "none" else None,
+                note=note,
+            )
         )
-    except FeedbackError as e:
-        return await detail(request, f"Label niet gecorrigeerd: {e}", 400)
+
+    async def refused(problem: str, status: int) -> Response:
+        return await detail(request, f"Label niet gecorrigeerd: {problem}", status, kept_label=kept)
+
+    page = await save_once(request, str(form.get("form_id") or ""), write, refused)
+    if page is not None:
+        return page
     done = ", ".join(f"{FIELD_NL.get(c.field, c.field)} {c.from_value or '-'} → {c.to_value or '-'}" for c in changes)
     request.session["flash"] = f"Label gecorrigeerd: {done}."
     return RedirectResponse(f"/opvolging/{mid}", 303)
