@@ -70,14 +70,20 @@ class Change:
 
 
 def plan_update(
-    current: dict[str, Any], action: str | None = None, status: str | None = None, note: str | None = None
+    current: dict[str, Any],
+    action: str | None = None,
+    status: str | None = None,
+    note: str | None = None,
+    confirm: bool = False,
 ) -> list[Change]:
     """The changes an update makes, or `FollowupError` when the protocol does not allow it.
 
     - action must be one of FOLLOWUP_ACTIONS, status one of FOLLOWUP_STATUSES;
     - changing the action needs a note (e.g. the factual error to correct online);
     - closing (done / dismissed) needs a note (what was done, or why it is not about us);
-    - an update that changes nothing is refused.
+    - an update that changes nothing is refused;
+    - `confirm`: staff say the (advised) action is done: recorded as an action event even when
+      the action stays the same.
     """
     note = (note or "").strip() or None
     if action is not None and action not in FOLLOWUP_ACTIONS:
@@ -85,7 +91,7 @@ def plan_update(
     if status is not None and status not in FOLLOWUP_STATUSES:
         raise FollowupError(f"unknown status {status!r}; expected one of {', '.join(FOLLOWUP_STATUSES)}")
     changes: list[Change] = []
-    if action is not None and action != current["action"]:
+    if action is not None and (action != current["action"] or confirm):
         if not note:
             raise FollowupError(f"changing the action to {action} needs a --note (why)")
         changes.append(Change("action", current["action"], action))
@@ -185,12 +191,14 @@ def update_followup(
     action: str | None = None,
     status: str | None = None,
     note: str | None = None,
+    confirm: bool = False,
 ) -> list[Change]:
-    """Apply a staff change and record it in the audit trail (one event per changed field)."""
+    """Apply a staff change and record it in the audit trail (one event per changed field);
+    `confirm` records an unchanged action as done by staff (see `plan_update`)."""
     if not by or not by.strip():
         raise FollowupError("who made the change is required (--by)")
     current = get_followup(con, mention_id)
-    changes = plan_update(current, action, status, note)
+    changes = plan_update(current, action, status, note, confirm)
     note = (note or "").strip() or None
     new = {"action": current["action"], "status": current["status"], "note": current["note"]}
     for c in changes:

@@ -146,3 +146,78 @@ def test_leader_is_refused_another_schools_followup(browser: Any, live: Any) -> 
     assert "Niet gevonden" in body and "opwachten" not in body
     browser.get(f"{url}/opvolging/{ids['threat']}/rapport")
     assert "opwachten" not in browser.find_element(By.TAG_NAME, "body").text
+
+
+def add_post(cfg: Config, text: str, source_id: str) -> str:
+    """A negative post about Ley College, stored with its follow-up as a cycle would."""
+    from datetime import datetime, timezone
+
+    from core.mention import Mention
+    from protocol.followups import create_followups
+    from warehouse import save_labels, upsert_mentions
+
+    now = datetime.now(timezone.utc)
+    m = Mention(
+        source="rss",
+        source_id=source_id,
+        text=text,
+        author="boze ouder \u202egnp.exe",
+        fetched_at=now,
+        published_at=now,
+        school_ids=["ley-college"],
+        sentiment="negative",
+        harm="none",
+        classifier="test",
+    )
+    with pipeline.warehouse_for(cfg).transaction() as con:
+        upsert_mentions(con, [m])
+        save_labels(con, [m])
+        create_followups(con, [m], now)
+    return m.mention_id
+
+
+def test_text_cannot_mislead_and_long_strings_wrap(browser: Any, live: Any) -> None:
+    cfg, ids, url = live
+    mid = add_post(cfg, "Ley College: bijlage \u202egnp.exe en " + "a" * 5000, "rtl-1")
+    log_in(browser, url, "anna")
+    item = browser.find_element(By.CSS_SELECTOR, f"li.item[data-mention='{mid}']")
+    assert "\\u202egnp.exe" in item.text and "\u202e" not in item.text  # shown, not obeyed
+    for path in ("/", f"/opvolging/{mid}"):
+        browser.get(url + path)
+        wide = browser.execute_script("return document.documentElement.scrollWidth")
+        assert wide <= browser.execute_script("return window.innerWidth"), (path, wide)
+
+
+def test_dutch_throughout_and_actions_say_what_happened(browser: Any, live: Any) -> None:
+    cfg, ids, url = live
+    log_in(browser, url, "anna")
+    browser.get(f"{url}/opvolging/{ids['threat']}")
+    assert browser.find_element(By.ID, "action").text == "advies: aangifte doen bij de politie"
+    page = browser.find_element(By.TAG_NAME, "main").text
+    assert "verzonden" in page and "alerts.webhook_url" not in page
+    audit = browser.find_element(By.ID, "audit").text
+    assert "edumon (automatisch)" in audit and "automatisch: bedreiging" in audit
+    for code in ("sent", "report_police", "in_real_life", "threat", "done"):
+        assert code not in page.split(), code
+
+    # nothing typed is lost: "vervallen" without a reason keeps the note
+    form = browser.find_element(By.ID, "act-form")
+    form.find_element(By.CSS_SELECTOR, "input[name=act][value=dismissed]").click()
+    form.find_element(By.NAME, "note").send_keys("Geen dreiging: een citaat uit een boek")
+    submit(browser, form.find_element(By.CSS_SELECTOR, "button[type=submit]"))
+    assert "Kies waarom" in browser.find_element(By.CLASS_NAME, "error").text
+    kept = browser.find_element(By.CSS_SELECTOR, "#act-form textarea[name=note]").get_attribute("value")
+    assert kept == "Geen dreiging: een citaat uit een boek"
+    assert browser.find_element(By.CSS_SELECTOR, "input[name=act][value=dismissed]").is_selected()
+
+    # a report filed by staff says so
+    browser.find_element(By.CSS_SELECTOR, "#act-form textarea[name=note]").clear()
+    act(browser, "report_police", "Aangifte gedaan bij politie Leiden, zaak 2026-77")
+    assert browser.find_element(By.ID, "action").text == "aangifte gedaan bij de politie"
+    submit(browser, browser.find_element(By.ID, "report-link"))
+    facts = browser.find_element(By.CSS_SELECTOR, "section.evidence dl").text
+    assert "nieuws (RSS)" in facts and "rss ·" not in facts
+
+    browser.get(f"{url}/opvolging/{ids['threat']}/actie")  # a form's address opened as a page
+    body = browser.find_element(By.TAG_NAME, "main").text
+    assert "Niet toegestaan" in body and "gebruik de knoppen" in body and "Er ging iets mis" not in body

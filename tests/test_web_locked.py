@@ -16,8 +16,7 @@ import pipeline
 from core.config import Config
 from edumon.web.app import create_app
 from tests.locks import hold_lock
-from tests.test_web_security import all_at_once, browser, post_login, token
-from tests.web_helpers import PASSWORDS, SECRET, USERS, LiveServer, seed
+from tests.web_helpers import PASSWORDS, SECRET, USERS, LiveServer, all_at_once, browser, post_login, seed
 
 
 @pytest.fixture

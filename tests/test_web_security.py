@@ -5,13 +5,10 @@ stay bounded, and sessions end (logout, password change, `edumon web end-session
 from __future__ import annotations
 
 import logging
-import re
-import threading
 from collections.abc import Callable, Iterator
 from dataclasses import replace
 from typing import Any
 
-import httpx
 import pytest
 from click.testing import CliRunner
 
@@ -20,7 +17,17 @@ from core.passwords import hash_password
 from edumon.cli import main
 from edumon.cli.cycle import to_toml
 from edumon.web.app import create_app
-from tests.web_helpers import PASSWORDS, SECRET, LiveServer, review_config, seed
+from tests.web_helpers import (
+    PASSWORDS,
+    SECRET,
+    LiveServer,
+    all_at_once,
+    browser,
+    post_login,
+    review_config,
+    seed,
+    token,
+)
 
 
 @pytest.fixture
@@ -30,39 +37,6 @@ def served(make_config: Callable[..., Config]) -> Iterator[tuple[Config, Any, st
     app = create_app(cfg, SECRET)
     with LiveServer(app) as srv:
         yield cfg, app, srv.url
-
-
-def browser(url: str, client_ip: str = "127.0.0.1") -> httpx.Client:
-    """A client with its own cookies, connecting from `client_ip` (any 127.x address on Linux)."""
-    transport = httpx.HTTPTransport(local_address=client_ip)
-    return httpx.Client(base_url=url, transport=transport, follow_redirects=False, timeout=30)
-
-
-def token(c: httpx.Client, path: str = "/login") -> str:
-    m = re.search(r'name="csrf_token" value="([^"]+)"', c.get(path).text)
-    assert m, path
-    return m.group(1)
-
-
-def post_login(c: httpx.Client, username: str, password: str, tok: str | None = None) -> httpx.Response:
-    return c.post("/login", data={"username": username, "password": password, "csrf_token": tok or token(c)})
-
-
-def all_at_once(n: int, fn: Callable[[int], Any]) -> list[Any]:
-    """Run fn(0..n-1) in n threads released together; their results in order."""
-    results: list[Any] = [None] * n
-    gate = threading.Barrier(n)
-
-    def run(i: int) -> None:
-        gate.wait()
-        results[i] = fn(i)
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(n)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(60)
-    return results
 
 
 def test_concurrent_guesses_are_counted_before_they_are_checked(served) -> None:  # type: ignore[no-untyped-def]

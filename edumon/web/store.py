@@ -337,7 +337,7 @@ class ReviewStore:
             if act == "done":
                 return update_followup(con, mention_id, by=by, now=when, status="done", note=note)
             if act in ("correct_online", "report_police"):
-                return update_followup(con, mention_id, by=by, now=when, action=act, note=note)
+                return update_followup(con, mention_id, by=by, now=when, action=act, note=note, confirm=True)
             if act == "note":
                 return update_followup(con, mention_id, by=by, now=when, note=note)
             raise ValueError(f"unknown action {act!r}")
