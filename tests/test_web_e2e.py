@@ -221,3 +221,31 @@ def test_dutch_throughout_and_actions_say_what_happened(browser: Any, live: Any)
     browser.get(f"{url}/opvolging/{ids['threat']}/actie")  # a form's address opened as a page
     body = browser.find_element(By.TAG_NAME, "main").text
     assert "Niet toegestaan" in body and "gebruik de knoppen" in body and "Er ging iets mis" not in body
+
+
+def test_alerts_are_grouped_per_mention_with_excerpt_and_state(browser: Any, live: Any) -> None:
+    from datetime import datetime, timezone
+
+    cfg, ids, url = live
+    with pipeline.warehouse_for(cfg).transaction() as con:  # the same threat also went out by e-mail, twice
+        for i in range(2):
+            con.execute(
+                "INSERT INTO alerts (alert_id, mention_id, school_id, kind, severity, channel, recipient, status,"
+                " attempts, created_at) VALUES (?, ?, 'ley-college', 'threat', 'urgent', 'email', ?, 'sent', 1, ?)",
+                [f"extra-{i}", ids["threat"], f"leider{i}@ley.example", datetime.now(timezone.utc)],
+            )
+    log_in(browser, url, "bert")
+
+    def threat_alert() -> Any:
+        lines = browser.find_elements(By.CSS_SELECTOR, f"#school-ley-college li.alert[data-ref='{ids['threat']}']")
+        assert len(lines) == 1, [x.text for x in lines]  # one line per mention, however many messages
+        return lines[0]
+
+    line = threat_alert()
+    assert "Ik ga je opwachten" in line.text and "spoed" in line.text and "opvolging: open" in line.text
+    assert "3 berichten: verzonden" in line.text
+    browser.get(f"{url}/opvolging/{ids['threat']}")
+    act(browser, "done", "Aangifte gedaan, leerling en ouders gesproken")
+    browser.get(url + "/")
+    line = threat_alert()
+    assert "spoed" not in line.text and "opvolging: afgehandeld" in line.text

@@ -106,19 +106,32 @@ ACTION_BY_SQL = (
 
 
 def group_alerts(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
-    """One entry per alert subject (kind + ref), with its schools and the delivery states of its
-    channels; the input order (urgent first, newest first) is kept."""
-    out: dict[tuple[str, str | None], dict[str, Any]] = {}
+    """One entry per subject (the mention, or a spike's / source's ref): its kinds, schools, how many
+    messages went out and their delivery states, an excerpt of the post and its follow-up's status;
+    urgent subjects first, then newest first."""
+    out: dict[str | None, dict[str, Any]] = {}
     for r in rows:
-        key = (r["kind"], r["ref"])
-        a = out.setdefault(key, {**r, "schools": set(), "statuses": set(), "deliveries": 0})
+        a = out.setdefault(
+            r["ref"], {**r, "kinds": [], "schools": set(), "statuses": set(), "deliveries": 0, "urgent": False}
+        )
+        if r["kind"] not in a["kinds"]:
+            a["kinds"].append(r["kind"])
         a["schools"].update(s for s in (r["school_id"] or "").split(",") if s)
         a["statuses"].add(r["status"])
         a["deliveries"] += 1
+        a["urgent"] = a["urgent"] or r["severity"] == "urgent"
         a["created_at"] = min(a["created_at"], r["created_at"])
     for a in out.values():
         a["statuses"] = sorted(a["statuses"])
-    return list(out.values())
+        a["excerpt"] = excerpt(a.get("text"))
+        a["open"] = a.get("followup_status") in (None, "open")  # urgent only while it is open
+    return sorted(out.values(), key=lambda a: not (a["urgent"] and a["open"]))
+
+
+def excerpt(text: str | None, chars: int = 160) -> str:
+    """The first `chars` characters of a post, on one line."""
+    flat = " ".join((text or "").split())
+    return flat if len(flat) <= chars else flat[: chars - 1].rstrip() + "…"
 
 
 def _dicts(con: duckdb.DuckDBPyConnection, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
@@ -217,17 +230,20 @@ class ReviewStore:
                 ORDER BY severity DESC, coalesce(m.published_at, m.fetched_at, f.created_at) DESC, f.mention_id""",
                 params,
             )
-            a_where, a_params = ["list_has_any(string_split(school_id, ','), ?)"], [list(schools)]
+            a_where, a_params = ["list_has_any(string_split(a.school_id, ','), ?)"], [list(schools)]
             if since is not None:
-                a_where.append("created_at >= ?")
+                a_where.append("a.created_at >= ?")
                 a_params.append(since)
             alert_rows = _dicts(
                 con,
                 f"""
-                SELECT school_id, kind, severity, coalesce(ref, mention_id) AS ref, mention_id, subject, status,
-                       created_at
-                FROM alerts LEFT JOIN alert_messages USING (alert_id) WHERE {" AND ".join(a_where)}
-                ORDER BY severity = 'urgent' DESC, created_at DESC, alert_id""",
+                SELECT a.school_id, a.kind, a.severity, coalesce(am.ref, a.mention_id) AS ref, a.mention_id,
+                       am.subject, a.status, a.created_at, am_m.text, fu.status AS followup_status
+                FROM alerts a LEFT JOIN alert_messages am USING (alert_id)
+                     LEFT JOIN mentions am_m ON am_m.mention_id = a.mention_id
+                     LEFT JOIN followups fu ON fu.mention_id = a.mention_id
+                WHERE {" AND ".join(a_where)}
+                ORDER BY a.severity = 'urgent' DESC, a.created_at DESC, a.alert_id""",
                 a_params,
             )
             alerts = group_alerts(alert_rows)
