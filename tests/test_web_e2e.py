@@ -249,3 +249,47 @@ def test_alerts_are_grouped_per_mention_with_excerpt_and_state(browser: Any, liv
     browser.get(url + "/")
     line = threat_alert()
     assert "spoed" not in line.text and "opvolging: afgehandeld" in line.text
+
+
+def test_more_than_200_followups_are_paged(browser: Any, live: Any) -> None:
+    from datetime import datetime, timedelta, timezone
+
+    from core.mention import Mention
+    from protocol.followups import create_followups
+    from warehouse import save_labels, upsert_mentions
+
+    cfg, ids, url = live
+    now = datetime.now(timezone.utc)
+    many = [
+        Mention(
+            source="rss",
+            source_id=f"klacht-{i}",
+            text=f"Klacht {i} over De Regenboog in Leiderdorp",
+            fetched_at=now,
+            published_at=now - timedelta(minutes=i),
+            school_ids=["regenboog-leiderdorp"],
+            sentiment="negative",
+            harm="none",
+            classifier="test",
+        )
+        for i in range(450)
+    ]
+    with pipeline.warehouse_for(cfg).transaction() as con:
+        upsert_mentions(con, many)
+        save_labels(con, many)
+        create_followups(con, many, now)
+    log_in(browser, url, "carla")
+    seen: list[str] = []
+    pages = 0
+    while True:
+        pages += 1
+        seen += [li.get_attribute("data-mention") for li in browser.find_elements(By.CSS_SELECTOR, "li.item")]
+        nav = browser.find_element(By.CSS_SELECTOR, "nav.pages").text
+        assert "van 451" in nav, nav
+        nxt = browser.find_elements(By.CSS_SELECTOR, "nav.pages a[rel=next]")
+        if not nxt:
+            break
+        submit(browser, nxt[0])
+    assert pages == 3 and len(seen) == 451 and len(set(seen)) == 451  # every follow-up once, none cut off
+    assert set(seen) == {m.mention_id for m in many} | {ids["insult"]}
+    assert "Opvolgingen 401–451 van 451" in browser.find_element(By.CSS_SELECTOR, "nav.pages").text

@@ -62,6 +62,7 @@ class Filters:
     harm: str | None = None
     source: str | None = None
     period: str = "all"
+    page: int = 1  # pages of MAX_ITEMS follow-ups per school
 
     @classmethod
     def from_query(cls, q: Any) -> Filters:
@@ -75,6 +76,9 @@ class Filters:
             harm=pick("harm", HARMS, None),
             source=pick("source", SOURCES, None),
             period=pick("period", tuple(PERIODS), "all"),
+            page=int(q.get("pagina"))
+            if str(q.get("pagina") or "").isdigit() and 0 < int(q.get("pagina")) < 10**6
+            else 1,
         )
 
     def since(self, now: datetime) -> datetime | None:
@@ -89,7 +93,8 @@ class SchoolSection:
     counts: dict[str, int] = field(default_factory=dict)  # status -> follow-ups matching the other filters
     items: list[dict[str, Any]] = field(default_factory=list)
     alerts: list[dict[str, Any]] = field(default_factory=list)
-    more: int = 0  # matching follow-ups beyond MAX_ITEMS
+    more: int = 0  # matching follow-ups after this page
+    before: int = 0  # matching follow-ups on earlier pages
     as_of: datetime | None = None  # set when the warehouse was locked and this is an earlier answer
 
 
@@ -260,7 +265,9 @@ class ReviewStore:
                     continue
                 sec.counts[r["status"]] = sec.counts.get(r["status"], 0) + 1
                 if flt.status in ("all", r["status"]):
-                    if len(sec.items) < MAX_ITEMS:
+                    if sec.before < (flt.page - 1) * MAX_ITEMS:
+                        sec.before += 1
+                    elif len(sec.items) < MAX_ITEMS:
                         sec.items.append({**r, "flags": flags.get(r["mention_id"], [])})
                     else:
                         sec.more += 1

@@ -15,7 +15,7 @@ from starlette.responses import RedirectResponse, Response
 
 from core.vocabulary import FOLLOWUP_STATUSES as STATUSES
 from edumon.web.site import checked_form, render, reviewer, site
-from edumon.web.store import ACTS, Busy, Filters
+from edumon.web.store import ACTS, MAX_ITEMS, Busy, Filters
 from edumon.web.wording import ACT_NL, BUSY_NL, FIELD_NL, error_nl
 from protocol.feedback import DISMISS_REASONS, FeedbackError
 from protocol.followups import FollowupError
@@ -48,6 +48,10 @@ async def overview(request: Request) -> Response:
         visible=visible,
         total={st: sum(sec.counts.get(st, 0) for sec in sections) for st in STATUSES},
         query=urlencode({k: v for k, v in pairs if v}),
+        page_link=lambda school, page: (
+            "/?" + urlencode({**{k: v for k, v in pairs if v}, "school": school, "pagina": page})
+        ),
+        per_page=MAX_ITEMS,
     )
 
 
