@@ -280,3 +280,38 @@ def test_a_session_signed_with_another_secret_is_not_a_login(site) -> None:  # t
     c.cookies.set("edumon_session", other.cookies.get("edumon_session"))
     assert c.get("/").headers["location"] == "/login"
     other.close()
+
+
+def test_digest_and_alerts_link_to_the_page_when_public_url_is_set(make_config) -> None:  # type: ignore[no-untyped-def]
+    from core.mention import Mention
+    from digest.data import collect
+    from digest.render import to_html, to_text
+    from protocol.alerts import mention_message
+
+    cfg = make_config(users=tests_users(), web={"public_url": "https://review.example.nl/"})
+    ids = seed(cfg)
+    digest = collect(cfg, pipeline.warehouse_for(cfg), now=datetime.now(timezone.utc))
+    for text in (to_text(digest), to_html(digest)):
+        for name in ("threat", "insult", "negative", "hostile"):  # each follow-up links to its page
+            assert f"https://review.example.nl/opvolging/{ids[name]}" in text, (name, text)
+        assert "edumon followups show" not in text and "edumon evidence" not in text
+    link = f"https://review.example.nl/opvolging/{ids['negative']}"
+    threat = Mention(
+        source="rss", source_id="x", text="Ik ga je opwachten bij het Ley College", school_ids=["ley-college"]
+    )
+    subject, body = mention_message(cfg, threat, "threat")
+    assert f"https://review.example.nl/opvolging/{threat.mention_id}" in body and "followups show" not in body
+    # the link opens that follow-up on the page
+    app = create_app(cfg, SECRET)
+    with TestClient(app, base_url="http://127.0.0.1", follow_redirects=False) as c:
+        login(c, "anna", PASSWORDS["anna"])
+        assert "rooster is chaos" in c.get(link.removeprefix("https://review.example.nl")).text
+    # without public_url: the command, as before
+    plain = make_config(users=tests_users())
+    assert "edumon followups show" in mention_message(plain, threat, "threat")[1]
+
+
+def tests_users() -> list[dict[str, Any]]:
+    from tests.web_helpers import USERS
+
+    return USERS
