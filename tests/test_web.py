@@ -12,6 +12,7 @@ from starlette.testclient import TestClient
 
 import pipeline
 from core.config import Config
+from core.mention import Mention
 from edumon.web.app import create_app
 from tests.web_helpers import PASSWORDS, SECRET, XSS_TEXT, followup, review_config, seed
 
@@ -315,3 +316,52 @@ def tests_users() -> list[dict[str, Any]]:
     from tests.web_helpers import USERS
 
     return USERS
+
+
+def test_combined_decision_needs_every_school_and_outvotes_none() -> None:
+    from protocol.followups import combined_decision
+
+    two = ["ley-college", "regenboog-leiderdorp"]
+    fa = {"status": "dismissed", "reason": "false_alarm"}
+    assert combined_decision(two, {"ley-college": fa}) is None  # the other school has not decided
+    assert combined_decision(two, {"ley-college": fa, "regenboog-leiderdorp": fa}) == ("dismissed", "false_alarm")
+    other = {"status": "dismissed", "reason": "not_about_us"}
+    assert combined_decision(two, {"ley-college": fa, "regenboog-leiderdorp": other}) == ("dismissed", "other")
+    done = {"status": "done", "reason": None}
+    assert combined_decision(two, {"ley-college": fa, "regenboog-leiderdorp": done}) == ("done", None)
+
+
+def test_two_schools_agreeing_on_a_false_alarm_make_one_training_label(site) -> None:  # type: ignore[no-untyped-def]
+    from protocol.followups import create_followups
+    from warehouse import save_labels, upsert_mentions
+
+    cfg, ids, client = site
+    now = datetime.now(timezone.utc)
+    both = Mention(
+        source="rss",
+        source_id="beide-2",
+        text="Ley College en De Regenboog in Leiderdorp: wat een idioten",
+        fetched_at=now,
+        school_ids=["ley-college", "regenboog-leiderdorp"],
+        sentiment="negative",
+        harm="insult",
+        classifier="test",
+    )
+    wh = pipeline.warehouse_for(cfg)
+    with wh.transaction() as con:
+        upsert_mentions(con, [both])
+        save_labels(con, [both])
+        create_followups(con, [both], now)
+    mid = both.mention_id
+    for leader in ("bert", "carla"):
+        c = client(leader)
+        data = {
+            "act": "dismissed",
+            "reason": "false_alarm",
+            "note": "citaat",
+            "csrf_token": csrf(c, f"/opvolging/{mid}"),
+        }
+        assert c.post(f"/opvolging/{mid}/actie", data=data).status_code == 303
+        labels = wh.query("SELECT kind, reason, harm FROM label_feedback WHERE mention_id = ?", [mid])
+        assert labels == ([] if leader == "bert" else [("dismissal", "false_alarm", "none")])
+    assert followup(cfg, mid)["status"] == "dismissed"

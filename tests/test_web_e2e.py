@@ -293,3 +293,60 @@ def test_more_than_200_followups_are_paged(browser: Any, live: Any) -> None:
     assert pages == 3 and len(seen) == 451 and len(set(seen)) == 451  # every follow-up once, none cut off
     assert set(seen) == {m.mention_id for m in many} | {ids["insult"]}
     assert "Opvolgingen 401–451 van 451" in browser.find_element(By.CSS_SELECTOR, "nav.pages").text
+
+
+def test_each_school_decides_for_itself(browser: Any, live: Any) -> None:
+    from datetime import datetime, timezone
+
+    from core.mention import Mention
+    from protocol.followups import create_followups
+    from warehouse import save_labels, upsert_mentions
+
+    cfg, ids, url = live
+    now = datetime.now(timezone.utc)
+    both = Mention(
+        source="rss",
+        source_id="beide-1",
+        text="Ouders van het Ley College en De Regenboog in Leiderdorp: die leraar is een idioot",
+        fetched_at=now,
+        published_at=now,
+        school_ids=["ley-college", "regenboog-leiderdorp"],
+        sentiment="negative",
+        harm="insult",
+        harm_kind="kwetsen",
+        classifier="test",
+    )
+    with pipeline.warehouse_for(cfg).transaction() as con:
+        upsert_mentions(con, [both])
+        save_labels(con, [both])
+        create_followups(con, [both], now)
+    mid = both.mention_id
+
+    def listed(status: str = "open") -> list[str]:
+        browser.get(f"{url}/?status={status}")
+        return [li.get_attribute("data-mention") for li in browser.find_elements(By.CSS_SELECTOR, "li.item")]
+
+    log_in(browser, url, "bert")  # leader of Ley College: a false alarm for his school
+    browser.get(f"{url}/opvolging/{mid}")
+    act(browser, "dismissed", "Gaat niet over onze leraar", reason="false_alarm")
+    assert browser.find_element(By.ID, "status").text == "vervallen"
+    assert "Basisschool De Regenboog: open" in browser.find_element(By.ID, "per-school").text
+    assert mid not in listed() and mid in listed("dismissed")
+    wh = pipeline.warehouse_for(cfg)
+    assert followup(cfg, mid)["status"] == "open"  # not closed for the other school
+    assert wh.query("SELECT count(*) FROM label_feedback WHERE mention_id = ?", [mid])[0][0] == 0  # no label
+
+    log_in(browser, url, "carla")  # leader of De Regenboog: it is still open for her
+    assert mid in listed()
+    browser.get(f"{url}/opvolging/{mid}")
+    assert browser.find_element(By.ID, "status").text == "open"
+    assert "status voor Ley College" in browser.find_element(By.ID, "audit").text
+    act(browser, "done", "Gesprek met de ouders gevoerd")
+    assert mid not in listed() and mid in listed("done")
+    # every school decided: the follow-up closes as done, and one school's dismissal outvoted nobody
+    assert followup(cfg, mid)["status"] == "done"
+    assert wh.query("SELECT count(*) FROM label_feedback WHERE mention_id = ?", [mid])[0][0] == 0
+    log_in(browser, url, "anna")  # comms see each school's own decision
+    browser.get(f"{url}/opvolging/{mid}")
+    per_school = browser.find_element(By.ID, "per-school").text
+    assert "Ley College: vervallen" in per_school and "De Regenboog: afgehandeld" in per_school

@@ -32,7 +32,7 @@ from core.vocabulary import FOLLOWUP_STATUSES as STATUSES
 from core.vocabulary import HARMS, SOURCES
 from protocol.evidence import evidence_for
 from protocol.feedback import correct_labels, dismiss
-from protocol.followups import REASON, get_followup, history, update_followup
+from protocol.followups import REASON, decide_for_schools, get_followup, history, school_decisions, update_followup
 from warehouse import Warehouse, WarehouseLocked
 
 T = TypeVar("T")
@@ -253,6 +253,10 @@ class ReviewStore:
             )
             alerts = group_alerts(alert_rows)
             ids = [r["mention_id"] for r in rows]
+            by_id = {r["mention_id"]: {**r, "decided": {}} for r in rows}
+            rows = list(by_id.values())
+            for (mid, sid), d in school_decisions(con, ids).items():  # a school's own decision (issue 17)
+                by_id[mid]["decided"][sid] = d["status"]
             return rows, alerts, self._flags(con, ids)
 
         key = ("overview", tuple(schools), flt.status, flt.harm, flt.source, flt.period)
@@ -263,6 +267,7 @@ class ReviewStore:
             for r in rows:
                 if sid not in r["school_ids"]:
                     continue
+                r = {**r, "status": r["decided"].get(sid, r["status"])}
                 sec.counts[r["status"]] = sec.counts.get(r["status"], 0) + 1
                 if flt.status in ("all", r["status"]):
                     if sec.before < (flt.page - 1) * MAX_ITEMS:
@@ -314,6 +319,10 @@ class ReviewStore:
             f.update(extra[0] if extra else {})
             f["flags"] = self._flags(con, [mention_id]).get(mention_id, [])
             f["history"] = history(con, mention_id)
+            decided = {sid: d for (_, sid), d in school_decisions(con, [mention_id]).items()}
+            f["school_status"] = {sid: decided.get(sid, {}).get("status", f["status"]) for sid in f["school_ids"]}
+            mine = {f["school_status"][sid] for sid in f["school_ids"] if sid in visible}
+            f["status"] = mine.pop() if len(mine) == 1 else f["status"]  # the user's own schools' status
             f["action_by"] = next(
                 (e["by_whom"] for e in reversed(f["history"]) if e["field"] in ("action", "created")), None
             )
@@ -355,6 +364,10 @@ class ReviewStore:
 
         def write(con: duckdb.DuckDBPyConnection) -> list[Any]:
             self._check_visible(con, visible, mention_id)
+            schools = get_followup(con, mention_id)["school_ids"]
+            mine = [s for s in schools if s in visible]
+            if act in ("done", "dismissed") and len(mine) < len(schools):
+                return self._decide_for(con, mention_id, mine, by=by, now=when, act=act, note=note, reason=reason)
             if act == "dismissed":
                 return dismiss(con, mention_id, by=by, now=when, reason=reason or "other", note=note)
             if act == "done":
@@ -366,6 +379,30 @@ class ReviewStore:
             raise ValueError(f"unknown action {act!r}")
 
         return self._write(write)
+
+    @staticmethod
+    def _decide_for(
+        con: duckdb.DuckDBPyConnection,
+        mention_id: str,
+        schools: Sequence[str],
+        *,
+        by: str,
+        now: datetime,
+        act: str,
+        note: str | None,
+        reason: str | None,
+    ) -> list[Any]:
+        """A leader closes a follow-up about several schools for their own schools only; once every
+        school decided, the follow-up closes (a dismissal as training data only if all agreed)."""
+        why = (reason or "other") if act == "dismissed" else None
+        combined = decide_for_schools(con, mention_id, schools, by=by, now=now, status=act, note=note or "", reason=why)
+        if combined is None:
+            return []
+        status, why = combined
+        closing = "Alle scholen hebben besloten"
+        if status == "dismissed":
+            return dismiss(con, mention_id, by=by, now=now, reason=why or "other", note=closing)
+        return update_followup(con, mention_id, by=by, now=now, status="done", note=closing)
 
     def correct(
         self,

@@ -89,6 +89,7 @@ def value_nl(field: str, value: str | None, by: str | None = None) -> str:
     staff member (`by`) set says what was done."""
     if value is None:
         return ""
+    field = field.split(":")[0]  # "status:<school>": one school's own decision
     if field == "action" and by and by != SYSTEM:
         return ACTION_DONE_NL.get(value, value)
     table = {"action": ACTION_NL, "created": ACTION_NL, "status": STATUS_NL, "sentiment": SENTIMENT_NL}
