@@ -18,7 +18,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from classifiers import load_classifier  # noqa: E402
-from classifiers.evaluate import load_split  # noqa: E402
+from classifiers.datasets import load_split  # noqa: E402
 
 
 def unique_posts(n: int) -> list[str]:

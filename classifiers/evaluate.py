@@ -10,9 +10,6 @@ from typing import Any
 
 from .base import HARMS, SENTIMENTS, Classifier
 
-DATA_DIR = Path(__file__).parent / "data"
-SPLITS = ("train", "dev", "test")
-
 
 def read_jsonl(path: str | Path) -> list[dict[str, Any]]:
     """Rows of a JSON-lines file (blank lines skipped); ValueError names the bad line."""
@@ -29,11 +26,6 @@ def read_jsonl(path: str | Path) -> list[dict[str, Any]]:
                 raise ValueError(f"{path}:{n}: expected a JSON object")
             rows.append(row)
     return rows
-
-
-def load_split(split: str) -> list[dict[str, Any]]:
-    """A shipped school-context split: train, dev or test."""
-    return read_jsonl(DATA_DIR / f"school_{split}.jsonl")
 
 
 @dataclass

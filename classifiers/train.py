@@ -1,4 +1,4 @@
-"""Rebuild the shipped heads reproducibly (seeded) from the school-context set (+ shared data)."""
+"""Rebuild the shipped heads reproducibly (seeded) from the labelled sets in data/ (+ shared data when given)."""
 
 from __future__ import annotations
 
@@ -15,13 +15,13 @@ import numpy as np
 from core.mention import text_hash
 
 from .base import HARMS, SENTIMENTS
+from .datasets import SCHOOL_SPLITS, by_purpose, labelled, load_split
 from .embedded import DEFAULT_HEADS, Encoder, Heads, combine, features
-from .evaluate import DATA_DIR, load_split, read_jsonl
 from .rules import analyse
 
 HEADS_FORMAT = 2
 # each head: one hidden ReLU layer of this width (a softmax regression, format 1, read intent worse: out-of-writer
-# cross-validated harm macro-F1 0.866 -> 0.892 on the round-4 training set; see the README)
+# cross-validated harm macro-F1 0.866 -> 0.892 on the round-4 training set; see docs/evaluation-history.md, round 4)
 HIDDEN = 256
 # the threat threshold is the highest at which the out-of-writer cross-validated threat recall reaches this
 THREAT_RECALL = 0.95
@@ -46,49 +46,16 @@ HATECHECK_HARM = {
 }
 XED_POS = {"5", "8"}  # joy, trust
 XED_NEG = {"1", "3", "4", "6"}  # anger, disgust, fear, sadness
-# Further labelled school posts trained on (file in classifiers/data -> weight). Every file was written by
-# one engineer (WRITERS): thresholds are tuned on out-of-writer predictions (leave one writer out), so they
-# hold for posts written by someone the heads never read. blind_b, blind_c (rounds 2, 3), blind_d, blind_e,
-# blind_f (round 4, first check) and blind_m, blind_n (round 4, final measurement) were evaluation sets and are
-# spent (their misses were read); blind_p, blind_q (round 5, sealed) and demo_gold are never trained on.
-EXTRA_TRAIN = {
-    "blind_a": 1.0,
-    "blind_b": 1.0,
-    "blind_c": 1.0,
-    "veiled_train": 1.0,
-    "train_g": 1.0,
-    "train_h": 1.0,
-    "train_i": 1.0,
-    "train_j": 1.0,
-    "train_k": 1.0,
-    "train_l": 1.0,
-    "blind_d": 1.0,
-    "blind_e": 1.0,
-    "blind_f": 1.0,
-    "blind_m": 1.0,
-    "blind_n": 1.0,
-}
-WRITERS = {
-    "school-train": "w1",
-    "blind_a": "w2",
-    "blind_b": "w2",
-    "blind_c": "w3",
-    "veiled_train": "w3",
-    "train_g": "w4",
-    "train_h": "w5",
-    "train_i": "w6",
-    "train_j": "w7",
-    "train_k": "w8",
-    "train_l": "w9",
-    "blind_d": "w10",
-    "blind_e": "w11",
-    "blind_f": "w12",
-    "blind_m": "w13",
-    "blind_n": "w14",
-}
-# Files in EXTRA_TRAIN that teach the harm head only: veiled_train is mostly threats (all negative), which
+# Further labelled school posts trained on (manifest name -> weight): every set of `data/manifest.toml`
+# whose purpose is "train", apart from the first writer's train split (`school_examples`). Every set was
+# written by one engineer (WRITERS): thresholds are tuned on out-of-writer predictions (leave one writer
+# out), so they hold for posts written by someone the heads never read. Sealed sets are never trained on.
+_TRAIN_SETS = {s.name: s for s in by_purpose("train") if s.name != SCHOOL_SPLITS["train"]}
+EXTRA_TRAIN = {name: s.weight for name, s in _TRAIN_SETS.items()}
+WRITERS = {"school-train": labelled(SCHOOL_SPLITS["train"]).writer} | {n: s.writer for n, s in _TRAIN_SETS.items()}
+# Sets that teach the harm head only: the veiled-threat set is mostly threats (all negative), which
 # lowered sentiment macro-F1 on test (0.962 -> 0.915) and the demo posts (0.907 -> 0.837) when trained on too.
-HARM_ONLY = {"veiled_train"}
+HARM_ONLY = {n for n, s in _TRAIN_SETS.items() if s.harm_only}
 
 
 @dataclass
@@ -109,7 +76,7 @@ def extra_examples() -> list[Example]:
     return [
         Example(r["text"], r["harm"], None if name in HARM_ONLY else r["sentiment"], weight, name)
         for name, weight in EXTRA_TRAIN.items()
-        for r in read_jsonl(DATA_DIR / f"{name}.jsonl")
+        for r in labelled(name).read()
     ]
 
 
@@ -317,7 +284,7 @@ def cross_validate(
 
 
 def train(
-    shared: str | Path = "../shared/data",
+    shared: str | Path | None = None,
     out: str | Path = DEFAULT_HEADS,
     seed: int = 13,
     hatecheck_weight: float = 0.05,
@@ -332,7 +299,7 @@ def train(
 ) -> Heads:
     """Train both heads, tune thresholds by out-of-writer cross-validation, write the heads file; returns them.
 
-    Defaults chosen by 2-fold cross-validation on blind_a (see the README): HateCheck at weight 0.05 (at
+    Defaults chosen by 2-fold cross-validation on blind_a (see docs/evaluation-history.md, round 2): HateCheck at weight 0.05 (at
     0.2 its identity cases made "De Regenboog", a school's name, read as an insult), XED off (its
     subtitle lines lowered sentiment macro-F1 on school posts).
 
@@ -340,7 +307,7 @@ def train(
     training set with `feedback_weight` each (a school train example weighs 1); see `split_feedback`.
     """
     rng = np.random.default_rng(seed)
-    shared = Path(shared)
+    shared = Path(shared) if shared else None
     ex = school_examples("train") + extra_examples()
     fb: FeedbackSplit | None = None
     if feedback is not None:
@@ -358,10 +325,11 @@ def train(
                 "the rules still decide those (classifier.rules_threat / rules_insult)"
             )
         ex += fb.used
-    hc = hatecheck_examples(shared, hatecheck_weight, hatecheck_limit, rng)
-    xd = xed_examples(shared, xed_weight, xed_limit, rng)
+    hc = hatecheck_examples(shared, hatecheck_weight, hatecheck_limit, rng) if shared else []
+    xd = xed_examples(shared, xed_weight, xed_limit, rng) if shared else []
     if not hc and not xd:
-        log(f"note: no shared data used from {shared} (school-context set only)")
+        where = f"from {shared}" if shared else "(no --shared-data folder given)"
+        log(f"note: no shared data used {where}: school-context sets only")
     ex += hc + xd
     n_fb = len(fb.used) if fb else 0
     log(

@@ -53,7 +53,7 @@ class TransformersConfig:
 
 @dataclass
 class ClassifierConfig:
-    """How mentions are classified; see README "Classifier" for every key."""
+    """How mentions are classified; every key is in docs/configuration.md."""
 
     backend: str = "default"  # default (e5 heads + rules) | rules | transformers
     heads_path: str | None = None  # trained heads (.npz); default: the shipped classifiers/data/heads.npz

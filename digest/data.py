@@ -11,8 +11,9 @@ from zoneinfo import ZoneInfo
 
 from core.config import Config, School
 from core.vocabulary import SENTIMENTS
-from protocol.db import fetch_dicts, utc
+from protocol.db import fetch_dicts
 from warehouse import Warehouse
+from warehouse.rows import utc
 
 
 @dataclass

@@ -40,6 +40,7 @@ from warehouse import (
     views,
     warehouse_for,
 )
+from warehouse.rows import mention_from_row
 
 log = logging.getLogger("edumon.cycle")
 
@@ -233,7 +234,7 @@ def replay_spool(cfg: Config, wh: Warehouse, report: CycleReport | None = None) 
         try:
             if payload is None:
                 raise ValueError("not valid JSON")
-            mentions = [spool.mention_from_dict(d) for d in payload["mentions"]]
+            mentions = [mention_from_row(d) for d in payload["mentions"]]
             reports = [
                 TargetReport(
                     **{

@@ -22,9 +22,10 @@ from core.config import Config
 from core.mention import Mention, utcnow
 from core.secrets import Secrets
 from warehouse import Warehouse
+from warehouse.rows import MENTION_COLS, mention_from_row
 
 from . import alerts, escalation, evidence, flags, followups
-from .db import MENTION_COLS, fetch_dicts, insert_rows, mention_from_row, stable_id
+from .db import fetch_dicts, insert_rows, stable_id
 
 log = logging.getLogger("protocol")
 

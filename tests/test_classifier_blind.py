@@ -1,6 +1,6 @@
 """The shipped classifier on posts nobody who tuned it had read: the sealed blind sets and the demo's posts.
 
-Round 5 (see the README): blind_p and blind_q (300 posts, two writers) were written and sealed before the
+Round 5 (see docs/evaluation-history.md): blind_p and blind_q (300 posts, two writers) were written and sealed before the
 final heads existed and are evaluation only. The earlier measurement sets (blind_b, blind_c, then blind_d/e/f
 and blind_m/n in round 4) are training data now, their misses having been read. demo_gold holds the demo's
 posts, labelled by hand, never trained on.
@@ -11,15 +11,17 @@ from __future__ import annotations
 import pytest
 
 from classifiers import load_classifier
-from classifiers.evaluate import DATA_DIR, evaluate, load_split, read_jsonl
+from classifiers.datasets import labelled, load_split
+from classifiers.evaluate import evaluate
 from classifiers.rules import RulesClassifier
 from classifiers.train import EXTRA_TRAIN
 
-SEALED = ("blind_p", "blind_q")
+SEALED = ("r5-w15", "r5-w16")  # round 5 (were blind_p, blind_q)
+DEMO = "demo-gold"
 
 
 def _rows(name: str) -> list[dict]:
-    return read_jsonl(DATA_DIR / f"{name}.jsonl")
+    return labelled(name).read()
 
 
 def _key(text: str) -> str:
@@ -37,21 +39,21 @@ def rules() -> RulesClassifier:
 
 
 def test_sealed_sets_are_never_trained_on_and_share_no_post_with_training():
-    assert not set(SEALED) & set(EXTRA_TRAIN) and "demo_gold" not in EXTRA_TRAIN
+    assert not set(SEALED) & set(EXTRA_TRAIN) and DEMO not in EXTRA_TRAIN
     trained = {_key(r["text"]) for r in load_split("train")} | {
         _key(r["text"]) for name in EXTRA_TRAIN for r in _rows(name)
     }
-    for name in SEALED + ("demo_gold",):
+    for name in SEALED + (DEMO,):
         rows = _rows(name)
-        assert len(rows) >= (30 if name == "demo_gold" else 150)
+        assert len(rows) >= (30 if name == DEMO else 150)
         assert not {_key(r["text"]) for r in rows} & trained, name
-    assert not {_key(r["text"]) for r in _rows("blind_p")} & {_key(r["text"]) for r in _rows("blind_q")}
+    assert not {_key(r["text"]) for r in _rows(SEALED[0])} & {_key(r["text"]) for r in _rows(SEALED[1])}
 
 
 @pytest.fixture(scope="module")
 def reports(clf):
     sealed = [r for name in SEALED for r in _rows(name)]
-    return {"sealed": evaluate(clf, sealed), "demo_gold": evaluate(clf, _rows("demo_gold"))}
+    return {"sealed": evaluate(clf, sealed), "demo_gold": evaluate(clf, _rows(DEMO))}
 
 
 def _false_alarms(report) -> int:
@@ -78,7 +80,7 @@ def test_false_alarms_on_the_sealed_sets_no_more_than_measured(reports):
 
 
 def test_demo_posts(reports):
-    """The demo's 37 posts: every threat found; the low threat threshold costs two false alarms (see README)."""
+    """The demo's 37 posts: every threat found; the low threat threshold costs two false alarms (see docs/evaluation-history.md)."""
     harm = reports["demo_gold"]["harm"]
     assert harm.per_class()["threat"]["recall"] == 1.0
     assert _false_alarms(harm) <= 2 and harm.macro_f1 >= 0.85, harm.confusion
@@ -89,7 +91,7 @@ def test_demo_posts(reports):
     strict=True,
     reason="e5-heads/2.b36a76 reads a one-word title over a complaint that judges a thing "
     "('Rooster' + 'is weer waardeloos / rommelig en slecht geregeld') as an insult "
-    "(0.52-0.90), as RSS items are built; see the README, 'Round 5'",
+    "(0.52-0.90), as RSS items are built; see docs/evaluation-history.md, 'Round 5'",
 )
 def test_titled_complaints_about_things_are_not_insults(clf):
     out = clf.classify(

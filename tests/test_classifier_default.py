@@ -10,8 +10,8 @@ import pytest
 from click.testing import CliRunner
 
 from classifiers import load_classifier
+from classifiers.datasets import load_split
 from classifiers.embedded import Heads
-from classifiers.evaluate import load_split
 from edumon.cli.classify import COMMANDS
 
 
@@ -125,7 +125,7 @@ def test_train_is_reproducible(cli, tmp_path, monkeypatch):
     """`edumon train` (train split + blind_a only, to keep it short) gives the same heads twice."""
     import classifiers.train
 
-    monkeypatch.setattr(classifiers.train, "EXTRA_TRAIN", {"blind_a": 1.0})
+    monkeypatch.setattr(classifiers.train, "EXTRA_TRAIN", {"r2-w02-a": 1.0})
     outs = []
     for i in range(2):
         out = tmp_path / f"heads{i}.npz"

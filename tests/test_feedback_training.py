@@ -23,8 +23,8 @@ from click.testing import CliRunner
 
 import pipeline
 from classifiers import load_classifier
+from classifiers.datasets import SCHOOL_SPLITS, labelled, load_split
 from classifiers.embedded import DEFAULT_HEADS, Heads
-from classifiers.evaluate import DATA_DIR, load_split
 from classifiers.train import Example, split_feedback, text_key
 from core.config import Config
 from core.mention import Mention
@@ -36,7 +36,7 @@ from tests.feedback_posts import CORRECTED, HELD_OUT, Row
 from warehouse import Warehouse, save_labels, upsert_mentions
 
 NOW = datetime(2026, 11, 24, 9, 0, tzinfo=timezone.utc)
-DEV = str(DATA_DIR / "school_dev.jsonl")
+DEV = str(labelled(SCHOOL_SPLITS["dev"]).path)
 BASELINE = Path(__file__).parent / "data" / "heads-e5-1.864809.npz"
 
 
@@ -83,7 +83,7 @@ def trained(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Trained]:
     from tests.conftest import SCHOOLS
 
     mp = pytest.MonkeyPatch()
-    mp.setattr(classifiers.train, "EXTRA_TRAIN", {"blind_a": 1.0})  # the data BASELINE learnt from
+    mp.setattr(classifiers.train, "EXTRA_TRAIN", {"r2-w02-a": 1.0})  # the data BASELINE learnt from
     tmp = tmp_path_factory.mktemp("fbtrain")
     cfg = parse_config(
         {

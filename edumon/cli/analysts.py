@@ -103,7 +103,7 @@ def query(cfg: Config, sql: str, fmt: str, wait: float | None, max_rows: int) ->
     """Run one SQL query on a read-only connection to the warehouse.
 
     The analysts' views are `daily_mentions`, `mentions_pseudonymous` and
-    `followup_stats` (see README "For analysts"). When a monitoring cycle holds
+    `followup_stats` (see docs/analysts.md). When a monitoring cycle holds
     the lock, the query waits and retries, then says so.
 
     \b

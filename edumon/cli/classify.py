@@ -144,7 +144,9 @@ def _describe(clf: Any, heads_path: str | None) -> str:
     return f"{clf.name}/{clf.version}{where}" + (f", trained with {fb} feedback example(s)" if fb else "")
 
 
-@click.command("eval", epilog="Example: edumon eval --input classifiers/data/school_dev.jsonl --compare heads-new.npz")
+@click.command(
+    "eval", epilog="Example: edumon eval --input data/labelled/dev/r1-w01-school-dev.jsonl --compare heads-new.npz"
+)
 @click.option(
     "--input",
     "input_path",
@@ -289,10 +291,10 @@ def eval_(
 @click.command("train", epilog="Example: edumon train --include-feedback --config edumon.toml --no-shared")
 @click.option(
     "--shared-data",
-    default="../shared/data",
-    show_default=True,
+    default=None,
     type=click.Path(file_okay=False),
-    help="Folder with mhc-dutch/ and xed-nl/ (used where present).",
+    help="Folder with mhc-dutch/ and xed-nl/ (e.g. ../shared/data); nothing outside the repository is read "
+    "unless given.",
 )
 @click.option(
     "--output",
@@ -326,7 +328,7 @@ def eval_(
 )
 @config_option
 def train(
-    shared_data: str,
+    shared_data: str | None,
     output_path: str | None,
     seed: int,
     no_shared: bool,
@@ -356,7 +358,7 @@ def train(
                 out = str(warehouse_for(cfg).path.parent / "heads-feedback-{version}.npz")
         elif config_path:
             cfg = _full_config(config_path, "--config")
-        heads = train_heads(shared=Path(shared_data), out=out, seed=seed, log=click.echo, **kw)
+        heads = train_heads(shared=Path(shared_data) if shared_data else None, out=out, seed=seed, log=click.echo, **kw)
         written = Path(out.replace("{version}", heads.version))
         if cfg is not None:
             live = Path(cfg.classifier.heads_path or DEFAULT_HEADS)
@@ -367,7 +369,7 @@ def train(
                 )
             else:
                 click.echo(
-                    f"compare: edumon eval --config {config_path} --input classifiers/data/school_dev.jsonl "
+                    f"compare: edumon eval --config {config_path} --input data/labelled/dev/r1-w01-school-dev.jsonl "
                     f"--compare {written}"
                 )
                 click.echo(f'use them: set heads_path = "{written}" under [classifier] in {config_path}')
