@@ -104,6 +104,10 @@ class WebConfig:
     secure_cookies: bool = False  # set true behind HTTPS (a reverse proxy)
     public_url: str | None = None  # where staff reach the page, e.g. for links in alerts
 
+    def followup_url(self, mention_id: str) -> str | None:
+        """The review page's address of one follow-up, when `public_url` is set (else None)."""
+        return f"{self.public_url.rstrip('/')}/opvolging/{mention_id}" if self.public_url else None
+
 
 @dataclass
 class Organisation:

@@ -66,6 +66,10 @@ class Digest:
     day: date | None
     schools: list[SchoolDigest]
     sources: list[SourceProblem]
+    page_url: str | None = None  # web.public_url: link follow-ups to the review page
+
+    def followup_url(self, mention_id: str) -> str | None:
+        return f"{self.page_url.rstrip('/')}/opvolging/{mention_id}" if self.page_url else None
 
     @property
     def total(self) -> int:
@@ -204,4 +208,4 @@ def collect(cfg: Config, wh: Warehouse, day: date | None = None, now: datetime |
                     r["last_items"],
                 )
             )
-    return Digest(cfg.organisation.name, tz, start, end, day, schools, problems)
+    return Digest(cfg.organisation.name, tz, start, end, day, schools, problems, cfg.web.public_url)

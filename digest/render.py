@@ -70,6 +70,19 @@ h3{font-size:14px;margin:14px 0 4px}ul{padding-left:18px}li{margin:4px 0}.muted{
 table.counts td,table.counts th{padding:2px 8px;text-align:left;font-size:13px}"""
 
 
+def _followup_html(d: Digest, mention_id: str) -> str:
+    """A link to the follow-up on the review page (web.public_url), else the command that shows it."""
+    url = d.followup_url(mention_id)
+    if url:
+        return f'<a href="{escape(url)}">opvolging vastleggen</a>'
+    return f"<code>edumon followups show {escape(mention_id[:12])}</code>"
+
+
+def _followup_text(d: Digest, mention_id: str) -> str:
+    url = d.followup_url(mention_id)
+    return f"opvolging vastleggen: {url}" if url else f"edumon followups show {mention_id[:12]}"
+
+
 def _item_html(d: Digest, r: dict[str, Any], extra: str = "") -> str:
     href = safe_href(r.get("url"))
     text = escape(_first_line(r.get("text")))
@@ -140,7 +153,12 @@ def _school_html(d: Digest, s: SchoolDigest) -> str:
                     d,
                     r,
                     f' · <span class="harm">{escape(HARM_NL.get(r["harm"], r["harm"]))}</span>'
-                    f"{cues}{action} · bewijs: <code>edumon evidence {escape(r['mention_id'][:12])}</code>",
+                    f"{cues}{action} · "
+                    + (
+                        _followup_html(d, r["mention_id"])
+                        if d.page_url
+                        else f"bewijs: <code>edumon evidence {escape(r['mention_id'][:12])}</code>"
+                    ),
                 )
             )
         out.append("</ul>")
@@ -153,8 +171,7 @@ def _school_html(d: Digest, s: SchoolDigest) -> str:
                 _item_html(
                     d,
                     r,
-                    f" · actie: {escape(ACTION_NL.get(r['action'], r['action']))}"
-                    f" · <code>edumon followups show {escape(r['mention_id'][:12])}</code>",
+                    f" · actie: {escape(ACTION_NL.get(r['action'], r['action']))} · {_followup_html(d, r['mention_id'])}",
                 )
             )
         out.append("</ul>")
@@ -247,7 +264,12 @@ def to_text(d: Digest, title_prefix: str = "Dagoverzicht") -> str:
                     d,
                     r,
                     f" · {HARM_NL.get(r['harm'], r['harm'])}{cues}{action}"
-                    f" · bewijs: edumon evidence {r['mention_id'][:12]}",
+                    " · "
+                    + (
+                        _followup_text(d, r["mention_id"])
+                        if d.page_url
+                        else f"bewijs: edumon evidence {r['mention_id'][:12]}"
+                    ),
                 )
         out += _review_text(d, s)
         out.append(
@@ -259,7 +281,7 @@ def to_text(d: Digest, title_prefix: str = "Dagoverzicht") -> str:
             out += _item_text(
                 d,
                 r,
-                f" · actie: {ACTION_NL.get(r['action'], r['action'])} · edumon followups show {r['mention_id'][:12]}",
+                f" · actie: {ACTION_NL.get(r['action'], r['action'])} · {_followup_text(d, r['mention_id'])}",
             )
         if s.open_older:
             out.append(f"Nog open van eerder: {s.open_older} opvolging(en).")

@@ -194,7 +194,7 @@ def _excerpt(text: str, n: int = 500) -> str:
     return text if len(text) <= n else text[: n - 1].rstrip() + "…"
 
 
-def next_steps(kind: str, action: str | None, mention_id: str) -> list[str]:
+def next_steps(kind: str, action: str | None, mention_id: str, page_url: str | None = None) -> list[str]:
     """What the protocol asks next, in Dutch."""
     steps = []
     if kind in ("threat", "insult"):
@@ -210,7 +210,10 @@ def next_steps(kind: str, action: str | None, mention_id: str) -> list[str]:
             "Pesten, kwetsen of zwartmaken breekt de fatsoensregels: spreek de schrijver erop aan "
             "als die bekend is (leerling, ouder of medewerker)."
         )
-    steps.append(f"Leg de opvolging vast: edumon followups show {mention_id}")
+    if page_url:
+        steps.append(f"Leg de opvolging vast op de reviewpagina: {page_url}")
+    else:
+        steps.append(f"Leg de opvolging vast: edumon followups show {mention_id}")
     return steps
 
 
@@ -234,7 +237,7 @@ def mention_message(cfg: Config, m: Mention, kind: str, reason: str | None = Non
         "",
         f"Wat het protocol vraagt ({ACTION_NL.get(action or '', 'opvolgen')}):",
     ]
-    lines += [f"- {s}" for s in next_steps(kind, action, m.mention_id)]
+    lines += [f"- {s}" for s in next_steps(kind, action, m.mention_id, cfg.web.followup_url(m.mention_id))]
     return subject, "\n".join(lines)
 
 

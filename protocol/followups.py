@@ -70,14 +70,20 @@ class Change:
 
 
 def plan_update(
-    current: dict[str, Any], action: str | None = None, status: str | None = None, note: str | None = None
+    current: dict[str, Any],
+    action: str | None = None,
+    status: str | None = None,
+    note: str | None = None,
+    confirm: bool = False,
 ) -> list[Change]:
     """The changes an update makes, or `FollowupError` when the protocol does not allow it.
 
     - action must be one of FOLLOWUP_ACTIONS, status one of FOLLOWUP_STATUSES;
     - changing the action needs a note (e.g. the factual error to correct online);
     - closing (done / dismissed) needs a note (what was done, or why it is not about us);
-    - an update that changes nothing is refused.
+    - an update that changes nothing is refused;
+    - `confirm`: staff say the (advised) action is done: recorded as an action event even when
+      the action stays the same.
     """
     note = (note or "").strip() or None
     if action is not None and action not in FOLLOWUP_ACTIONS:
@@ -85,7 +91,7 @@ def plan_update(
     if status is not None and status not in FOLLOWUP_STATUSES:
         raise FollowupError(f"unknown status {status!r}; expected one of {', '.join(FOLLOWUP_STATUSES)}")
     changes: list[Change] = []
-    if action is not None and action != current["action"]:
+    if action is not None and (action != current["action"] or confirm):
         if not note:
             raise FollowupError(f"changing the action to {action} needs a --note (why)")
         changes.append(Change("action", current["action"], action))
@@ -185,12 +191,14 @@ def update_followup(
     action: str | None = None,
     status: str | None = None,
     note: str | None = None,
+    confirm: bool = False,
 ) -> list[Change]:
-    """Apply a staff change and record it in the audit trail (one event per changed field)."""
+    """Apply a staff change and record it in the audit trail (one event per changed field);
+    `confirm` records an unchanged action as done by staff (see `plan_update`)."""
     if not by or not by.strip():
         raise FollowupError("who made the change is required (--by)")
     current = get_followup(con, mention_id)
-    changes = plan_update(current, action, status, note)
+    changes = plan_update(current, action, status, note, confirm)
     note = (note or "").strip() or None
     new = {"action": current["action"], "status": current["status"], "note": current["note"]}
     for c in changes:
@@ -257,3 +265,77 @@ def list_followups(
         WHERE {" AND ".join(where)} ORDER BY f.created_at, f.mention_id""",
         params,
     )
+
+
+# --- each school its own decision (issue 17) ------------------------------------------------------
+
+
+def school_decisions(
+    con: duckdb.DuckDBPyConnection, mention_ids: Sequence[str]
+) -> dict[tuple[str, str], dict[str, Any]]:
+    """The latest decision per (mention, school) of follow-ups closed by one of their schools."""
+    if not mention_ids:
+        return {}
+    rows = fetch_dicts(
+        con,
+        "SELECT * FROM followup_school_decisions WHERE mention_id IN (SELECT unnest(?)) ORDER BY decided_at",
+        [list(mention_ids)],
+    )
+    return {(r["mention_id"], r["school_id"]): r for r in rows}
+
+
+def combined_decision(school_ids: Sequence[str], decided: dict[str, dict[str, Any]]) -> tuple[str, str | None] | None:
+    """The follow-up's own (status, reason) once every school decided, else None: dismissed (with the
+    reason) only when all dismissed for the same reason, dismissed as "other" when their reasons
+    differ, done when at least one school handled it. One school never outvotes another."""
+    if not school_ids or any(s not in decided for s in school_ids):
+        return None
+    statuses = {decided[s]["status"] for s in school_ids}
+    if statuses != {"dismissed"}:
+        return "done", None
+    reasons = {decided[s]["reason"] for s in school_ids}
+    return "dismissed", reasons.pop() if len(reasons) == 1 else "other"
+
+
+def decide_for_schools(
+    con: duckdb.DuckDBPyConnection,
+    mention_id: str,
+    schools: Sequence[str],
+    *,
+    by: str,
+    now: datetime,
+    status: str,
+    note: str,
+    reason: str | None = None,
+) -> tuple[str, str | None] | None:
+    """Close a follow-up for some of its schools only (a leader's decision for their own school):
+    recorded per school and in the audit trail; the follow-up itself is untouched. Returns
+    `combined_decision` once every school has decided (the caller then closes the follow-up)."""
+    if status not in ("done", "dismissed"):
+        raise FollowupError(f"a school's decision is done or dismissed, not {status!r}")
+    if not note.strip():
+        raise FollowupError(f"closing as {status} needs a --note (what was done, or why it is dismissed)")
+    current = get_followup(con, mention_id)
+    before = school_decisions(con, [mention_id])
+    rows, events = [], []
+    for sid in schools:
+        was = before.get((mention_id, sid), {}).get("status", current["status"])
+        rows.append(dict(decision_id=uuid.uuid4().hex, mention_id=mention_id, school_id=sid, status=status))
+        rows[-1].update(reason=reason, note=note.strip())
+        rows[-1].update(by_whom=by, decided_at=now)
+        events.append(
+            {
+                "event_id": uuid.uuid4().hex,
+                "mention_id": mention_id,
+                "event_at": now,
+                "by_whom": by,
+                "field": f"status:{sid}",
+                "from_value": was,
+                "to_value": status,
+                "note": note.strip(),
+            }
+        )
+    insert_rows(con, "followup_school_decisions", rows)
+    insert_rows(con, "followup_events", events)
+    decided = {sid: r for (mid, sid), r in school_decisions(con, [mention_id]).items()}
+    return combined_decision(current["school_ids"], decided)

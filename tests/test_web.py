@@ -12,6 +12,7 @@ from starlette.testclient import TestClient
 
 import pipeline
 from core.config import Config
+from core.mention import Mention
 from edumon.web.app import create_app
 from tests.web_helpers import PASSWORDS, SECRET, XSS_TEXT, followup, review_config, seed
 
@@ -181,9 +182,10 @@ def test_actions_land_in_the_audit_trail_as_the_clis(site) -> None:  # type: ign
         ("action", "in_real_life", "report_police", "Ouder dreigt ook per mail")
     ]
     page = c.get(f"/opvolging/{mid}").text
-    assert "Opgeslagen: aangifte bij de politie." in page
+    assert "Opgeslagen: aangifte gedaan bij de politie." in page
     audit = page[page.index('id="audit"') :]
-    assert "anna" in audit and "report_police" in audit and "Ouder dreigt ook per mail" in audit
+    assert "anna" in audit and "aangifte gedaan bij de politie" in audit and "Ouder dreigt ook per mail" in audit
+    assert "report_police" not in audit and "in_real_life" not in audit  # Dutch, not the codes
     # the same trail the CLI shows
     from click.testing import CliRunner
 
@@ -244,7 +246,7 @@ def test_label_correction_is_kept_as_feedback_and_audited(site) -> None:  # type
         f"/opvolging/{mid}/labels",
         data={"sentiment": "negative", "harm": "threat", "harm_kind": "bedreigen", "csrf_token": token},
     )
-    assert r.status_code == 400 and "nothing to change" in r.text
+    assert r.status_code == 400 and "Er verandert niets: dit zijn al de labels." in r.text
 
 
 def test_filters_and_counts_match_the_digest(site) -> None:  # type: ignore[no-untyped-def]
@@ -288,3 +290,87 @@ def test_a_session_signed_with_another_secret_is_not_a_login(site) -> None:  # t
     c.cookies.set("edumon_session", other.cookies.get("edumon_session"))
     assert c.get("/").headers["location"] == "/login"
     other.close()
+
+
+def test_digest_and_alerts_link_to_the_page_when_public_url_is_set(make_config) -> None:  # type: ignore[no-untyped-def]
+    from core.mention import Mention
+    from digest.data import collect
+    from digest.render import to_html, to_text
+    from protocol.alerts import mention_message
+
+    cfg = make_config(users=tests_users(), web={"public_url": "https://review.example.nl/"})
+    ids = seed(cfg)
+    digest = collect(cfg, pipeline.warehouse_for(cfg), now=datetime.now(timezone.utc))
+    for text in (to_text(digest), to_html(digest)):
+        for name in ("threat", "insult", "negative", "hostile"):  # each follow-up links to its page
+            assert f"https://review.example.nl/opvolging/{ids[name]}" in text, (name, text)
+        assert "edumon followups show" not in text and "edumon evidence" not in text
+    link = f"https://review.example.nl/opvolging/{ids['negative']}"
+    threat = Mention(
+        source="rss", source_id="x", text="Ik ga je opwachten bij het Ley College", school_ids=["ley-college"]
+    )
+    subject, body = mention_message(cfg, threat, "threat")
+    assert f"https://review.example.nl/opvolging/{threat.mention_id}" in body and "followups show" not in body
+    # the link opens that follow-up on the page
+    app = create_app(cfg, SECRET)
+    with TestClient(app, base_url="http://127.0.0.1", follow_redirects=False) as c:
+        login(c, "anna", PASSWORDS["anna"])
+        assert "rooster is chaos" in c.get(link.removeprefix("https://review.example.nl")).text
+    # without public_url: the command, as before
+    plain = make_config(users=tests_users())
+    assert "edumon followups show" in mention_message(plain, threat, "threat")[1]
+
+
+def tests_users() -> list[dict[str, Any]]:
+    from tests.web_helpers import USERS
+
+    return USERS
+
+
+def test_combined_decision_needs_every_school_and_outvotes_none() -> None:
+    from protocol.followups import combined_decision
+
+    two = ["ley-college", "regenboog-leiderdorp"]
+    fa = {"status": "dismissed", "reason": "false_alarm"}
+    assert combined_decision(two, {"ley-college": fa}) is None  # the other school has not decided
+    assert combined_decision(two, {"ley-college": fa, "regenboog-leiderdorp": fa}) == ("dismissed", "false_alarm")
+    other = {"status": "dismissed", "reason": "not_about_us"}
+    assert combined_decision(two, {"ley-college": fa, "regenboog-leiderdorp": other}) == ("dismissed", "other")
+    done = {"status": "done", "reason": None}
+    assert combined_decision(two, {"ley-college": fa, "regenboog-leiderdorp": done}) == ("done", None)
+
+
+def test_two_schools_agreeing_on_a_false_alarm_make_one_training_label(site) -> None:  # type: ignore[no-untyped-def]
+    from protocol.followups import create_followups
+    from warehouse import save_labels, upsert_mentions
+
+    cfg, ids, client = site
+    now = datetime.now(timezone.utc)
+    both = Mention(
+        source="rss",
+        source_id="beide-2",
+        text="Ley College en De Regenboog in Leiderdorp: wat een idioten",
+        fetched_at=now,
+        school_ids=["ley-college", "regenboog-leiderdorp"],
+        sentiment="negative",
+        harm="insult",
+        classifier="test",
+    )
+    wh = pipeline.warehouse_for(cfg)
+    with wh.transaction() as con:
+        upsert_mentions(con, [both])
+        save_labels(con, [both])
+        create_followups(con, [both], now)
+    mid = both.mention_id
+    for leader in ("bert", "carla"):
+        c = client(leader)
+        data = {
+            "act": "dismissed",
+            "reason": "false_alarm",
+            "note": "citaat",
+            "csrf_token": csrf(c, f"/opvolging/{mid}"),
+        }
+        assert c.post(f"/opvolging/{mid}/actie", data=data).status_code == 303
+        labels = wh.query("SELECT kind, reason, harm FROM label_feedback WHERE mention_id = ?", [mid])
+        assert labels == ([] if leader == "bert" else [("dismissal", "false_alarm", "none")])
+    assert followup(cfg, mid)["status"] == "dismissed"

@@ -11,7 +11,7 @@ from core.config import ConfigError, WebUser
 from core.passwords import hash_password, is_password_hash, verify_password
 from edumon.cli import main
 from edumon.cli.cycle import to_toml
-from edumon.web.auth import LoginThrottle, authenticate, visible_schools
+from edumon.web.auth import LoginLimiter, authenticate, visible_schools
 
 FAST = {"n": 2**4}  # a cheap scrypt for tests that make many hashes
 
@@ -39,13 +39,17 @@ def test_authenticate_and_throttle() -> None:
     assert authenticate(users, "anna", "geheim-wachtwoord") is users[0]
     assert authenticate(users, "anna", "fout") is None
     assert authenticate(users, "niemand", "geheim-wachtwoord") is None
-    t = LoginThrottle(max_failures=3, window_s=60)
+    clock = [1000.0]
+    t = LoginLimiter(free=3, clock=lambda: clock[0])
     for _ in range(3):
-        assert not t.blocked("anna")
-        t.failed("Anna")
-    assert t.blocked("anna")
-    t.succeeded("anna")
-    assert not t.blocked("anna")
+        assert t.begin("Anna", "10.0.0.1") == 0  # counted before the password is checked
+    assert t.begin("anna", "10.0.0.1") == 1.0  # then a wait, doubling with each failure
+    assert t.begin("anna", "10.0.0.2") == 0  # another client is not locked out
+    clock[0] += 1.0
+    assert t.begin("anna", "10.0.0.1") == 0
+    assert t.begin("anna", "10.0.0.1") == 2.0
+    t.succeeded("anna", "10.0.0.1")
+    assert t.begin("anna", "10.0.0.1") == 0
 
 
 def user(**kw):  # type: ignore[no-untyped-def]

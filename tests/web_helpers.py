@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import re
+import threading
 from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 from typing import Any
+
+import httpx
 
 import pipeline
 from core.config import Config, RssSource
@@ -175,6 +179,42 @@ def chromium_driver(user_data_dir: str, width: int = 1280, height: int = 1400) -
     ):
         opts.add_argument(arg)
     return webdriver.Chrome(service=Service(CHROMEDRIVER), options=opts)
+
+
+# --- concurrent HTTP clients against a running page (issue 17) ---------------------------------
+
+
+def browser(url: str, client_ip: str = "127.0.0.1") -> httpx.Client:
+    """A client with its own cookies, connecting from `client_ip` (any 127.x address on Linux)."""
+    transport = httpx.HTTPTransport(local_address=client_ip)
+    return httpx.Client(base_url=url, transport=transport, follow_redirects=False, timeout=30)
+
+
+def token(c: httpx.Client, path: str = "/login") -> str:
+    m = re.search(r'name="csrf_token" value="([^"]+)"', c.get(path).text)
+    assert m, path
+    return m.group(1)
+
+
+def post_login(c: httpx.Client, username: str, password: str, tok: str | None = None) -> httpx.Response:
+    return c.post("/login", data={"username": username, "password": password, "csrf_token": tok or token(c)})
+
+
+def all_at_once(n: int, fn: Callable[[int], Any]) -> list[Any]:
+    """Run fn(0..n-1) in n threads released together; their results in order."""
+    results: list[Any] = [None] * n
+    gate = threading.Barrier(n)
+
+    def run(i: int) -> None:
+        gate.wait()
+        results[i] = fn(i)
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(n)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    return results
 
 
 CHROMIUM = "/usr/bin/chromium"

@@ -32,7 +32,14 @@ if TYPE_CHECKING:  # pragma: no cover
     from core.config import Config
 
 # Tables whose rows belong to one mention and go with it (when they exist), children first.
-DEPENDENT_TABLES = ("evidence", "followup_events", "followups", "deletion_checks", "triage")
+DEPENDENT_TABLES = (
+    "evidence",
+    "followup_events",
+    "followup_school_decisions",
+    "followups",
+    "deletion_checks",
+    "triage",
+)
 
 
 @dataclass

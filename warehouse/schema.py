@@ -289,6 +289,25 @@ CREATE TABLE triage (
 CREATE INDEX triage_review_status ON triage (review_status);
 """,
     ),
+    (
+        10,
+        "followup-school-decisions",
+        """
+-- each school's own decision on a follow-up about several schools (issue 17): a leader closing
+-- it for their school leaves it open for the others; append-only, the latest row per
+-- (mention, school) counts (`protocol.followups.school_decisions`)
+CREATE TABLE followup_school_decisions (
+    decision_id VARCHAR PRIMARY KEY,
+    mention_id  VARCHAR NOT NULL,
+    school_id   VARCHAR NOT NULL,
+    status      VARCHAR NOT NULL,      -- done | dismissed
+    reason      VARCHAR,               -- a dismissal's reason (protocol.feedback.DISMISS_REASONS)
+    note        VARCHAR,
+    by_whom     VARCHAR NOT NULL,
+    decided_at  TIMESTAMPTZ NOT NULL
+);
+""",
+    ),
 ]
 
 LATEST = max(version for version, _, _ in MIGRATIONS)

@@ -1,4 +1,5 @@
-"""`edumon web`: serve the review page; `edumon web hash-password`: make a password hash for the config."""
+"""`edumon web`: serve the review page; `edumon web hash-password`: make a password hash for the config;
+`edumon web end-sessions USER`: log a user out everywhere."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from core.passwords import hash_password
 from core.secrets import MissingSecret, Secrets
 from edumon.cli.options import CliError, config_option, usage_error
 from edumon.web.app import SecretError, create_app
+from edumon.web.sessions import Sessions, sessions_path
 from warehouse import WarehouseLocked
 
 
@@ -90,3 +92,23 @@ def hash_password_cmd(from_stdin: bool) -> None:
     if len(password) < 10:
         raise CliError("the password must be at least 10 characters")
     click.echo(hash_password(password))
+
+
+@web.command("end-sessions")
+@config_option
+@click.argument("username")
+def end_sessions_cmd(cfg: Config, username: str) -> None:
+    """End all of a user's sessions on the review page (log them out everywhere).
+
+    Works while the page runs; the user's next request goes to the login page.
+    Changing a user's password_hash in the config (and restarting the page)
+    ends their older sessions too.
+
+    \b
+    Example:
+        edumon web end-sessions --config config/example.toml anna
+    """
+    if username not in {u.username for u in cfg.users}:
+        click.echo(f"note: {username!r} is not a user in the config (ending any sessions left anyway)", err=True)
+    n = Sessions(sessions_path(cfg), cfg.web.session_hours * 3600).end_user(username)
+    click.echo(f"ended {n} session{'s' if n != 1 else ''} of {username}")
