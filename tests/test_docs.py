@@ -30,17 +30,6 @@ README = (ROOT / "README.md").read_text(encoding="utf-8")
 CLI_DOC = (DOCS / "cli.md").read_text(encoding="utf-8")
 CONFIG_DOC = (DOCS / "configuration.md").read_text(encoding="utf-8")
 
-# Pages other engineers are writing on their branches (issue 14, step 8). The README links to them
-# already; they exist once everything is merged. The lead removes this allowance at merge.
-PENDING = {
-    "docs/classifier-card.md",
-    "docs/triage.md",
-    "docs/sources.md",
-    "docs/review-page.md",
-    "docs/architecture.md",
-}
-
-
 def commands(group: click.Group, prefix: str = "edumon") -> list[tuple[str, click.Command]]:
     out = []
     for name, cmd in group.commands.items():
@@ -149,7 +138,7 @@ def test_links_into_a_page_name_one_of_its_headings() -> None:
 def test_readme_links_only_to_files_that_exist() -> None:
     links = [t for t in _links(README) if t]
     assert links, "the README links to no docs"
-    missing = [t for t in links if not (ROOT / t).exists() and t not in PENDING]
+    missing = [t for t in links if not (ROOT / t).exists()]
     assert not missing, f"README.md links to missing files: {missing}"
     for page in ("docs/configuration.md", "docs/cli.md", "docs/operations.md", "docs/analysts.md", "docs/protocol.md"):
         assert page in links, f"the README's docs table does not link {page}"
@@ -162,7 +151,7 @@ def test_docs_link_only_to_files_that_exist() -> None:
                 continue
             target = (page.parent / t).resolve()
             rel = target.relative_to(ROOT).as_posix() if target.is_relative_to(ROOT) else str(target)
-            assert target.exists() or rel in PENDING, f"{page.name} links to a missing file: {t}"
+            assert target.exists(), f"{page.name} links to a missing file: {t}"
 
 
 def test_paths_of_labelled_sets_exist() -> None:
