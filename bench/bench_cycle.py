@@ -23,7 +23,7 @@ os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 import pipeline  # noqa: E402
 from bench.machine import describe  # noqa: E402
 from classifiers import Labels, load_classifier  # noqa: E402
-from core.config import parse_config  # noqa: E402
+from core.config import Config, parse_config  # noqa: E402
 from core.secrets import Secrets  # noqa: E402
 from fakes.bluesky import FakeBluesky  # noqa: E402
 from fakes.mastodon import FakeMastodon  # noqa: E402
@@ -70,6 +70,62 @@ def table_digest(path: Path) -> dict[str, str]:
         con.close()
 
 
+def fill_sources(
+    bsky: FakeBluesky, masto: FakeMastodon, per_source: int, extra: int, now: datetime
+) -> dict[str, bytes]:
+    """Posts for every school on the fakes; returns the RSS feeds to serve (path -> bytes)."""
+    feeds = {}
+    for s in range(SCHOOLS):
+        n = per_source + (extra if s == 0 else 0)
+        feeds[f"/school{s}.xml"] = rss_xml(
+            [
+                {
+                    "title": text(s, i, "Artikel"),
+                    "guid": f"s{s}-{i}",
+                    "link": f"https://nieuws.example.nl/s{s}/{i}",
+                    "description": "Nieuws uit de regio.",
+                }
+                for i in range(n)
+            ]
+        )
+        for i in range(per_source):
+            when = now - timedelta(minutes=30, seconds=i)
+            bsky.add_post(f"ouder{s}-{i}.bsky.social", text(s, i, "Post"), when)
+            masto.add_status(
+                f"ouder{s}_{i}", f"<p>{text(s, i, 'Toot')} #Testschool{s}</p>", when, tags=[f"Testschool{s}"]
+            )
+    return feeds
+
+
+def bench_config(tmp: str, rss_url: str, feeds: list[str], bsky_url: str, masto_url: str) -> Config:
+    return parse_config(
+        {
+            "organisation": {"name": "Bench"},
+            "warehouse": {"path": f"{tmp}/edumon.duckdb", "lock_timeout_s": 30},
+            "schools": [{"id": f"school-{s}", "name": f"Testschool {s}"} for s in range(SCHOOLS)],
+            "sources": {
+                "rss": [{"url": rss_url + p, "retries": 0} for p in feeds],
+                "bluesky": [
+                    {
+                        "handle": "edumon.bsky.social",
+                        "app_password_env": "BENCH_BSKY",
+                        "base_url": bsky_url,
+                        "queries": [f'"Testschool {s}"' for s in range(SCHOOLS)],
+                        "max_pages": 10,
+                    }
+                ],
+                "mastodon": [
+                    {
+                        "api_base_url": masto_url,
+                        "hashtags": [f"Testschool{s}" for s in range(SCHOOLS)],
+                        "max_pages": 10,
+                    }
+                ],
+            },
+        }
+    )
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--posts", type=int, default=5000)
@@ -84,53 +140,9 @@ def main() -> None:
         FakeBluesky(accounts={"edumon.bsky.social": "bench-pass"}) as bsky,
         FakeMastodon("mastodon.nl") as masto,
     ):
-        feeds = {}
-        for s in range(SCHOOLS):
-            n = per_source + (extra if s == 0 else 0)
-            feeds[f"/school{s}.xml"] = rss_xml(
-                [
-                    {
-                        "title": text(s, i, "Artikel"),
-                        "guid": f"s{s}-{i}",
-                        "link": f"https://nieuws.example.nl/s{s}/{i}",
-                        "description": "Nieuws uit de regio.",
-                    }
-                    for i in range(n)
-                ]
-            )
-            for i in range(per_source):
-                when = now - timedelta(minutes=30, seconds=i)
-                bsky.add_post(f"ouder{s}-{i}.bsky.social", text(s, i, "Post"), when)
-                masto.add_status(
-                    f"ouder{s}_{i}", f"<p>{text(s, i, 'Toot')} #Testschool{s}</p>", when, tags=[f"Testschool{s}"]
-                )
+        feeds = fill_sources(bsky, masto, per_source, extra, now)
         serve_feeds(rss, feeds)
-        cfg = parse_config(
-            {
-                "organisation": {"name": "Bench"},
-                "warehouse": {"path": f"{tmp}/edumon.duckdb", "lock_timeout_s": 30},
-                "schools": [{"id": f"school-{s}", "name": f"Testschool {s}"} for s in range(SCHOOLS)],
-                "sources": {
-                    "rss": [{"url": rss.url + p, "retries": 0} for p in feeds],
-                    "bluesky": [
-                        {
-                            "handle": "edumon.bsky.social",
-                            "app_password_env": "BENCH_BSKY",
-                            "base_url": bsky.url,
-                            "queries": [f'"Testschool {s}"' for s in range(SCHOOLS)],
-                            "max_pages": 10,
-                        }
-                    ],
-                    "mastodon": [
-                        {
-                            "api_base_url": masto.url,
-                            "hashtags": [f"Testschool{s}" for s in range(SCHOOLS)],
-                            "max_pages": 10,
-                        }
-                    ],
-                },
-            }
-        )
+        cfg = bench_config(tmp, rss.url, list(feeds), bsky.url, masto.url)
         secrets = Secrets(environ={"BENCH_BSKY": "bench-pass"}, secrets_dir=f"{tmp}/secrets")
         clf = Counting()
         t = time.perf_counter()

@@ -63,6 +63,12 @@ def bluesky() -> list[dict]:
         images=["Auto's dubbel geparkeerd voor de ingang van de school"],
         likes=17,
     )
+    _bluesky_harm(f)
+    return f.posts
+
+
+def _bluesky_harm(f: FakeBluesky) -> None:
+    """The demo's insults and threats, and what follows them."""
     f.add_post(
         "anoniem-1234.bsky.social",
         "Die wiskundeleraar van het Rijnland Lyceum Ley is echt een sukkel, "
@@ -119,17 +125,16 @@ def bluesky() -> list[dict]:
         at(96),
         likes=9,
     )
-    return f.posts
+
+
+def tag(domain: str, name: str) -> str:
+    """A hashtag link as Mastodon renders it in a status's HTML."""
+    return f'<a href="https://{domain}/tags/{name.lower()}" class="mention hashtag" rel="tag">#<span>{name}</span></a>'
 
 
 def mastodon() -> dict:
     nl = FakeMastodon("mastodon.nl", tokens={"demo-mastodon-token"})
     soc = FakeMastodon("mastodon.social")
-
-    def tag(domain: str, name: str) -> str:
-        return (
-            f'<a href="https://{domain}/tags/{name.lower()}" class="mention hashtag" rel="tag">#<span>{name}</span></a>'
-        )
 
     open_dag = nl.add_status(
         "juf_anna",
@@ -196,7 +201,22 @@ def mastodon() -> dict:
         favourites=11,
     )
 
-    # mastodon.social: a federated copy of the open-day status (same uri) and local posts
+    _mastodon_social(soc, open_dag)
+    return {
+        "instances": [
+            {
+                "domain": "mastodon.nl",
+                "token": "demo-mastodon-token",
+                "hashtags": ["LeyCollege", "Leiderdorp"],
+                "statuses": nl.statuses,
+            },
+            {"domain": "mastodon.social", "hashtags": ["onderwijs", "Leiderdorp"], "statuses": soc.statuses},
+        ]
+    }
+
+
+def _mastodon_social(soc: FakeMastodon, open_dag: dict) -> None:
+    """mastodon.social: a federated copy of the open-day status (same uri) and local posts."""
     soc.add_status(
         "juf_anna@mastodon.nl",
         open_dag["content"],
@@ -229,17 +249,6 @@ def mastodon() -> dict:
         at(55),
         tags=["Leiderdorp"],
     )
-    return {
-        "instances": [
-            {
-                "domain": "mastodon.nl",
-                "token": "demo-mastodon-token",
-                "hashtags": ["LeyCollege", "Leiderdorp"],
-                "statuses": nl.statuses,
-            },
-            {"domain": "mastodon.social", "hashtags": ["onderwijs", "Leiderdorp"], "statuses": soc.statuses},
-        ]
-    }
 
 
 if __name__ == "__main__":

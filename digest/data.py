@@ -112,73 +112,89 @@ def collect(cfg: Config, wh: Warehouse, day: date | None = None, now: datetime |
     if wh.path.exists():
         wh.migrate()
     with wh.connect(read_only=True) as con:
-        rows = fetch_dicts(
-            con,
-            """
-            SELECT m.mention_id, m.source, m.url, m.author, m.title, m.text, m.published_at, m.fetched_at,
-                   m.school_ids, m.sentiment, m.harm, m.harm_kind, m.cues, m.metrics,
-                   f.action, f.status AS followup_status, t.decision AS triage, t.review_status,
-                   t.reason AS triage_reason
-            FROM mentions m LEFT JOIN followups f USING (mention_id) LEFT JOIN triage t USING (mention_id)
-            WHERE m.fetched_at >= ? AND m.fetched_at < ? AND m.deleted_at IS NULL
-            ORDER BY coalesce(m.published_at, m.fetched_at), m.mention_id""",
-            [start, end],
-        )
-        older = fetch_dicts(
-            con,
-            """SELECT school_ids FROM followups
-                                    WHERE status = 'open' AND created_at < ?""",
-            [start],
-        )
-        queue = review.queue(con)
-        media = {
-            r["mention_id"]: r["detail"]
-            for r in fetch_dicts(con, "SELECT mention_id, detail FROM flags WHERE kind = 'media_consent'")
-        }
-        trend_rows = fetch_dicts(
-            con,
-            """
-            SELECT school_ids, sentiment, least(coalesce(published_at, fetched_at), fetched_at) AS t
-            FROM mentions WHERE least(coalesce(published_at, fetched_at), fetched_at) >= ?
-              AND least(coalesce(published_at, fetched_at), fetched_at) < ? AND deleted_at IS NULL""",
-            [trend_start, end],
-        )
-        runs = fetch_dicts(
-            con,
-            """
-            SELECT source, target, max(started_at) AS last_run,
-                   max(started_at) FILTER (WHERE fetched > 0) AS last_items,
-                   min(started_at) AS first_run,
-                   count(*) FILTER (WHERE status IN ('failed', 'rate_limited') AND started_at >= ? AND started_at < ?) AS failures,
-                   arg_max(error, started_at) FILTER (WHERE status IN ('failed', 'rate_limited') AND started_at >= ? AND started_at < ?) AS last_error,
-                   max(started_at) FILTER (WHERE status IN ('failed', 'rate_limited') AND started_at >= ? AND started_at < ?) AS last_failure,
-                   count(*) FILTER (WHERE started_at >= ? AND started_at < ?) AS runs
-            FROM source_runs WHERE started_at < ? GROUP BY source, target ORDER BY source, target""",
-            [start, end] * 4 + [end],
-        )
-    schools = []
-    for s in cfg.schools:
-        mine = [r for r in rows if s.id in (r["school_ids"] or [])]
-        sd = SchoolDigest(s)
-        sd.counts = {k: sum(1 for r in mine if r["sentiment"] == k) for k in SENTIMENTS}
-        sd.by_source = dict(sorted(Counter(r["source"] for r in mine).items()))
-        sd.negatives = [
-            r for r in mine if r["action"] and r["followup_status"] == "open" and r["harm"] not in ("threat", "insult")
-        ]  # harm items have their own list
-        sd.open_older = sum(1 for r in older if s.id in (r["school_ids"] or []))
-        sd.harm = [r for r in mine if r["harm"] in ("threat", "insult") and alerted(r)]
-        sd.review = [r for r in queue if s.id in (r["school_ids"] or [])]
-        positives = [r for r in mine if r["sentiment"] == "positive" and r["harm"] in (None, "none")]
-        sd.highlights = sorted(positives, key=lambda r: -_engagement(r))[: cfg.digest.highlights]
-        sd.media = [{**r, "detail": media[r["mention_id"]]} for r in mine if r["mention_id"] in media]
-        per_day = {d: TrendDay(d) for d in days}
-        for r in trend_rows:
-            if s.id in (r["school_ids"] or []) and r["sentiment"] in SENTIMENTS:
-                d = r["t"].astimezone(tz).date()
-                if d in per_day:
-                    setattr(per_day[d], r["sentiment"], getattr(per_day[d], r["sentiment"]) + 1)
-        sd.trend = list(per_day.values())
-        schools.append(sd)
+        found = _read(con, start, end, trend_start)
+    schools = [_school_digest(cfg, s, found, days, tz) for s in cfg.schools]
+    problems = _source_problems(cfg, found["runs"], start, end)
+    return Digest(cfg.organisation.name, tz, start, end, day, schools, problems, cfg.web.public_url)
+
+
+def _read(con: Any, start: datetime, end: datetime, trend_start: datetime) -> dict[str, Any]:
+    """Everything the digest reads, in one read-only connection."""
+    rows = fetch_dicts(
+        con,
+        """
+        SELECT m.mention_id, m.source, m.url, m.author, m.title, m.text, m.published_at, m.fetched_at,
+               m.school_ids, m.sentiment, m.harm, m.harm_kind, m.cues, m.metrics,
+               f.action, f.status AS followup_status, t.decision AS triage, t.review_status,
+               t.reason AS triage_reason
+        FROM mentions m LEFT JOIN followups f USING (mention_id) LEFT JOIN triage t USING (mention_id)
+        WHERE m.fetched_at >= ? AND m.fetched_at < ? AND m.deleted_at IS NULL
+        ORDER BY coalesce(m.published_at, m.fetched_at), m.mention_id""",
+        [start, end],
+    )
+    older = fetch_dicts(
+        con,
+        """SELECT school_ids FROM followups
+                                WHERE status = 'open' AND created_at < ?""",
+        [start],
+    )
+    queue = review.queue(con)
+    media = {
+        r["mention_id"]: r["detail"]
+        for r in fetch_dicts(con, "SELECT mention_id, detail FROM flags WHERE kind = 'media_consent'")
+    }
+    trend_rows = fetch_dicts(
+        con,
+        """
+        SELECT school_ids, sentiment, least(coalesce(published_at, fetched_at), fetched_at) AS t
+        FROM mentions WHERE least(coalesce(published_at, fetched_at), fetched_at) >= ?
+          AND least(coalesce(published_at, fetched_at), fetched_at) < ? AND deleted_at IS NULL""",
+        [trend_start, end],
+    )
+    runs = fetch_dicts(
+        con,
+        """
+        SELECT source, target, max(started_at) AS last_run,
+               max(started_at) FILTER (WHERE fetched > 0) AS last_items,
+               min(started_at) AS first_run,
+               count(*) FILTER (WHERE status IN ('failed', 'rate_limited') AND started_at >= ? AND started_at < ?) AS failures,
+               arg_max(error, started_at) FILTER (WHERE status IN ('failed', 'rate_limited') AND started_at >= ? AND started_at < ?) AS last_error,
+               max(started_at) FILTER (WHERE status IN ('failed', 'rate_limited') AND started_at >= ? AND started_at < ?) AS last_failure,
+               count(*) FILTER (WHERE started_at >= ? AND started_at < ?) AS runs
+        FROM source_runs WHERE started_at < ? GROUP BY source, target ORDER BY source, target""",
+        [start, end] * 4 + [end],
+    )
+    return {"rows": rows, "older": older, "queue": queue, "media": media, "trend_rows": trend_rows, "runs": runs}
+
+
+def _school_digest(cfg: Config, s: School, found: dict[str, Any], days: list[date], tz: ZoneInfo) -> SchoolDigest:
+    """One school's part of the digest."""
+    rows, older, queue, media, trend_rows = (found[k] for k in ("rows", "older", "queue", "media", "trend_rows"))
+    mine = [r for r in rows if s.id in (r["school_ids"] or [])]
+    sd = SchoolDigest(s)
+    sd.counts = {k: sum(1 for r in mine if r["sentiment"] == k) for k in SENTIMENTS}
+    sd.by_source = dict(sorted(Counter(r["source"] for r in mine).items()))
+    sd.negatives = [
+        r for r in mine if r["action"] and r["followup_status"] == "open" and r["harm"] not in ("threat", "insult")
+    ]  # harm items have their own list
+    sd.open_older = sum(1 for r in older if s.id in (r["school_ids"] or []))
+    sd.harm = [r for r in mine if r["harm"] in ("threat", "insult") and alerted(r)]
+    sd.review = [r for r in queue if s.id in (r["school_ids"] or [])]
+    positives = [r for r in mine if r["sentiment"] == "positive" and r["harm"] in (None, "none")]
+    sd.highlights = sorted(positives, key=lambda r: -_engagement(r))[: cfg.digest.highlights]
+    sd.media = [{**r, "detail": media[r["mention_id"]]} for r in mine if r["mention_id"] in media]
+    per_day = {d: TrendDay(d) for d in days}
+    for r in trend_rows:
+        if s.id in (r["school_ids"] or []) and r["sentiment"] in SENTIMENTS:
+            d = r["t"].astimezone(tz).date()
+            if d in per_day:
+                setattr(per_day[d], r["sentiment"], getattr(per_day[d], r["sentiment"]) + 1)
+    sd.trend = list(per_day.values())
+    return sd
+
+
+def _source_problems(cfg: Config, runs: list[dict[str, Any]], start: datetime, end: datetime) -> list[SourceProblem]:
+    """Sources that failed or went silent in the period."""
     problems = []
     silent_since = end - timedelta(days=cfg.digest.silent_days)
     for r in runs:
@@ -208,4 +224,4 @@ def collect(cfg: Config, wh: Warehouse, day: date | None = None, now: datetime |
                     r["last_items"],
                 )
             )
-    return Digest(cfg.organisation.name, tz, start, end, day, schools, problems, cfg.web.public_url)
+    return problems

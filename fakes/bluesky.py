@@ -113,17 +113,7 @@ class FakeBluesky(ProtocolFake):
         did = did_for(handle)
         rkey = tid(created_at, next(self._clock))
         uri = f"at://{did}/app.bsky.feed.post/{rkey}"
-        facets = []
-        for link in links or []:
-            text = text + " " + link
-            end = len(text.encode("utf-8"))
-            facets.append(
-                {
-                    "$type": "app.bsky.richtext.facet",
-                    "index": {"byteStart": end - len(link.encode("utf-8")), "byteEnd": end},
-                    "features": [{"$type": "app.bsky.richtext.facet#link", "uri": link}],
-                }
-            )
+        text, facets = _with_link_facets(text, links or [])
         record: dict[str, Any] = {
             "$type": "app.bsky.feed.post",
             "text": text,
@@ -152,32 +142,7 @@ class FakeBluesky(ProtocolFake):
             "labels": [],
         }
         if images:
-            record["embed"] = {
-                "$type": "app.bsky.embed.images",
-                "images": [
-                    {
-                        "alt": alt,
-                        "image": {
-                            "$type": "blob",
-                            "ref": {"$link": f"bafkrei{i}"},
-                            "mimeType": "image/jpeg",
-                            "size": 123456,
-                        },
-                    }
-                    for i, alt in enumerate(images)
-                ],
-            }
-            post["embed"] = {
-                "$type": "app.bsky.embed.images#view",
-                "images": [
-                    {
-                        "thumb": f"https://cdn.bsky.app/img/feed_thumbnail/plain/{did}/bafkrei{i}@jpeg",
-                        "fullsize": f"https://cdn.bsky.app/img/feed_fullsize/plain/{did}/bafkrei{i}@jpeg",
-                        "alt": alt,
-                    }
-                    for i, alt in enumerate(images)
-                ],
-            }
+            record["embed"], post["embed"] = _image_embeds(did, images)
         if embed is not None:  # a view from gallery_view / external_view / quote_view
             post["embed"] = embed
         if author_handle is not None:  # e.g. "handle.invalid": the AppView could not verify the handle
@@ -371,3 +336,44 @@ def quote_view(quoted: dict[str, Any]) -> dict[str, Any]:
             "embeds": [quoted["embed"]] if quoted.get("embed") else [],
         },
     }
+
+
+def _with_link_facets(text: str, links: list[str]) -> tuple[str, list[dict[str, Any]]]:
+    """The text with each link appended, and a link facet (byte offsets) per link."""
+    facets = []
+    for link in links:
+        text = text + " " + link
+        end = len(text.encode("utf-8"))
+        facets.append(
+            {
+                "$type": "app.bsky.richtext.facet",
+                "index": {"byteStart": end - len(link.encode("utf-8")), "byteEnd": end},
+                "features": [{"$type": "app.bsky.richtext.facet#link", "uri": link}],
+            }
+        )
+    return text, facets
+
+
+def _image_embeds(did: str, alts: list[str]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(the record's app.bsky.embed.images, the PostView's #view) for images with these alt texts."""
+
+    def blob(i: int) -> dict[str, Any]:
+        return {"$type": "blob", "ref": {"$link": f"bafkrei{i}"}, "mimeType": "image/jpeg", "size": 123456}
+
+    record = {
+        "$type": "app.bsky.embed.images",
+        "images": [{"alt": alt, "image": blob(i)} for i, alt in enumerate(alts)],
+    }
+    cdn = "https://cdn.bsky.app/img"
+    view = {
+        "$type": "app.bsky.embed.images#view",
+        "images": [
+            {
+                "thumb": f"{cdn}/feed_thumbnail/plain/{did}/bafkrei{i}@jpeg",
+                "fullsize": f"{cdn}/feed_fullsize/plain/{did}/bafkrei{i}@jpeg",
+                "alt": alt,
+            }
+            for i, alt in enumerate(alts)
+        ],
+    }
+    return record, view

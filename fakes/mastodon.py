@@ -131,21 +131,7 @@ class FakeMastodon(ProtocolFake):
             "reblog": None,
             "application": {"name": "Web", "website": None},
             "account": account,
-            "media_attachments": [
-                {
-                    "id": str(900000 + i),
-                    "type": "image",
-                    "url": f"https://{home}/system/media_attachments/files/{sid}/{i}.jpg",
-                    "preview_url": f"https://{home}/system/media_attachments/files/{sid}/{i}_small.jpg",
-                    "remote_url": None,
-                    "preview_remote_url": None,
-                    "text_url": None,
-                    "meta": {},
-                    "description": alt,
-                    "blurhash": "UeKUpFxuo~R%0nW;WCnhF6RjaJt757oJodS$",
-                }
-                for i, alt in enumerate(media or [])
-            ],
+            "media_attachments": [_image(home, sid, i, alt) for i, alt in enumerate(media or [])],
             "mentions": [],
             "emojis": [],
             "card": None,
@@ -158,22 +144,7 @@ class FakeMastodon(ProtocolFake):
         if quote_of is not None:  # Mastodon 4.4+: an accepted quote carries the quoted status
             status["quote"] = {"state": "accepted", "quoted_status": quote_of}
         if card_url:
-            status["card"] = {
-                "url": card_url,
-                "title": card_title or card_url,
-                "description": card_description,
-                "type": "link",
-                "author_name": "",
-                "author_url": "",
-                "provider_name": "",
-                "provider_url": "",
-                "html": "",
-                "width": 0,
-                "height": 0,
-                "image": None,
-                "embed_url": "",
-                "blurhash": None,
-            }
+            status["card"] = _link_card(card_url, card_title or card_url, card_description)
         with self._lock:
             self.statuses.append(status)
         return status
@@ -393,3 +364,40 @@ class FakeMastodon(ProtocolFake):
             items = [s for s in items if self._id(s) < max_id]
         statuses = items[offset : offset + limit] if kind in (None, "statuses") else []
         return Reply(200, {"accounts": [], "statuses": statuses, "hashtags": []})
+
+
+def _image(home: str, sid: str, i: int, alt: str) -> dict[str, Any]:
+    """A media attachment as Mastodon returns it: an image with its alt text (`description`)."""
+    files = f"https://{home}/system/media_attachments/files/{sid}"
+    return {
+        "id": str(900000 + i),
+        "type": "image",
+        "url": f"{files}/{i}.jpg",
+        "preview_url": f"{files}/{i}_small.jpg",
+        "remote_url": None,
+        "preview_remote_url": None,
+        "text_url": None,
+        "meta": {},
+        "description": alt,
+        "blurhash": "UeKUpFxuo~R%0nW;WCnhF6RjaJt757oJodS$",
+    }
+
+
+def _link_card(url: str, title: str, description: str) -> dict[str, Any]:
+    """A status's preview card for a link."""
+    return {
+        "url": url,
+        "title": title,
+        "description": description,
+        "type": "link",
+        "author_name": "",
+        "author_url": "",
+        "provider_name": "",
+        "provider_url": "",
+        "html": "",
+        "width": 0,
+        "height": 0,
+        "image": None,
+        "embed_url": "",
+        "blurhash": None,
+    }

@@ -81,6 +81,59 @@ def env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
     return secrets_dir
 
 
+def _config_naming_secrets(make_config: Callable[..., Config], feed_host: str, bsky_url: str, masto_url: str) -> Config:
+    """A config with a feed, a Bluesky account and a Mastodon token: it names the variables only."""
+    return make_config(
+        rss=[feed_host + "/news.xml"],
+        sources={
+            "rss": [{"url": feed_host + "/news.xml"}],
+            "bluesky": [
+                {
+                    "handle": "edumon.bsky.social",
+                    "app_password_env": "EDUMON_BLUESKY_APP_PASSWORD",
+                    "base_url": bsky_url,
+                    "timeout_s": 5,
+                }
+            ],
+            "mastodon": [
+                {
+                    "api_base_url": masto_url,
+                    "hashtags": ["LeyCollege"],
+                    "timeout_s": 5,
+                    "access_token_env": "EDUMON_MASTODON_TOKEN",
+                }
+            ],
+        },
+        warehouse={"lock_timeout_s": 0.3},
+    )
+
+
+def _assert_nothing_leaks(
+    outputs: list[str],
+    caplog: pytest.LogCaptureFixture,
+    db: Path,
+    tmp_path: Path,
+    exported: dict[Path, bytes],
+    env: Path,
+) -> None:
+    """No secret in any output, log record, database cell, export or file the runs left behind."""
+    for text in outputs:
+        assert not leaks(text), text
+    for rec in caplog.records:
+        assert not leaks(rec.getMessage()), rec.getMessage()
+        assert not leaks(str(rec.exc_text or "")), rec.exc_text
+    assert not leaks(dump_database(db))
+    assert not leaks(dump_database(tmp_path / "demo" / "edumon.duckdb"))
+    for p, data in exported.items():
+        assert not leaks(data), p
+    for p, data in files_text(tmp_path).items():  # every file the runs left behind
+        if p.parent == env:  # sessions: tokens the source issued, not our secrets
+            continue
+        if p.suffix in (".duckdb", ".wal"):
+            continue  # searched cell by cell above (compressed on disk)
+        assert not leaks(data), p
+
+
 def test_secrets_appear_in_no_output(
     env: Path,
     tmp_path: Path,
@@ -99,29 +152,7 @@ def test_secrets_appear_in_no_output(
         masto.add_status(
             "juf_anna", "<p>Kerstmarkt op het Ley College</p>", NOW - timedelta(minutes=5), tags=["LeyCollege"]
         )
-        cfg = make_config(
-            rss=[fake_server.url + "/news.xml"],
-            sources={
-                "rss": [{"url": fake_server.url + "/news.xml"}],
-                "bluesky": [
-                    {
-                        "handle": "edumon.bsky.social",
-                        "app_password_env": "EDUMON_BLUESKY_APP_PASSWORD",
-                        "base_url": bsky.url,
-                        "timeout_s": 5,
-                    }
-                ],
-                "mastodon": [
-                    {
-                        "api_base_url": masto.url,
-                        "hashtags": ["LeyCollege"],
-                        "timeout_s": 5,
-                        "access_token_env": "EDUMON_MASTODON_TOKEN",
-                    }
-                ],
-            },
-            warehouse={"lock_timeout_s": 0.3},
-        )
+        cfg = _config_naming_secrets(make_config, fake_server.url, bsky.url, masto.url)
         cfg_path = tmp_path / "edumon.toml"
         cfg_path.write_text(to_toml(cfg), encoding="utf-8")
         assert not leaks(cfg_path.read_text())  # the config names variables only
@@ -174,22 +205,7 @@ def test_secrets_appear_in_no_output(
         assert demo.exit_code == 0, demo.output
         run("run", "--no-prefect", "--config", str(cfg_path))  # replays the spool
 
-        # search everything
-        for text in outputs:
-            assert not leaks(text), text
-        for rec in caplog.records:
-            assert not leaks(rec.getMessage()), rec.getMessage()
-            assert not leaks(str(rec.exc_text or "")), rec.exc_text
-        assert not leaks(dump_database(wh.path))
-        assert not leaks(dump_database(tmp_path / "demo" / "edumon.duckdb"))
-        for p, data in exported.items():
-            assert not leaks(data), p
-        for p, data in files_text(tmp_path).items():  # every file the runs left behind
-            if p.parent == env:  # sessions: tokens the source issued, not our secrets
-                continue
-            if p.suffix in (".duckdb", ".wal"):
-                continue  # searched cell by cell above (compressed on disk)
-            assert not leaks(data), p
+        _assert_nothing_leaks(outputs, caplog, wh.path, tmp_path, exported, env)
     finally:
         bsky.stop()
 

@@ -37,7 +37,10 @@ async def review_confirm(request: Request) -> Response:
     mid, now = request.path_params["mention_id"], datetime.now(timezone.utc)
     try:
         await run_in_threadpool(
-            s.store.review_decide, s.visible(user), mid, lambda con: review.confirm(s.cfg, con, mid, by=user.username, now=now)
+            s.store.review_decide,
+            s.visible(user),
+            mid,
+            lambda con: review.confirm(s.cfg, con, mid, by=user.username, now=now),
         )
     except FeedbackError as e:
         request.session["flash"] = f"Niet gelukt: {e}"
@@ -59,7 +62,10 @@ async def review_dismiss(request: Request) -> Response:
     note = str(form.get("note") or "").strip()[:4000] or None
     try:
         await run_in_threadpool(
-            s.store.review_decide, s.visible(user), mid, lambda con: review.dismiss(con, mid, by=user.username, now=now, note=note)
+            s.store.review_decide,
+            s.visible(user),
+            mid,
+            lambda con: review.dismiss(con, mid, by=user.username, now=now, note=note),
         )
     except FeedbackError as e:
         request.session["flash"] = f"Niet gelukt: {e}"
