@@ -150,7 +150,6 @@ def test_docs_link_only_to_files_that_exist() -> None:
             if not t:
                 continue
             target = (page.parent / t).resolve()
-            rel = target.relative_to(ROOT).as_posix() if target.is_relative_to(ROOT) else str(target)
             assert target.exists(), f"{page.name} links to a missing file: {t}"
 
 
