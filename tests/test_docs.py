@@ -30,6 +30,7 @@ README = (ROOT / "README.md").read_text(encoding="utf-8")
 CLI_DOC = (DOCS / "cli.md").read_text(encoding="utf-8")
 CONFIG_DOC = (DOCS / "configuration.md").read_text(encoding="utf-8")
 
+
 def commands(group: click.Group, prefix: str = "edumon") -> list[tuple[str, click.Command]]:
     out = []
     for name, cmd in group.commands.items():
