@@ -19,7 +19,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench.machine import describe  # noqa: E402
 from core.mention import Mention  # noqa: E402
 from warehouse import Warehouse, upsert_mentions  # noqa: E402
-from warehouse.store import INSERT_COLS, MENTION_SELECT, mentions_to_arrow  # noqa: E402
+from warehouse.rows import mentions_to_arrow  # noqa: E402
+from warehouse.store import INSERT_COLS, MENTION_SELECT  # noqa: E402
 
 WORDS = (
     "ouders leerlingen docent rooster kantine fiets open dag toets excursie gym musical "

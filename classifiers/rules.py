@@ -113,7 +113,7 @@ SMEAR = (
 )
 # rumour markers: a weak insult cue (smearing spreads as "iedereen weet het", "deel dit")
 RUMOUR = r"\b(?:iedereen weet (?:dat|het)|zeggen ze|ik heb het van iemand|google het maar|deel dit|delen!)"
-# joke and game/sport context: hyperbolic idioms there are not threats (see the README's labelling rules)
+# joke and game/sport context: hyperbolic idioms there are not threats (see docs/labelling-guide.md and docs/evaluation-history.md, round 2)
 JOKE = re.compile(r"(?:😂|🤣|😆|😝|😜|😹|\bhaha\w*|\bhihi\w*|\blol\b|\bxd\b|\bgrapje\b|\bjk\b)")
 GAME = re.compile(
     r"\b(?:fortnite|fifa|minecraft|mario ?kart|roblox|warzone|valorant|gamen|game|games|potje|squad|"
@@ -132,7 +132,7 @@ REAL_HARM = re.compile(
     r"benzine|kogels?|knuppel)\b|🔪|🔫|💣|🩸|🧨"
 )
 # a clock time or a place at school named with the idiom: "ik vermoord je morgen om 8u bij de fietsenstalling 😂"
-# is a threat (see the README's labelling rules), "ik vermoord je als je het verklapt 😂" is not
+# is a threat (see docs/labelling-guide.md and docs/evaluation-history.md, round 2), "ik vermoord je als je het verklapt 😂" is not
 TIME_PLACE = re.compile(
     r"\bom \d{1,2}(?:[:.]\d{2})?\b|\b\d{1,2}[:.]\d{2}\b|\b\d{1,2} ?u(?:ur)?\b|"
     r"\bbij (?:de|het) (?:fietsenstalling|hek|schoolhek|ingang|kluisjes|bushalte|gymzaal|kantine)\b|"
@@ -141,7 +141,7 @@ TIME_PLACE = re.compile(
 # friendly context: a birthday, a surprise, a present, a parent teasing their own child, a neighbour's parcel
 # (words, not smileys: "mooie rode jas had je vandaag aan 🙂" is stalking).
 # A threat pattern there ("ik weet waar je woont", "die gaat het merken", "er gaat iets gebeuren") is only a
-# weak cue unless a weapon, fire or explosive is named (the model decides; see the README's labelling rules)
+# weak cue unless a weapon, fire or explosive is named (the model decides; see docs/labelling-guide.md)
 FRIENDLY = re.compile(
     r"(?:💐|🎂|🎉|🥳|🎈|🎁|\b(?:jarig|verjaardag|taart|verrassing\w*|"
     r"cadeau\w*|kaartje|slingers|ballonnen|feestje|pakketje|kerstkaart|gezellig|lieverd|"

@@ -21,7 +21,7 @@ from .rules import analyse
 
 HEADS_FORMAT = 2
 # each head: one hidden ReLU layer of this width (a softmax regression, format 1, read intent worse: out-of-writer
-# cross-validated harm macro-F1 0.866 -> 0.892 on the round-4 training set; see the README)
+# cross-validated harm macro-F1 0.866 -> 0.892 on the round-4 training set; see docs/evaluation-history.md, round 4)
 HIDDEN = 256
 # the threat threshold is the highest at which the out-of-writer cross-validated threat recall reaches this
 THREAT_RECALL = 0.95
@@ -300,7 +300,7 @@ def train(
 ) -> Heads:
     """Train both heads, tune thresholds by out-of-writer cross-validation, write the heads file; returns them.
 
-    Defaults chosen by 2-fold cross-validation on blind_a (see the README): HateCheck at weight 0.05 (at
+    Defaults chosen by 2-fold cross-validation on blind_a (see docs/evaluation-history.md, round 2): HateCheck at weight 0.05 (at
     0.2 its identity cases made "De Regenboog", a school's name, read as an insult), XED off (its
     subtitle lines lowered sentiment macro-F1 on school posts).
 

@@ -53,7 +53,7 @@ class TransformersConfig:
 
 @dataclass
 class ClassifierConfig:
-    """How mentions are classified; see README "Classifier" for every key."""
+    """How mentions are classified; every key is in docs/configuration.md."""
 
     backend: str = "default"  # default (e5 heads + rules) | rules | transformers
     heads_path: str | None = None  # trained heads (.npz); default: the shipped classifiers/data/heads.npz
@@ -279,7 +279,10 @@ class ScheduleConfig:
     cycle_cron: list[str] = field(default_factory=lambda: ["*/15 6-22 * * *", "0 23 * * *"])
     digest_cron: str = "30 7 * * 1-5"  # weekdays 07:30
     retention_cron: str = "15 3 * * *"  # nightly 03:15
-    fetch_retries: int = 2  # extra attempts of a target after a 5xx / timeout / network error
+    # No longer used: a target's fetch is retried by its connector only (sources.*.retries), never
+    # by Prefect on top.  Kept so existing configs still load.
+    fetch_retries: int = 2
+    # In a flow run, the deliver-alerts task retries a transiently failed delivery once per delay.
     retry_delays_s: list[float] = field(default_factory=lambda: [10.0, 60.0])
     retry_jitter_factor: float = 0.5  # delays vary by up to this fraction
     lock_wait_s: float = 60.0  # how long a cycle waits for a running one before it is skipped

@@ -12,8 +12,9 @@ from zoneinfo import ZoneInfo
 from core.config import Config, School
 from core.vocabulary import SENTIMENTS
 from protocol import review
-from protocol.db import fetch_dicts, utc
+from protocol.db import fetch_dicts
 from warehouse import Warehouse
+from warehouse.rows import utc
 
 
 @dataclass

@@ -1,26 +1,39 @@
-"""The monitoring cycle as a Prefect flow.
+"""The monitoring cycle as a Prefect flow: the same `pipeline` functions as a direct run,
+one side effect per task.
 
-One `fetch-target` task per feed / query / hashtag, run concurrently; a 5xx,
-timeout or network error is retried by Prefect with backoff and jitter
-(`[schedule] fetch_retries`, `retry_delays_s`, `retry_jitter_factor`).  A
-target that still fails becomes a failed result, so one broken source never
-stops the others.  Then one `classify-and-store` task (relevance,
-classification, one warehouse transaction, follow-ups and alerts: all in
-`pipeline.process`) and one `check-source-health` task.  The run ends
-Failed when a source failed, after everything healthy was stored.
+- `replay-spool`: writes what earlier cycles kept in the spool (a locked warehouse).
+- `fetch-target`, one per feed / query / hashtag, run concurrently: the network.  Not retried
+  by Prefect: the connectors retry their own HTTP requests (`sources.*.retries`), so there is
+  one layer of retries.  A target that fails becomes a failed result; the others go on.
+- `store-cycle`: relevance and classification (pure preparation, reading cached labels), then
+  the cycle's one warehouse transaction (or the spool) and the analysts' views derived from it.
+- `protocol-actions`: follow-ups, evidence, flags, alerts raised, escalation (warehouse writes).
+- `deliver-alerts`: sends every pending alert.  Its own retries (`[schedule] retry_delays_s`,
+  `retry_jitter_factor`), decided by a typed error: only when a delivery failed for a reason
+  that passes (`DeliveryError.transient`: unreachable, 5xx, 429, SMTP 4xx).
+- `check-source-health`: failing and silent sources; a new episode raises one admin alert.
 
-Cycles never overlap: the deployment has a concurrency limit of 1 and the
-whole cycle holds the machine-wide warehouse lock (`pipeline.cyclelock`), so an
-`edumon run` by hand waits for (or skips) a scheduled one.  Only the one
-store task writes the warehouse.
+The run ends Failed when a source failed, after everything healthy was stored.  Cycles never
+overlap: the deployment has a concurrency limit of 1 and the whole cycle holds the machine-wide
+warehouse lock (`pipeline.cyclelock`), so an `edumon run` by hand waits for (or skips) a
+scheduled one.
+
+`run_cycle` is what `edumon run` calls: a flow run when a Prefect server is configured
+(`PREFECT_API_URL`), the plain functions otherwise, and the plain functions as well when the
+flow run cannot start (an orchestrator that is down or slow never costs a cycle).
 """
 
 from __future__ import annotations
 
+import logging
+import threading
+from collections.abc import Callable
 from typing import Any
 
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
+from prefect.client.orchestration import get_client
+from prefect.settings import get_current_settings
 from prefect.states import Cancelled, Failed, State
 from prefect.task_runners import ThreadPoolTaskRunner
 
@@ -29,55 +42,74 @@ import pipeline
 from classifiers import load_classifier
 from connectors import FetchResult, Target, all_targets
 from core.config import Config, load_config
-from core.secrets import Secrets, redact
+from core.mention import utcnow
+from core.secrets import Secrets
 from pipeline.cyclelock import CycleBusy, cycle_lock
 
 MAX_PARALLEL_FETCHES = 8
+API_CHECK_TIMEOUT_S = 5.0  # a Prefect server slower than this to answer its health check is not waited for
+
+log = logging.getLogger("edumon.flows")
 
 
-class SourceUnavailable(Exception):
-    """A target failed in a way worth retrying (5xx, timeout, network); carries what it returned."""
+class AlertsNotDelivered(Exception):
+    """Some alert failed for a reason that passes (`DeliveryError.transient`): worth a retry."""
 
-    def __init__(self, message: str, result: FetchResult, report: pipeline.TargetReport) -> None:
-        super().__init__(message)
-        self.result = result
+    def __init__(self, report: pipeline.CycleReport) -> None:
+        failed = report.actions.failed if report.actions else []
+        super().__init__(f"{len(failed)} alert(s) not delivered: " + "; ".join(a["last_error"] for a in failed[:3]))
         self.report = report
 
 
-# What the connectors say for a timeout or a network error (connectors/http.py, bluesky, mastodon).
-TRANSIENT_ERRORS = ("timed out", "did not answer within", "network error")
+def worth_retrying(failed: list[dict[str, Any]]) -> bool:
+    """Retry the delivery when at least one failure is transient (typed, not matched on text)."""
+    return any(a.get("transient") for a in failed)
 
 
-def retryable(result: FetchResult) -> bool:
-    """A 5xx, a timeout or a network error: worth another try.  A 4xx, a 429 (the next cycle
-    honours it), a missing secret, a payload that is not a feed or a connector bug are not."""
-    if result.status != "failed":
-        return False
-    if result.http_status is not None and result.http_status >= 500:
-        return True
-    if result.http_status is not None and 400 <= result.http_status < 500:
-        return False
-    error = (result.error or "").lower()
-    return any(p in error for p in TRANSIENT_ERRORS)
+@task(name="replay-spool", cache_policy=NO_CACHE)
+def replay_spool(cfg: Config, report: pipeline.CycleReport) -> pipeline.CycleReport:
+    """Write what earlier cycles kept in the spool."""
+    return pipeline.replay(cfg, report)
 
 
 @task(name="fetch-target", task_run_name="fetch {target.source} {target.key}", cache_policy=NO_CACHE)
 def fetch_target(cfg: Config, target: Target, state: dict[str, Any]) -> tuple[FetchResult, pipeline.TargetReport]:
-    """Fetch one target; raise `SourceUnavailable` for a retryable failure."""
-    secrets = Secrets()
-    result, report = pipeline.fetch_target(target, state, secrets)
-    if retryable(result):
-        msg = redact(f"{target.source} {target.key}: {result.error}", pipeline.secret_values(cfg, secrets))
-        raise SourceUnavailable(msg, result, report)
-    return result, report
+    """Fetch one target (the connector retries its own requests); never raises for a source's fault."""
+    return pipeline.fetch_target(target, state, Secrets())
 
 
-@task(name="classify-and-store", cache_policy=NO_CACHE)
-def classify_and_store(
+@task(name="store-cycle", cache_policy=NO_CACHE)
+def store_cycle(
     cfg: Config, results: list[tuple[FetchResult, pipeline.TargetReport]], report: pipeline.CycleReport
 ) -> pipeline.CycleReport:
-    """Relevance, classification, one warehouse transaction, follow-ups and alerts."""
-    return pipeline.process(cfg, results, load_classifier(cfg.classifier), report, Secrets())
+    """Relevance and classification, then one warehouse transaction (or the spool) and the views."""
+    return pipeline.store_cycle(cfg, results, load_classifier(cfg.classifier), report, Secrets())
+
+
+@task(name="protocol-actions", cache_policy=NO_CACHE)
+def protocol_actions(cfg: Config, report: pipeline.CycleReport) -> pipeline.CycleReport:
+    """Follow-ups, evidence, flags, alerts raised and escalation; sends nothing."""
+    return pipeline.protocol_actions(cfg, report)
+
+
+def _only_typed(task: Any, task_run: Any, state: State) -> bool:
+    """Prefect's retry condition: retry the delivery only after `AlertsNotDelivered`."""
+    try:
+        state.result()
+    except AlertsNotDelivered:
+        return True
+    except BaseException:
+        return False
+    return False
+
+
+@task(name="deliver-alerts", cache_policy=NO_CACHE, retry_condition_fn=_only_typed)
+def deliver_alerts(cfg: Config, report: pipeline.CycleReport) -> pipeline.CycleReport:
+    """Send every pending alert; raise `AlertsNotDelivered` (retried) when a failure may pass."""
+    pipeline.deliver_alerts(cfg, report, Secrets())
+    if report.actions is not None and worth_retrying(report.actions.failed):
+        raise AlertsNotDelivered(report)
+    return report
 
 
 @task(name="check-source-health", cache_policy=NO_CACHE, retries=1, retry_delay_seconds=5)
@@ -95,10 +127,11 @@ def check_source_health(cfg: Config) -> list[health.Finding]:
     return found
 
 
-def _fetch_options(cfg: Config) -> dict[str, Any]:
+def delivery_options(cfg: Config) -> dict[str, Any]:
+    """The deliver-alerts task's retries: one per `[schedule] retry_delays_s` entry."""
     sch = cfg.schedule
     return {
-        "retries": sch.fetch_retries,
+        "retries": len(sch.retry_delays_s),
         "retry_delay_seconds": list(sch.retry_delays_s) or 0,
         "retry_jitter_factor": sch.retry_jitter_factor or None,
     }
@@ -107,16 +140,13 @@ def _fetch_options(cfg: Config) -> dict[str, Any]:
 def fetch_all(
     cfg: Config, targets: list[Target], states: dict[tuple[str, str], dict[str, Any]]
 ) -> list[tuple[FetchResult, pipeline.TargetReport]]:
-    """Every target concurrently; a target that failed for good becomes a failed result."""
-    fetch = fetch_target.with_options(**_fetch_options(cfg))
-    futures = [fetch.submit(cfg, t, states.get((t.source, t.key), {})) for t in targets]
+    """Every target concurrently; a task that crashed becomes a failed result."""
+    futures = [fetch_target.submit(cfg, t, states.get((t.source, t.key), {})) for t in targets]
     results = []
     for t, fut in zip(targets, futures):
         fut.wait()
         value = fut.state.result(raise_on_failure=False)
-        if isinstance(value, SourceUnavailable):
-            value = (value.result, value.report)
-        elif isinstance(value, BaseException):  # a crash in the task itself: keep the cycle going
+        if isinstance(value, BaseException):  # a crash in the task itself: keep the cycle going
             res = FetchResult(
                 target=t,
                 state=dict(states.get((t.source, t.key), {})),
@@ -128,26 +158,41 @@ def fetch_all(
     return results
 
 
+def deliver(cfg: Config, report: pipeline.CycleReport) -> pipeline.CycleReport:
+    """The deliver-alerts task with its retries; what failed for good stays in the report."""
+    state = deliver_alerts.with_options(**delivery_options(cfg))(cfg, report, return_state=True)
+    value = state.result(raise_on_failure=False)
+    if isinstance(value, AlertsNotDelivered):
+        return value.report
+    if isinstance(value, BaseException):  # a bug in the task: the alerts stay pending for the next cycle
+        if report.actions is not None:
+            report.actions.errors.append(f"delivery: {type(value).__name__}: {value}")
+        return report
+    return value
+
+
 def run(cfg: Config) -> pipeline.CycleReport:
     """The flow body without the final state; call it inside a flow run."""
-    report = pipeline.new_cycle()
-    wh = pipeline.warehouse_for(cfg)
-    try:
-        report.replayed = pipeline.replay_spool(cfg, wh, report)
-    except pipeline.WarehouseLocked:
-        pass
-    try:
-        states = pipeline.load_states(cfg)
-    except pipeline.WarehouseLocked:
-        states = {}
-    results = fetch_all(cfg, all_targets(cfg), states)
-    return classify_and_store(cfg, results, report)
+    report = replay_spool(cfg, pipeline.new_cycle())
+    results = fetch_all(cfg, all_targets(cfg), pipeline.load_states(cfg))
+    report = store_cycle(cfg, results, report)
+    report = protocol_actions(cfg, report)
+    report = deliver(cfg, report)
+    report.finished_at = utcnow()
+    return report
+
+
+_bodies_started = 0  # flow bodies begun in this process: tells "could not start" from "failed"
+_started_lock = threading.Lock()
 
 
 @flow(name="monitor-cycle", log_prints=True, task_runner=ThreadPoolTaskRunner(max_workers=MAX_PARALLEL_FETCHES))
 def monitor_cycle(config_path: str) -> Any:
     """One monitoring cycle.  Ends Failed when a source failed, after everything healthy was
     stored; Cancelled when another cycle still holds the warehouse lock."""
+    global _bodies_started
+    with _started_lock:
+        _bodies_started += 1
     logger = get_run_logger()
     cfg = load_config(config_path)
     try:
@@ -179,4 +224,77 @@ def final_state(report: pipeline.CycleReport, logger: Any) -> State | pipeline.C
     if not report.ok:
         msg = "; ".join(f"{t.source} {t.target}: {t.error}" for t in report.failed) or report.error
         return Failed(message=f"{len(report.failed)} source(s) failed: {msg}", data=report)
+    return report
+
+
+# --- edumon run: a flow run or the plain functions ------------------------------------------
+
+
+class CycleCrashed(Exception):
+    """The flow run ended in an error that is not a failed source."""
+
+
+def prefect_api_url() -> str | None:
+    """The configured Prefect server (PREFECT_API_URL, or the Prefect profile), if any."""
+    url = get_current_settings().api.url
+    return str(url) if url else None
+
+
+def api_unavailable(timeout_s: float = API_CHECK_TIMEOUT_S) -> str | None:
+    """Why the configured Prefect server cannot take a flow run now (None: it answered in time)."""
+    try:
+        with get_client(httpx_settings={"timeout": timeout_s}, sync_client=True) as client:
+            err = client.api_healthcheck()
+    except Exception as e:  # noqa: BLE001 - any failure to reach it means: run directly
+        err = e
+    return f"{type(err).__name__}: {err}" if err is not None else None
+
+
+def run_direct(cfg: Config) -> pipeline.CycleReport:
+    """The cycle as plain functions under the warehouse lock (raises `CycleBusy`)."""
+    with cycle_lock(cfg, "cycle"):
+        return pipeline.run_cycle(cfg)
+
+
+def run_as_flow(cfg: Config) -> pipeline.CycleReport | None:
+    """The cycle as a flow run; None when the flow run could not start (nothing of it ran)."""
+    if cfg.path is None:
+        return None
+    before = _bodies_started
+    try:
+        state = monitor_cycle(str(cfg.path), return_state=True)
+    except Exception as e:
+        if _bodies_started == before:
+            log.debug("flow run did not start", exc_info=True)
+            return None
+        raise CycleCrashed(f"cycle crashed: {type(e).__name__}: {e}") from e
+    if state.is_cancelled():
+        raise CycleBusy(state.message or "the cycle was cancelled")
+    report = state.result(raise_on_failure=False)
+    if isinstance(report, BaseException):
+        if _bodies_started == before:
+            return None
+        raise CycleCrashed(f"cycle crashed: {type(report).__name__}: {report}")
+    return report
+
+
+def run_cycle(
+    cfg: Config, prefect: bool | None = None, warn: Callable[[str], None] = log.warning
+) -> pipeline.CycleReport:
+    """One cycle for `edumon run`: a flow run when `prefect` (default: a Prefect server is
+    configured), else the plain functions; when the flow run cannot start, the plain functions
+    after one warning.  Raises `CycleBusy` when another cycle holds the lock."""
+    url = prefect_api_url()
+    if prefect is None:
+        prefect = url is not None
+    if not prefect:
+        return run_direct(cfg)
+    problem = api_unavailable() if url else None
+    if problem:
+        warn(f"the Prefect server at {url} did not answer ({problem}); running the cycle without Prefect")
+        return run_direct(cfg)
+    report = run_as_flow(cfg)
+    if report is None:
+        warn("the Prefect flow run could not start; running the cycle without Prefect")
+        return run_direct(cfg)
     return report

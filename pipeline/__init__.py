@@ -12,8 +12,6 @@ stores nothing twice.
 from __future__ import annotations
 
 import logging
-import os
-import signal
 import traceback
 import uuid
 from collections.abc import Sequence
@@ -28,6 +26,7 @@ from connectors import FetchResult, Target, all_targets, connector
 from core.config import Config
 from core.mention import Mention, utcnow
 from core.secrets import Secrets, redact
+from pipeline import hooks
 from pipeline.relevance import match_schools
 from warehouse import (
     Warehouse,
@@ -40,6 +39,7 @@ from warehouse import (
     views,
     warehouse_for,
 )
+from warehouse.rows import mention_from_row
 
 log = logging.getLogger("edumon.cycle")
 
@@ -87,18 +87,6 @@ def spool_dir(cfg: Config) -> Path:
 def secret_values(cfg: Config, secrets: Secrets) -> list[str]:
     names = [s.app_password_env for s in cfg.sources.bluesky] + [s.access_token_env for s in cfg.sources.mastodon]
     return secrets.values(*names)
-
-
-def crash_point(name: str) -> None:
-    """Kill this process here when `EDUMON_TEST_CRASH_AT` names this point.
-
-    For the fault tests only: they run `edumon run` in a subprocess and check
-    that a SIGKILL at `before-store`, `mid-store` (inside the write
-    transaction) or `after-replay` (a spool file written but not yet removed)
-    loses nothing and duplicates nothing.
-    """
-    if os.environ.get("EDUMON_TEST_CRASH_AT") == name:
-        os.kill(os.getpid(), signal.SIGKILL)
 
 
 # --- steps ---------------------------------------------------------------------------------
@@ -179,7 +167,7 @@ def store(
     with wh.transaction() as con:
         res = upsert_mentions(con, mentions)
         save_labels(con, mentions)
-        crash_point("mid-store")
+        hooks.checkpoint("mid-store")
         for source, target, state in states:
             save_state(con, source, target, state)
         new_ids = set(res.inserted_ids)
@@ -233,7 +221,7 @@ def replay_spool(cfg: Config, wh: Warehouse, report: CycleReport | None = None) 
         try:
             if payload is None:
                 raise ValueError("not valid JSON")
-            mentions = [spool.mention_from_dict(d) for d in payload["mentions"]]
+            mentions = [mention_from_row(d) for d in payload["mentions"]]
             reports = [
                 TargetReport(
                     **{
@@ -254,12 +242,108 @@ def replay_spool(cfg: Config, wh: Warehouse, report: CycleReport | None = None) 
                 report.error = f"{report.error}; {msg}" if report.error else msg
             continue
         stored = store(wh, cycle_id, mentions, states, reports)
-        crash_point("after-replay")
+        hooks.checkpoint("after-replay")
         path.unlink()
         n += len(stored)
         if report is not None:
             report.stored.extend(stored)
     return n
+
+
+@dataclass
+class Batch:
+    """What a cycle will write: the relevant, classified mentions and the targets' new cursors."""
+
+    mentions: list[Mention] = field(default_factory=list)
+    states: list[tuple[str, str, dict[str, Any]]] = field(default_factory=list)
+
+
+def prepare(
+    cfg: Config,
+    results: Sequence[tuple[FetchResult, TargetReport]],
+    classifier: Classifier,
+    report: CycleReport,
+    secrets: Secrets,
+) -> Batch:
+    """Relevance and classification of what the targets returned; writes nothing.
+
+    Reads the labels the warehouse already holds for the same texts (a locked
+    warehouse means: classify everything).  Adds the target reports to `report`.
+    """
+    batch = Batch()
+    hide = secret_values(cfg, secrets)
+    for res, rep in results:
+        kept = assign_schools(cfg, res.mentions)
+        rep.relevant = len(kept)
+        if rep.error:
+            rep.error = redact(rep.error, hide)
+        batch.mentions.extend(kept)
+        if res.status != "rate_limited" or res.state:
+            batch.states.append((res.target.source, res.target.key, res.state))
+        report.targets.append(rep)
+    try:
+        cached = warehouse_for(cfg).cached_labels([m.text_hash for m in batch.mentions])
+    except WarehouseLocked:
+        cached = {}
+    classify(batch.mentions, classifier, cached)
+    return batch
+
+
+def write(cfg: Config, batch: Batch, report: CycleReport, secrets: Secrets) -> CycleReport:
+    """The cycle's one write: mentions, labels, cursors and source runs in one transaction,
+    or the spool when the warehouse is locked.  Then the analysts' views are brought up to
+    date (derived from that write; a failure there never fails the cycle)."""
+    wh = warehouse_for(cfg)
+    hooks.checkpoint("before-store")
+    try:
+        report.stored = report.stored + store(wh, report.cycle_id, batch.mentions, batch.states, report.targets)
+    except WarehouseLocked as e:
+        report.spooled = len(batch.mentions)
+        report.error = f"{e}; kept {len(batch.mentions)} mentions in the spool, written next cycle"
+        spool.write(
+            spool_dir(cfg),
+            report.cycle_id,
+            {
+                "cycle_id": report.cycle_id,
+                "mentions": [m.to_dict() for m in batch.mentions],
+                "states": batch.states,
+                "reports": [asdict(r) for r in report.targets],
+            },
+        )
+        log.warning(report.error)
+    else:
+        refresh_analyst_views(cfg, wh, secrets)
+    return report
+
+
+def store_cycle(
+    cfg: Config,
+    results: Sequence[tuple[FetchResult, TargetReport]],
+    classifier: Classifier,
+    report: CycleReport,
+    secrets: Secrets,
+) -> CycleReport:
+    """Relevance, classification (pure preparation) and the cycle's one write."""
+    return write(cfg, prepare(cfg, results, classifier, report, secrets), report, secrets)
+
+
+def protocol_actions(cfg: Config, report: CycleReport, now: datetime | None = None) -> CycleReport:
+    """Follow-ups, evidence, flags, alerts raised and escalation for what the warehouse holds;
+    writes the warehouse, sends nothing, never raises.  Skipped when the cycle was spooled
+    (the next cycle acts on the replayed mentions)."""
+    if not report.spooled:
+        report.actions = protocol.decide_actions(cfg, warehouse_for(cfg), now)
+    return report
+
+
+def deliver_alerts(cfg: Config, report: CycleReport, secrets: Secrets, now: datetime | None = None) -> CycleReport:
+    """One attempt to deliver every pending alert (earlier failures included); never raises.
+
+    Alerts delivered on an earlier attempt of the same cycle stay in `report.actions.delivered`;
+    `report.actions.failed` is what this attempt could not deliver."""
+    if report.actions is not None:
+        protocol.deliver_alerts(cfg, warehouse_for(cfg), report.actions, secrets, now)
+    return report
 
 
 def process(
@@ -269,46 +353,10 @@ def process(
     report: CycleReport,
     secrets: Secrets,
 ) -> CycleReport:
-    """Relevance, classification and storage of what the targets returned."""
-    wh = warehouse_for(cfg)
-    mentions: list[Mention] = []
-    states: list[tuple[str, str, dict[str, Any]]] = []
-    hide = secret_values(cfg, secrets)
-    for res, rep in results:
-        kept = assign_schools(cfg, res.mentions)
-        rep.relevant = len(kept)
-        if rep.error:
-            rep.error = redact(rep.error, hide)
-        mentions.extend(kept)
-        if res.status != "rate_limited" or res.state:
-            states.append((res.target.source, res.target.key, res.state))
-        report.targets.append(rep)
-    try:
-        cached = wh.cached_labels([m.text_hash for m in mentions])
-    except WarehouseLocked:
-        cached = {}
-    classify(mentions, classifier, cached)
-    crash_point("before-store")
-    try:
-        report.stored = report.stored + store(wh, report.cycle_id, mentions, states, report.targets)
-    except WarehouseLocked as e:
-        report.spooled = len(mentions)
-        report.error = f"{e}; kept {len(mentions)} mentions in the spool, written next cycle"
-        spool.write(
-            spool_dir(cfg),
-            report.cycle_id,
-            {
-                "cycle_id": report.cycle_id,
-                "mentions": [m.to_dict() for m in mentions],
-                "states": states,
-                "reports": [asdict(r) for r in report.targets],
-            },
-        )
-        log.warning(report.error)
-    else:
-        refresh_analyst_views(cfg, wh, secrets)
-    if not report.spooled:  # the protocol's actions; never raises, a dead alert channel loses nothing
-        report.actions = protocol.act(cfg, wh, report, secrets=secrets)
+    """Everything after the fetch, in order: store the cycle, the protocol's actions, deliver alerts."""
+    store_cycle(cfg, results, classifier, report, secrets)
+    protocol_actions(cfg, report)
+    deliver_alerts(cfg, report, secrets)
     report.finished_at = utcnow()
     return report
 
@@ -327,23 +375,29 @@ def new_cycle() -> CycleReport:
     return CycleReport(cycle_id=now.strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:8], started_at=now)
 
 
+def replay(cfg: Config, report: CycleReport) -> CycleReport:
+    """Write what earlier cycles kept in the spool (a locked warehouse: try next cycle)."""
+    try:
+        report.replayed = replay_spool(cfg, warehouse_for(cfg), report)
+    except WarehouseLocked:
+        pass
+    return report
+
+
 def load_states(cfg: Config) -> dict[tuple[str, str], dict[str, Any]]:
-    return warehouse_for(cfg).states()
+    """The targets' cursors; a locked warehouse means: fetch everything again (the warehouse
+    de-duplicates when it is free)."""
+    try:
+        return warehouse_for(cfg).states()
+    except WarehouseLocked:
+        return {}
 
 
 def run_cycle(cfg: Config, *, secrets: Secrets | None = None, classifier: Classifier | None = None) -> CycleReport:
-    """Run one monitoring cycle without Prefect; returns what happened."""
+    """Run one monitoring cycle without Prefect, the same steps as the flow; returns what happened."""
     secrets = secrets or Secrets()
     classifier = classifier or load_classifier(cfg.classifier)
-    report = new_cycle()
-    wh = warehouse_for(cfg)
-    try:
-        report.replayed = replay_spool(cfg, wh, report)
-    except WarehouseLocked:
-        pass
-    try:
-        states = load_states(cfg)
-    except WarehouseLocked:
-        states = {}  # fetch everything again; the warehouse de-duplicates when it is free
+    report = replay(cfg, new_cycle())
+    states = load_states(cfg)
     results = [fetch_target(t, states.get((t.source, t.key), {}), secrets) for t in all_targets(cfg)]
     return process(cfg, results, classifier, report, secrets)

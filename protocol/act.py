@@ -24,9 +24,10 @@ from core.config import Config
 from core.mention import Mention, utcnow
 from core.secrets import Secrets
 from warehouse import Warehouse
+from warehouse.rows import MENTION_COLS, mention_from_row
 
 from . import alerts, escalation, evidence, flags, followups, review
-from .db import MENTION_COLS, fetch_dicts, insert_rows, mention_from_row, stable_id
+from .db import fetch_dicts, insert_rows, stable_id
 
 log = logging.getLogger("protocol")
 
@@ -161,12 +162,10 @@ def check_escalation(cfg: Config, wh: Warehouse, now: datetime, out: ActionsRepo
         out.escalations = new
 
 
-def act(
-    cfg: Config, wh: Warehouse, report: Any = None, now: datetime | None = None, secrets: Secrets | None = None
-) -> ActionsReport:
-    """Everything the protocol does after a cycle; never raises (errors are in `.errors`)."""
+def decide_actions(cfg: Config, wh: Warehouse, now: datetime | None = None) -> ActionsReport:
+    """Follow-ups, evidence, flags and alerts for the new mentions, and escalation: written to the
+    warehouse, nothing sent.  Never raises (errors are in `.errors`)."""
     now = now or utcnow()
-    secrets = secrets or Secrets()
     out = ActionsReport()
     steps = (("protocol", handle_new_mentions), ("review", expire_reviews), ("escalation", check_escalation))
     for name, step in steps:
@@ -176,13 +175,33 @@ def act(
             log.debug("%s step failed: %s", name, traceback.format_exc())
             out.errors.append(f"{name}: {type(e).__name__}: {e}")
             log.warning("%s step failed: %s", name, e)
+    return out
+
+
+def deliver_alerts(
+    cfg: Config, wh: Warehouse, out: ActionsReport, secrets: Secrets | None = None, now: datetime | None = None
+) -> ActionsReport:
+    """One attempt to deliver every pending alert, earlier failures included; never raises.
+
+    What it delivered is added to `out.delivered`; `out.failed` becomes what this attempt could
+    not deliver (each row says whether the failure is `transient`, worth another try soon)."""
     try:
-        dr = alerts.deliver_pending(cfg, wh, secrets, now)
-        out.delivered, out.failed = dr.sent, dr.failed
+        dr = alerts.deliver_pending(cfg, wh, secrets or Secrets(), now or utcnow())
     except Exception as e:
         out.errors.append(f"delivery: {type(e).__name__}: {e}")
         log.warning("alert delivery failed: %s", e)
+    else:
+        out.delivered += dr.sent
+        out.failed = dr.failed
     return out
+
+
+def act(
+    cfg: Config, wh: Warehouse, report: Any = None, now: datetime | None = None, secrets: Secrets | None = None
+) -> ActionsReport:
+    """Everything the protocol does after a cycle: decide, then deliver; never raises."""
+    now = now or utcnow()
+    return deliver_alerts(cfg, wh, decide_actions(cfg, wh, now), secrets, now)
 
 
 def summary(out: ActionsReport) -> list[str]:

@@ -368,7 +368,14 @@ def raise_source_health(con: Any, cfg: Config, ref: str, problem: str, now: date
 
 
 class DeliveryError(Exception):
-    """A delivery that failed; the message is safe to store (no URL, no secret)."""
+    """A delivery that failed; the message is safe to store (no URL, no secret).
+
+    `transient`: the channel was unreachable or answered 5xx/429 (or SMTP 4xx): worth another
+    try soon.  A refusal (4xx, bad login, no recipient configured) waits for the next cycle."""
+
+    def __init__(self, message: str, transient: bool = False) -> None:
+        super().__init__(message)
+        self.transient = transient
 
 
 def webhook_payload(fmt: str, alert: dict[str, Any]) -> dict[str, Any]:
@@ -439,9 +446,11 @@ def post_webhook(url: str, payload: dict[str, Any], timeout_s: float, client: ht
         else:
             resp = client.post(url, json=payload)
     except httpx.HTTPError as e:
-        raise DeliveryError(f"webhook unreachable: {type(e).__name__}") from None
+        raise DeliveryError(f"webhook unreachable: {type(e).__name__}", transient=True) from None
     if resp.status_code >= 300:
-        raise DeliveryError(f"webhook answered HTTP {resp.status_code}")
+        raise DeliveryError(
+            f"webhook answered HTTP {resp.status_code}", transient=resp.status_code >= 500 or resp.status_code == 429
+        )
 
 
 def _client(timeout_s: float) -> httpx.Client:
@@ -491,7 +500,21 @@ def send_email(
                 client.login(user, password)
             client.send_message(msg)
     except (smtplib.SMTPException, OSError, ssl.SSLError) as e:
-        raise DeliveryError(redact(f"SMTP: {type(e).__name__}: {e}", [v for v in (user, password) if v])) from None
+        raise DeliveryError(
+            redact(f"SMTP: {type(e).__name__}: {e}", [v for v in (user, password) if v]), smtp_transient(e)
+        ) from None
+
+
+def smtp_transient(e: Exception) -> bool:
+    """An SMTP failure worth another try soon: the server unreachable or a 4xx (try later) reply."""
+    if isinstance(e, ssl.SSLError):
+        return False  # a certificate or TLS set-up problem does not pass by itself
+    if isinstance(e, smtplib.SMTPResponseException):
+        return 400 <= e.smtp_code < 500
+    if isinstance(e, smtplib.SMTPServerDisconnected):
+        return True
+    # smtplib's other errors (recipients refused, ...) are OSErrors too, but not passing ones
+    return isinstance(e, OSError) and not isinstance(e, smtplib.SMTPException)
 
 
 def recipients_for(cfg: Config, row: dict[str, Any]) -> list[str]:
@@ -514,7 +537,7 @@ def deliver(cfg: Config, row: dict[str, Any], secrets: Secrets, client: httpx.Cl
         try:
             post_webhook(url, webhook_payload(cfg.alerts.webhook_format, row), cfg.alerts.timeout_s, client)
         except DeliveryError as e:
-            raise DeliveryError(redact(str(e), [url])) from None
+            raise DeliveryError(redact(str(e), [url]), e.transient) from None
     elif row["channel"] == "email":
         to = recipients_for(cfg, row)
         if not to:
@@ -570,10 +593,10 @@ def _deliver_all(
         try:
             deliver(cfg, row, secrets, client)
         except DeliveryError as e:
-            report.failed.append({**row, "last_error": str(e)})
+            report.failed.append({**row, "last_error": str(e), "transient": e.transient})
             log.warning("alert %s via %s failed: %s", row["alert_id"], row["channel"], e)
         except Exception as e:  # a bug in one channel must not stop the others
-            report.failed.append({**row, "last_error": f"{type(e).__name__}: {e}"[:500]})
+            report.failed.append({**row, "last_error": f"{type(e).__name__}: {e}"[:500], "transient": False})
             log.exception("alert %s crashed", row["alert_id"])
         else:
             report.sent.append(row)

@@ -1,35 +1,22 @@
-"""Small warehouse helpers shared by the protocol modules: Arrow batch inserts and
-reading stored mentions back as `Mention` records."""
+"""Small warehouse helpers shared by the protocol modules: Arrow batch inserts and stable ids.
+Stored mentions are read back through `warehouse.rows` (the one Mention <-> row mapping)."""
 
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import Sequence
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Any
 
 import duckdb
 import pyarrow as pa
 
-from core.mention import Mention
-
-MENTION_COLS = (
-    "mention_id, source, source_id, url, author, author_id, title, text, published_at, fetched_at, "
-    "target, lang, links, has_media, media, metrics, reply_to, raw, school_ids, sentiment, harm, "
-    "harm_kind, scores, cues, classifier"
-)
+from warehouse.rows import utc
 
 
 def stable_id(*parts: Any) -> str:
     """A deterministic id from its parts: the same subject always gets the same id."""
     return hashlib.sha256("\x1f".join("" if p is None else str(p) for p in parts).encode("utf-8")).hexdigest()[:24]
-
-
-def utc(dt: datetime | None) -> datetime | None:
-    if dt is None:
-        return None
-    return dt.replace(tzinfo=timezone.utc) if dt.tzinfo is None else dt.astimezone(timezone.utc)
 
 
 def _arrow_value(v: Any) -> Any:
@@ -82,43 +69,6 @@ def insert_rows(
     finally:
         con.unregister(name)
     return len(res)
-
-
-def mention_from_row(row: dict[str, Any]) -> Mention:
-    """A stored `mentions` row (as a dict) back as a `Mention`."""
-
-    def js(v: Any, default: Any) -> Any:
-        if v is None:
-            return default
-        return json.loads(v) if isinstance(v, str) else v
-
-    return Mention(
-        source=row["source"],
-        source_id=row["source_id"],
-        text=row["text"],
-        url=row.get("url"),
-        author=row.get("author"),
-        author_id=row.get("author_id"),
-        title=row.get("title"),
-        published_at=utc(row.get("published_at")),
-        fetched_at=utc(row["fetched_at"]) or datetime.now(timezone.utc),
-        target=row.get("target"),
-        lang=row.get("lang"),
-        links=list(row.get("links") or []),
-        has_media=bool(row.get("has_media")),
-        media=js(row.get("media"), []),
-        metrics=js(row.get("metrics"), {}),
-        reply_to=row.get("reply_to"),
-        raw=row.get("raw"),
-        school_ids=list(row.get("school_ids") or []),
-        sentiment=row.get("sentiment"),
-        harm=row.get("harm"),
-        harm_kind=row.get("harm_kind"),
-        scores=js(row.get("scores"), {}),
-        cues=list(row.get("cues") or []),
-        classifier=row.get("classifier"),
-        mention_id=row["mention_id"],
-    )
 
 
 def fetch_dicts(con: duckdb.DuckDBPyConnection, sql: str, params: Sequence[Any] | None = None) -> list[dict[str, Any]]:

@@ -18,9 +18,10 @@ from classifiers.base import Labels
 from classifiers.language import post_language
 from core.config import Config
 from core.mention import Mention
+from warehouse.rows import MENTION_COLS, mention_from_row
 
 from . import alerts
-from .db import MENTION_COLS, fetch_dicts, mention_from_row
+from .db import fetch_dicts
 from .feedback import FeedbackError, correct_labels
 from .triage import Triage, triage
 

@@ -1,6 +1,6 @@
 """The shipped classifier on posts nobody who tuned it had read: the sealed blind sets and the demo's posts.
 
-Round 5 (see the README): blind_p and blind_q (300 posts, two writers) were written and sealed before the
+Round 5 (see docs/evaluation-history.md): blind_p and blind_q (300 posts, two writers) were written and sealed before the
 final heads existed and are evaluation only. The earlier measurement sets (blind_b, blind_c, then blind_d/e/f
 and blind_m/n in round 4) are training data now, their misses having been read. demo_gold holds the demo's
 posts, labelled by hand, never trained on.
@@ -80,7 +80,7 @@ def test_false_alarms_on_the_sealed_sets_no_more_than_measured(reports):
 
 
 def test_demo_posts(reports):
-    """The demo's 37 posts: every threat found; the low threat threshold costs two false alarms (see README)."""
+    """The demo's 37 posts: every threat found; the low threat threshold costs two false alarms (see docs/evaluation-history.md)."""
     harm = reports["demo_gold"]["harm"]
     assert harm.per_class()["threat"]["recall"] == 1.0
     assert _false_alarms(harm) <= 2 and harm.macro_f1 >= 0.85, harm.confusion
@@ -91,7 +91,7 @@ def test_demo_posts(reports):
     strict=True,
     reason="e5-heads/2.b36a76 reads a one-word title over a complaint that judges a thing "
     "('Rooster' + 'is weer waardeloos / rommelig en slecht geregeld') as an insult "
-    "(0.52-0.90), as RSS items are built; see the README, 'Round 5'",
+    "(0.52-0.90), as RSS items are built; see docs/evaluation-history.md, 'Round 5'",
 )
 def test_titled_complaints_about_things_are_not_insults(clf):
     out = clf.classify(

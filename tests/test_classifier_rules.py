@@ -116,7 +116,7 @@ def test_load_classifier_backends():
         load_classifier(ClassifierConfig(backend="gpt"))
 
 
-# Rules 1.2 and 1.3: false alarms that the round-4 blind sets showed (see the README, "Round 4"), and the threats
+# Rules 1.2 and 1.3: false alarms that the round-4 blind sets showed (see docs/evaluation-history.md, "Round 4"), and the threats
 # that must survive those fixes (a smiley does not make stalking friendly; "op mijn moeder" is an oath).
 REPORTED_OR_FRIENDLY = [
     "Morgen ontruimingsoefening: rond 10 uur gaat het brandalarm af, de kinderen verzamelen op het plein",

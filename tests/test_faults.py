@@ -24,6 +24,7 @@ from edumon.cli import main
 from edumon.cli.cycle import to_toml
 from fakes.rss import FeedHandler, Scripted, rss_xml
 from fakes.server import FakeServer, Request, Response
+from tests import crashpoints
 from tests.locks import cycle_while_locked, hold_lock
 from tests.test_cycle import NEWS, REGIO, CountingClassifier
 from warehouse import Warehouse
@@ -218,11 +219,8 @@ def write_config(cfg: Config, tmp_path: Path) -> Path:
 def start_cycle(cfg_path: Path, crash_at: str | None = None) -> subprocess.Popen[str]:
     """`edumon run --no-prefect` in a real subprocess (optionally killing itself at a point)."""
     env = {**os.environ, "PYTHONPATH": str(REPO)}
-    env.pop("EDUMON_TEST_CRASH_AT", None)
-    if crash_at:
-        env["EDUMON_TEST_CRASH_AT"] = crash_at
     return subprocess.Popen(
-        [sys.executable, "-c", "from edumon.cli import main; main()", "run", "--no-prefect", "--config", str(cfg_path)],
+        crashpoints.command(crash_at, "run", "--no-prefect", "--config", str(cfg_path)),
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,

@@ -61,8 +61,8 @@ def test_failing_source_fails_the_run_after_storing_the_others(prefect_harness, 
         sources.url + "/broken.xml": "failed",
         sources.url + "/other.xml": "ok",
     }
-    # the 503 was retried by Prefect once (fetch_retries = 1), the healthy feeds fetched once
-    assert len(sources.requests_to("/broken.xml")) == 2
+    # one layer of retries: the connector's own (retries = 0 here), never Prefect's on top
+    assert len(sources.requests_to("/broken.xml")) == 1
     assert len(sources.requests_to("/good.xml")) == 1
     report = state.result(raise_on_failure=False)
     assert [t.status for t in report.targets if t.target.endswith("broken.xml")] == ["failed"]
@@ -215,22 +215,11 @@ def test_retention_purges_old_mentions_under_the_warehouse_lock(prefect_harness,
     assert held == [True]
 
 
-def test_only_transient_failures_are_retried():
-    from connectors import FetchResult, Target
-    from flows.monitor import retryable
-
-    t = Target("rss", "https://a.example.nl/feed")
-
-    def res(status: str, http: int | None, error: str | None) -> FetchResult:
-        return FetchResult(target=t, status=status, http_status=http, error=error)
-
-    assert retryable(res("failed", 503, "HTTP 503 Service Unavailable"))
-    assert retryable(res("failed", None, "timed out after 20 s"))
-    assert retryable(res("failed", None, "network error: ConnectError: [Errno 111] Connection refused"))
-    assert retryable(res("failed", None, "bsky.social did not answer within 20s"))
-    assert not retryable(res("failed", 404, "HTTP 404 Not Found"))
-    assert not retryable(res("rate_limited", 429, "HTTP 429 Too Many Requests"))
-    assert not retryable(res("failed", 200, "not an RSS or Atom feed (content-type text/html)"))
-    assert not retryable(res("failed", None, "bluesky: environment variable EDUMON_BLUESKY_APP_PASSWORD is not set"))
-    assert not retryable(res("failed", None, "connector error: KeyError: 'x'"))
-    assert not retryable(res("ok", 200, None))
+def test_a_failing_feed_gets_only_the_connectors_retries(prefect_harness, sources, tmp_path):
+    """The connector retries its own requests; the flow adds none (a 503 feed with retries = 2
+    gets 3 GETs, not 3 times Prefect's attempts)."""
+    cfg = write_config(tmp_path, [sources.url + "/broken.xml"])
+    cfg.write_text(cfg.read_text().replace("retries = 0", "retries = 2"), encoding="utf-8")
+    state = monitor_cycle(str(cfg), return_state=True)
+    assert state.is_failed() and "503" in state.message
+    assert len(sources.requests_to("/broken.xml")) == 3

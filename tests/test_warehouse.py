@@ -99,3 +99,41 @@ def test_writer_gives_up_with_a_clear_error(tmp_path: Path) -> None:
     finally:
         proc.kill()
         proc.wait()
+
+
+def test_a_mention_survives_the_row_mapping_both_ways(tmp_path: Path) -> None:
+    """`warehouse.rows` is the one mapping: a stored row and a spooled dict both come back as the same Mention."""
+    import json
+
+    from warehouse.rows import MENTION_COLS, mention_from_row
+
+    post = Mention(
+        source="bluesky",
+        source_id="at://did:plc:x/app.bsky.feed.post/1",
+        text="Ley College 🎉 open dag",
+        url="https://bsky.app/profile/did:plc:x/post/1",
+        author="ouder.bsky.social",
+        author_id="did:plc:x",
+        published_at=datetime(2026, 12, 1, 9, 30, tzinfo=timezone.utc),
+        fetched_at=datetime(2026, 12, 1, 10, 0, tzinfo=timezone.utc),
+        target="Ley College",
+        lang="nl",
+        links=["https://ley.example/open-dag"],
+        has_media=True,
+        media=[{"kind": "image", "alt": "het plein"}],
+        metrics={"likes": 3},
+        school_ids=["ley"],
+        sentiment="positive",
+        harm="none",
+        scores={"harm.threat": 0.01},
+        cues=[],
+        classifier="test/1",
+    )
+    wh = Warehouse(tmp_path / "w.duckdb")
+    with wh.transaction() as con:
+        assert upsert_mentions(con, [post]).inserted == 1
+        cur = con.execute(f"SELECT {MENTION_COLS} FROM mentions")
+        row = dict(zip([d[0] for d in cur.description], cur.fetchone()))
+    assert mention_from_row(row) == post
+    spooled = json.loads(post.to_json())  # how the spool keeps a mention the locked warehouse could not take
+    assert mention_from_row(spooled) == post

@@ -6,23 +6,8 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Iterator
-from dataclasses import fields
-from datetime import datetime
 from pathlib import Path
 from typing import Any
-
-from core.mention import Mention
-
-_DT = {"published_at", "fetched_at"}
-
-
-def mention_from_dict(d: dict[str, Any]) -> Mention:
-    names = {f.name for f in fields(Mention)}
-    kw = {k: v for k, v in d.items() if k in names}
-    for k in _DT:
-        if isinstance(kw.get(k), str):
-            kw[k] = datetime.fromisoformat(kw[k])
-    return Mention(**kw)
 
 
 def write(spool_dir: Path, cycle_id: str, payload: dict[str, Any]) -> Path:

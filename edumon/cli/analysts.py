@@ -13,7 +13,8 @@ import click
 import duckdb
 
 from core.config import Config
-from edumon.cli.options import config_option
+from edumon.cli.options import CliError, config_option
+from edumon.cli.progress import Progress
 from pipeline.deletion import check_deleted as do_check
 from warehouse import Warehouse, WarehouseLocked
 from warehouse.export import export as do_export
@@ -42,7 +43,7 @@ def with_lock_wait(cfg: Config, wait: float, what: str, fn: Callable[[Warehouse]
     try:
         return fn(_warehouse(cfg, wait))
     except WarehouseLocked:
-        raise click.ClickException(
+        raise CliError(
             f"{what}: the warehouse stayed locked by another process (a monitoring cycle or purge) for "
             f"{wait:.0f} s; try again in a minute, or use the Parquet export (edumon export)"
         ) from None
@@ -103,7 +104,7 @@ def query(cfg: Config, sql: str, fmt: str, wait: float | None, max_rows: int) ->
     """Run one SQL query on a read-only connection to the warehouse.
 
     The analysts' views are `daily_mentions`, `mentions_pseudonymous` and
-    `followup_stats` (see README "For analysts"). When a monitoring cycle holds
+    `followup_stats` (see docs/analysts.md). When a monitoring cycle holds
     the lock, the query waits and retries, then says so.
 
     \b
@@ -115,7 +116,7 @@ def query(cfg: Config, sql: str, fmt: str, wait: float | None, max_rows: int) ->
     try:
         key = pseudonym_key(cfg)
     except PseudonymKeyMissing as e:
-        raise click.ClickException(str(e)) from None
+        raise CliError(str(e)) from None
 
     def run(wh: Warehouse) -> tuple[list[str], list[tuple[Any, ...]], int]:
         prep = prepare(wh, cfg, key)
@@ -130,12 +131,12 @@ def query(cfg: Config, sql: str, fmt: str, wait: float | None, max_rows: int) ->
             cfg, cfg.warehouse.lock_timeout_s if wait is None else wait, "edumon query", run
         )
     except FileNotFoundError as e:
-        raise click.ClickException(str(e)) from None
+        raise CliError(str(e)) from None
     except duckdb.Error as e:
         msg = str(e).strip().splitlines()[0]
         if "read-only" in msg.lower():
             msg = "the warehouse is opened read-only here; edumon query cannot change it (" + msg + ")"
-        raise click.ClickException(f"query error: {msg}") from None
+        raise CliError(f"query error: {msg}") from None
     if unpseudonymised:
         click.echo(
             f"note: {unpseudonymised} authors have no pseudonym yet ({cfg.analytics.pseudonym_key_env} "
@@ -179,11 +180,12 @@ def export(cfg: Config, out_dir: str) -> None:
     """
 
     try:
-        report = with_lock_wait(
-            cfg, cfg.warehouse.lock_timeout_s, "edumon export", lambda wh: do_export(cfg, out_dir, wh=wh)
-        )
+        with Progress(f"Exporting to {out_dir}"):
+            report = with_lock_wait(
+                cfg, cfg.warehouse.lock_timeout_s, "edumon export", lambda wh: do_export(cfg, out_dir, wh=wh)
+            )
     except (PseudonymKeyMissing, FileNotFoundError) as e:
-        raise click.ClickException(str(e)) from None
+        raise CliError(str(e)) from None
     click.echo(report.summary())
 
 
@@ -213,10 +215,13 @@ def purge(cfg: Config, dry_run: bool, check_deleted: bool) -> None:
 
     try:
         if check_deleted and not dry_run:
-            click.echo(do_check(cfg).summary())
-        report = do_purge(cfg, dry_run=dry_run)
+            with Progress("Asking the sources which stored posts were deleted there"):
+                checked = do_check(cfg)
+            click.echo(checked.summary())
+        with Progress("Counting what the retention rule removes" if dry_run else "Purging"):
+            report = do_purge(cfg, dry_run=dry_run)
     except WarehouseLocked as e:
-        raise click.ClickException(f"edumon purge: {e}; nothing was removed, try again later") from None
+        raise CliError(f"edumon purge: {e}; nothing was removed, try again later") from None
     except FileNotFoundError as e:
-        raise click.ClickException(str(e)) from None
+        raise CliError(str(e)) from None
     click.echo(report.summary())

@@ -5,10 +5,7 @@
 
 from __future__ import annotations
 
-import functools
 import json
-import sys
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -21,49 +18,13 @@ from classifiers.hf import pull as pull_models
 from classifiers.language import post_language
 from classifiers.train import text_key
 from classifiers.train import train as train_heads
-from core.config import ClassifierConfig, TriageConfig, load_config
+from core.config import Config, TriageConfig
 from core.vocabulary import TRIAGES
+from edumon.cli.options import classifier_config, config_option, need_config, one_line_errors, usage_error
+from edumon.cli.progress import Progress
 from protocol.feedback import feedback_examples
 from protocol.triage import Triage, triage
 from warehouse import warehouse_for
-
-
-def _fail(msg: str) -> None:
-    click.echo(f"error: {msg}", err=True)
-    sys.exit(2)
-
-
-def _one_line_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
-    """Turn any failure into one clear line on stderr and a non-zero exit."""
-
-    @functools.wraps(fn)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return fn(*args, **kwargs)
-        except (click.exceptions.Exit, click.ClickException, click.Abort, SystemExit):
-            raise
-        except FileNotFoundError as e:
-            _fail(f"{e.filename or e}: file not found")
-        except Exception as e:  # noqa: BLE001 - a CLI never shows a stack trace
-            text = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-            _fail(text)
-
-    return wrapper
-
-
-def _config(path: str | None) -> ClassifierConfig:
-    if not path:
-        return ClassifierConfig()
-    return load_config(path).classifier
-
-
-config_option = click.option(
-    "--config",
-    "config_path",
-    type=click.Path(dir_okay=False),
-    default=None,
-    help="edumon TOML config; its [classifier] section is used.",
-)
 
 
 def _read_rows(path: str, need: tuple[str, ...]) -> list[dict[str, Any]]:
@@ -73,6 +34,22 @@ def _read_rows(path: str, need: tuple[str, ...]) -> list[dict[str, Any]]:
             if k not in r:
                 raise ValueError(f"{path}: row {n} has no {k!r} field")
     return rows
+
+
+CHUNK_BATCHES = 8  # `edumon classify` reports progress every 8 encoder batches (256 posts by default)
+
+
+def classify_in_chunks(clf: Any, texts: list[str], chunk: int) -> list[Any]:
+    """Labels for `texts`, classified `chunk` at a time with a progress bar on a terminal.
+
+    `chunk` is a multiple of the encoder's batch size, so the model sees the same batches as
+    in one call: the labels are the same."""
+    labels: list[Any] = []
+    with Progress(f"Classifying with {clf.name}", total=len(texts)) as progress:
+        for i in range(0, len(texts), chunk):
+            labels += clf.classify(texts[i : i + chunk])
+            progress.advance(len(texts[i : i + chunk]))
+    return labels
 
 
 @click.command("classify", epilog="Example: edumon classify --input posts.jsonl --output labelled.jsonl")
@@ -86,18 +63,18 @@ def _read_rows(path: str, need: tuple[str, ...]) -> list[dict[str, Any]]:
     type=click.Path(dir_okay=False),
     help="JSON lines with the same ids and the labels.",
 )
-@config_option
-@_one_line_errors
-def classify(input_path: str, output_path: str, config_path: str | None) -> None:
+@config_option(required=False)
+@one_line_errors
+def classify(cfg: Config | None, input_path: str, output_path: str) -> None:
     """Classify Dutch posts: sentiment, harm, harm_kind, scores, cues and triage per row.
 
     A row may carry its language ("lang", e.g. from Bluesky or Mastodon); else it is detected.
     """
     rows = _read_rows(input_path, ("id", "text"))
-    cfg = load_config(config_path) if config_path else None
-    clf = load_classifier(cfg.classifier if cfg else ClassifierConfig())
+    ccfg = classifier_config(cfg)
+    clf = load_classifier(ccfg)
     triage_cfg = cfg.triage if cfg else TriageConfig()
-    labels = clf.classify([str(r["text"]) for r in rows])
+    labels = classify_in_chunks(clf, [str(r["text"]) for r in rows], chunk=max(1, ccfg.batch_size) * CHUNK_BATCHES)
     counts = dict.fromkeys(TRIAGES, 0)
     with open(output_path, "w", encoding="utf-8") as f:
         for r, lab in zip(rows, labels):
@@ -128,12 +105,6 @@ def _output_row(row_id: Any, lab: Any, lang: str | None, t: Triage) -> dict[str,
     }
 
 
-def _full_config(path: str | None, why: str) -> Any:
-    if not path:
-        raise click.UsageError(f"{why} needs --config (its warehouse holds the feedback)")
-    return load_config(path)
-
-
 def _feedback_rows(cfg: Any) -> list[dict[str, Any]]:
     """People's labelled examples from the config's warehouse (one line of error when there are none)."""
     wh = warehouse_for(cfg)
@@ -159,6 +130,49 @@ def _describe(clf: Any, heads_path: str | None) -> str:
     heads = getattr(clf, "heads", None)
     fb = heads.meta.get("feedback") if heads is not None else None
     return f"{clf.name}/{clf.version}{where}" + (f", trained with {fb} feedback example(s)" if fb else "")
+
+
+def _unseen(rows: list[dict[str, Any]], clfs: list[Any]) -> list[dict[str, Any]]:
+    """The feedback examples none of the heads learnt from (says on stderr how many were left out)."""
+    seen = set().union(*(_trained_on(c) for c in clfs))
+    if not seen:
+        return rows
+    n = len(rows)
+    rows = [r for r in rows if text_key(str(r["text"]))[:16] not in seen]
+    click.echo(
+        f"note: left out {n - len(rows)} of {n} feedback example(s) the heads learnt from "
+        "(--include-trained keeps them)",
+        err=True,
+    )
+    if not rows:
+        raise ValueError(
+            "no feedback examples left that the heads did not learn from (retrain with "
+            "--feedback-holdout to keep some back, or use --include-trained)"
+        )
+    return rows
+
+
+def _right(r: dict[str, Any], p: Any) -> int:
+    return int(r["harm"] == p.harm) + int(r["sentiment"] == p.sentiment)
+
+
+def _print_errors(clfs: list[Any], rows: list[dict[str, Any]], compare: bool) -> None:
+    """The misclassified posts; with two classifiers, the posts whose labels changed (fixed or broken)."""
+    preds = [c.classify([str(r["text"]) for r in rows]) for c in clfs]
+    for i, r in enumerate(rows):
+        p0 = preds[0][i]
+        if compare:
+            p1 = preds[1][i]
+            if (p0.harm, p0.sentiment) != (p1.harm, p1.sentiment):
+                what = {1: "fixed  ", -1: "broken "}.get(
+                    (_right(r, p1) > _right(r, p0)) - (_right(r, p1) < _right(r, p0)), "changed"
+                )
+                click.echo(
+                    f"  {what} gold {r['harm']}/{r['sentiment']} was {p0.harm}/{p0.sentiment} "
+                    f"now {p1.harm}/{p1.sentiment}: {r['text']}"
+                )
+        elif _right(r, p0) < 2:
+            click.echo(f"  gold {r['harm']}/{r['sentiment']} got {p0.harm}/{p0.sentiment}: {r['text']}")
 
 
 @click.command(
@@ -203,9 +217,10 @@ def _describe(clf: Any, heads_path: str | None) -> str:
     is_flag=True,
     help="Also list the misclassified posts (with --compare: the posts whose labels changed, fixed or broken).",
 )
-@config_option
-@_one_line_errors
+@config_option(required=False)
+@one_line_errors
 def eval_(
+    cfg: Config | None,
     input_path: str | None,
     use_feedback: bool,
     include_trained: bool,
@@ -213,7 +228,6 @@ def eval_(
     compare_path: str | None,
     as_json: bool,
     show_errors: bool,
-    config_path: str | None,
 ) -> None:
     """Precision, recall, F1 per class, macro-F1 and confusion matrices for sentiment and harm.
 
@@ -223,18 +237,18 @@ def eval_(
     from dataclasses import replace
 
     if bool(input_path) == use_feedback:
-        raise click.UsageError("give either --input GOLD.jsonl or --feedback (with --config)")
+        raise usage_error("give either --input GOLD.jsonl or --feedback (with --config)")
     if include_trained and not use_feedback:
-        raise click.UsageError("--include-trained goes with --feedback")
+        raise usage_error("--include-trained goes with --feedback")
     for p in (heads_path, compare_path):
         if p and not Path(p).exists():
             raise FileNotFoundError(2, "not found", p)
-    ccfg = _config(config_path)
+    ccfg = classifier_config(cfg)
     source = input_path or ""
     if use_feedback:
-        cfg = _full_config(config_path, "--feedback")
-        rows = _feedback_rows(cfg)
-        source = f"label feedback in {warehouse_for(cfg).path}"
+        full = need_config(cfg, "--feedback", "its warehouse holds the feedback")
+        rows = _feedback_rows(full)
+        source = f"label feedback in {warehouse_for(full).path}"
     else:
         rows = _read_rows(str(input_path), ("text", "sentiment", "harm"))
     before_cfg = replace(ccfg, backend="default", heads_path=heads_path) if heads_path else ccfg
@@ -249,20 +263,7 @@ def eval_(
             for c in encs:
                 c.encoder = memo
     if use_feedback and not include_trained:
-        seen = set().union(*(_trained_on(c) for c in clfs))
-        if seen:
-            n = len(rows)
-            rows = [r for r in rows if text_key(str(r["text"]))[:16] not in seen]
-            click.echo(
-                f"note: left out {n - len(rows)} of {n} feedback example(s) the heads learnt from "
-                "(--include-trained keeps them)",
-                err=True,
-            )
-            if not rows:
-                raise ValueError(
-                    "no feedback examples left that the heads did not learn from (retrain with "
-                    "--feedback-holdout to keep some back, or use --include-trained)"
-                )
+        rows = _unseen(rows, clfs)
     reports = [evaluate(c, rows) for c in clfs]
     names = [_describe(c, p) for c, p in zip(clfs, paths)]
     if as_json:
@@ -284,25 +285,7 @@ def eval_(
         for k, v in reports[0].items():
             click.echo(v.format(k))
     if show_errors:
-        preds = [c.classify([str(r["text"]) for r in rows]) for c in clfs]
-
-        def right(r: dict[str, Any], p: Any) -> int:
-            return int(r["harm"] == p.harm) + int(r["sentiment"] == p.sentiment)
-
-        for i, r in enumerate(rows):
-            p0 = preds[0][i]
-            if compare_path:
-                p1 = preds[1][i]
-                if (p0.harm, p0.sentiment) != (p1.harm, p1.sentiment):
-                    what = {1: "fixed  ", -1: "broken "}.get(
-                        (right(r, p1) > right(r, p0)) - (right(r, p1) < right(r, p0)), "changed"
-                    )
-                    click.echo(
-                        f"  {what} gold {r['harm']}/{r['sentiment']} was {p0.harm}/{p0.sentiment} "
-                        f"now {p1.harm}/{p1.sentiment}: {r['text']}"
-                    )
-            elif right(r, p0) < 2:
-                click.echo(f"  gold {r['harm']}/{r['sentiment']} got {p0.harm}/{p0.sentiment}: {r['text']}")
+        _print_errors(clfs, rows, compare=bool(compare_path))
 
 
 @click.command("train", epilog="Example: edumon train --include-feedback --config edumon.toml --no-shared")
@@ -349,8 +332,9 @@ def eval_(
     default=None,
     help="Save the out-of-writer harm probabilities (npz) for bench/bench_triage.py.",
 )
-@config_option
+@config_option(required=False)
 def train(
+    cfg: Config | None,
     shared_data: str | None,
     output_path: str | None,
     seed: int,
@@ -359,7 +343,6 @@ def train(
     feedback_weight: float,
     feedback_holdout: float,
     cv_out: str | None,
-    config_path: str | None,
 ) -> None:
     """Rebuild the embedded model's heads (seeded) from the school-context set + shared data (+ feedback).
 
@@ -368,23 +351,27 @@ def train(
     `edumon eval --compare`, then point `classifier.heads_path` at them.
     """
 
-    @_one_line_errors
+    @one_line_errors
     def go() -> None:
         kw: dict[str, Any] = {"cv_out": cv_out}
         if no_shared:
             kw.update(hatecheck_weight=0.0, xed_weight=0.0)
         out = output_path or str(DEFAULT_HEADS)
-        cfg = None
         if include_feedback:
-            cfg = _full_config(config_path, "--include-feedback")
-            kw.update(feedback=_feedback_rows(cfg), feedback_weight=feedback_weight, feedback_holdout=feedback_holdout)
+            full = need_config(cfg, "--include-feedback", "its warehouse holds the feedback")
+            kw.update(feedback=_feedback_rows(full), feedback_weight=feedback_weight, feedback_holdout=feedback_holdout)
             if not output_path:
-                out = str(warehouse_for(cfg).path.parent / "heads-feedback-{version}.npz")
-        elif config_path:
-            cfg = _full_config(config_path, "--config")
-        heads = train_heads(shared=Path(shared_data) if shared_data else None, out=out, seed=seed, log=click.echo, **kw)
+                out = str(warehouse_for(full).path.parent / "heads-feedback-{version}.npz")
+        with Progress("Training the heads") as progress:
+
+            def log(line: str) -> None:
+                click.echo(line)
+                progress.describe(f"Training the heads: {line[:60]}")
+
+            heads = train_heads(shared=Path(shared_data) if shared_data else None, out=out, seed=seed, log=log, **kw)
         written = Path(out.replace("{version}", heads.version))
         if cfg is not None:
+            config_path = cfg.path
             live = Path(cfg.classifier.heads_path or DEFAULT_HEADS)
             if written.resolve() == live.resolve():
                 click.echo(
@@ -403,15 +390,20 @@ def train(
 
 @click.group("models")
 def models() -> None:
-    """Manage the transformers models of the classifier."""
+    """Manage the transformers models of the classifier.
+
+    \b
+    Example:
+        edumon models pull --config config/example.toml
+    """
 
 
 @models.command("pull", epilog="Example: edumon models pull --config edumon.toml")
-@config_option
-@_one_line_errors
-def pull(config_path: str | None) -> None:
+@config_option(required=False)
+@one_line_errors
+def pull(cfg: Config | None) -> None:
     """Download the configured transformers models (needs the network)."""
-    done = pull_models(_config(config_path).transformers, log=click.echo)
+    done = pull_models(classifier_config(cfg).transformers, log=click.echo)
     click.echo(f"pulled {len(done)} model(s)")
 
 

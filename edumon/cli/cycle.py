@@ -4,61 +4,53 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import sys
 from pathlib import Path
 from typing import Any
 
 import click
 
-import pipeline
 from core.config import Config
 from edumon import demo as d
-from edumon.cli.options import config_option
+from edumon.cli.options import EXIT_FAILED, CliError, config_option
 from edumon.cli.report import cycle_summary
-from flows.monitor import monitor_cycle
-from pipeline.cyclelock import CycleBusy, cycle_lock
+from flows.monitor import CycleCrashed, run_cycle
+from pipeline import CycleReport
+from pipeline.cyclelock import CycleBusy
 
 
-def _run_flow(cfg: Config, use_prefect: bool):  # type: ignore[no-untyped-def]
-    if not use_prefect:
-        try:
-            with cycle_lock(cfg, "cycle"):
-                return pipeline.run_cycle(cfg)
-        except CycleBusy as e:
-            raise click.ClickException(str(e)) from None
-    if cfg.path is None:  # pragma: no cover - demo configs are written to disk first
-        raise click.ClickException("the flow needs a config file")
-    state = monitor_cycle(str(cfg.path), return_state=True)
-    if state.is_cancelled():
-        raise click.ClickException(state.message or "the cycle was cancelled")
-    report = state.result(raise_on_failure=False)
-    if isinstance(report, BaseException):
-        raise click.ClickException(f"cycle crashed: {type(report).__name__}: {report}")
-    return report
+def _cycle(cfg: Config, use_prefect: bool | None) -> CycleReport:
+    """One cycle: a flow run or the plain functions (`flows.monitor.run_cycle`)."""
+    try:
+        return run_cycle(cfg, use_prefect, warn=lambda msg: click.echo(f"note: {msg}", err=True))
+    except (CycleBusy, CycleCrashed) as e:
+        raise CliError(str(e)) from None
+
+
+PREFECT_HELP = (
+    "Run as a Prefect flow run (visible in the Prefect UI) or as plain Python. "
+    "Default: a flow run when a Prefect server is configured (PREFECT_API_URL), else plain Python; "
+    "a flow run that cannot start falls back to plain Python."
+)
 
 
 @click.command()
 @config_option
-@click.option(
-    "--prefect/--no-prefect",
-    "use_prefect",
-    default=True,
-    show_default=True,
-    help="Run as a Prefect flow (visible in the Prefect UI) or as plain Python.",
-)
-def run(cfg: Config, use_prefect: bool) -> None:
-    """Run one monitoring cycle: fetch, keep what is about a school, classify, store.
+@click.option("--prefect/--no-prefect", "use_prefect", default=None, help=PREFECT_HELP)
+def run(cfg: Config, use_prefect: bool | None) -> None:
+    """Run one monitoring cycle: fetch, keep what is about a school, classify, store,
+    the protocol's actions, deliver alerts.
 
-    Exits 1 when a source failed (after storing what the healthy ones returned).
+    Exits 1 when a source failed (after storing what the healthy ones returned), when
+    an alert could not be delivered, or when another cycle holds the warehouse.
 
     \b
     Example:
         edumon run --config config/example.toml
     """
-    report = _run_flow(cfg, use_prefect)
+    report = _cycle(cfg, use_prefect)
     click.echo(cycle_summary(cfg, report))
-    if not report.ok:
-        sys.exit(1)
+    if not report.ok or (report.actions is not None and not report.actions.ok):
+        raise click.exceptions.Exit(EXIT_FAILED)
 
 
 @click.command()
@@ -71,14 +63,8 @@ def run(cfg: Config, use_prefect: bool) -> None:
     help="Where the demo warehouse goes.",
 )
 @click.option("--keep", is_flag=True, help="Keep the existing demo warehouse instead of starting afresh.")
-@click.option(
-    "--prefect/--no-prefect",
-    "use_prefect",
-    default=True,
-    show_default=True,
-    help="Run the cycle as a Prefect flow (ephemeral, no server needed).",
-)
-def demo(db_path: str, keep: bool, use_prefect: bool) -> None:
+@click.option("--prefect/--no-prefect", "use_prefect", default=None, help=PREFECT_HELP)
+def demo(db_path: str, keep: bool, use_prefect: bool | None) -> None:
     """Run one real cycle offline against sample Dutch sources served on 127.0.0.1.
 
     \b
@@ -90,7 +76,7 @@ def demo(db_path: str, keep: bool, use_prefect: bool) -> None:
         d.reset(db)
     with d.demo_sources(db) as src:
         src.config.path = _write_demo_config(src.config, db.parent)
-        report = _run_flow(src.config, use_prefect)
+        report = _cycle(src.config, use_prefect)
         click.echo(cycle_summary(src.config, report))
         click.echo(f"Alerts received by the demo webhook on 127.0.0.1: {len(src.webhook_deliveries())}")
         for path in d.write_digests(src.config, db.parent):

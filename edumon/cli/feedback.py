@@ -10,7 +10,7 @@ import click
 
 from classifiers.base import HARM_KINDS, HARMS, SENTIMENTS
 from core.config import Config
-from edumon.cli.options import config_option, existing_warehouse
+from edumon.cli.options import CliError, config_option, existing_warehouse
 from protocol.db import resolve_mention_id
 from protocol.feedback import UNSET, FeedbackError, correct_labels, feedback_examples, list_feedback
 from warehouse import WarehouseLocked
@@ -60,9 +60,9 @@ def correct_cmd(
             try:
                 mid = resolve_mention_id(con, mention_id)
             except KeyError:
-                raise click.ClickException(f"no mention {mention_id!r}") from None
+                raise CliError(f"no mention {mention_id!r}") from None
             except ValueError as e:
-                raise click.ClickException(str(e)) from None
+                raise CliError(str(e)) from None
             changes = correct_labels(
                 con,
                 mid,
@@ -74,9 +74,9 @@ def correct_cmd(
                 note=note,
             )
     except FeedbackError as e:
-        raise click.ClickException(str(e)) from None
+        raise CliError(str(e)) from None
     except WarehouseLocked as e:
-        raise click.ClickException(str(e)) from None
+        raise CliError(str(e)) from None
     for c in changes:
         click.echo(f"{mid[:12]}  {c.field}: {c.from_value or '-'} -> {c.to_value or '-'}")
 

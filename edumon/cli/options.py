@@ -1,46 +1,143 @@
-"""Options and helpers every `edumon` command shares."""
+"""Options, errors and exit codes every `edumon` command shares.
+
+Exit codes (every command):
+  0  ok
+  1  the command ran, but something failed: a source, an alert delivery, a locked warehouse,
+     the thing asked for is not there
+  2  usage or config error: a missing or unknown option, a config file that does not load,
+     input the command cannot read
+
+Every error is one line on stderr, `Error: ...`, never a stack trace (`edumon -v` logs the
+trace of an unexpected error at debug level).
+"""
 
 from __future__ import annotations
 
 import functools
+import logging
 from collections.abc import Callable
-from typing import Any
+from typing import IO, Any
 
 import click
 
-from core.config import Config, ConfigError, load_config
+from classifiers import ClassifierError
+from core.config import ClassifierConfig, Config, ConfigError, load_config
 from warehouse import Warehouse, WarehouseLocked, warehouse_for
 
+EXIT_OK = 0
+EXIT_FAILED = 1  # ran, but a source or delivery failed (or what was asked cannot be done now)
+EXIT_USAGE = 2  # usage or config error
 
-def config_option(f: Callable[..., Any]) -> Callable[..., Any]:
-    """`--config FILE`, loaded and validated; a mistake is one line and exit code 2."""
+log = logging.getLogger("edumon.cli")
 
-    @click.option(
-        "--config",
-        "config_path",
-        required=True,
-        type=click.Path(dir_okay=False),
-        envvar="EDUMON_CONFIG",
-        help="The TOML config file (or $EDUMON_CONFIG).",
-    )
-    @functools.wraps(f)
-    def wrapper(config_path: str, **kw: Any) -> Any:
+
+class CliError(click.ClickException):
+    """The one error of the `edumon` commands: one line on stderr and an exit code.
+
+    `exit_code` is `EXIT_FAILED` (1) unless given; `usage_error` makes one with `EXIT_USAGE` (2).
+    """
+
+    def __init__(self, message: str, exit_code: int = EXIT_FAILED) -> None:
+        super().__init__(" ".join(ln.strip() for ln in str(message).splitlines() if ln.strip()) or "failed")
+        self.exit_code = exit_code
+
+    def show(self, file: IO[Any] | None = None) -> None:
+        click.echo(f"Error: {self.format_message()}", err=True, file=file)
+
+
+def usage_error(message: str) -> CliError:
+    """A usage, config or input error (exit code 2)."""
+    return CliError(message, EXIT_USAGE)
+
+
+def first_line(e: BaseException) -> str:
+    text = str(e).strip()
+    return text.splitlines()[0] if text else type(e).__name__
+
+
+def as_cli_error(e: Exception) -> CliError:
+    """An error no command caught, as one line with exit code 1 (the trace is logged at debug)."""
+    log.debug("unexpected error", exc_info=e)
+    if isinstance(e, WarehouseLocked):
+        return CliError(first_line(e))
+    return CliError(f"{type(e).__name__}: {first_line(e)}")
+
+
+def one_line_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """Any failure of a command becomes one `CliError` line: input it cannot read (a missing
+    file, a bad row, text that is not UTF-8) or a classifier the config cannot load (a bad heads
+    file, models that cannot be downloaded) exits 2; a locked warehouse or anything else exits 1."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
-            cfg = load_config(config_path)
-        except ConfigError as e:
-            raise click.UsageError(f"config error: {e}") from None
-        return f(cfg, **kw)
+            return fn(*args, **kwargs)
+        except (click.exceptions.Exit, click.ClickException, click.Abort, SystemExit):
+            raise
+        except FileNotFoundError as e:
+            raise usage_error(f"{e.filename or e}: file not found") from None
+        except (ValueError, ConfigError, ClassifierError) as e:  # UnicodeDecodeError, JSON errors are ValueErrors
+            raise usage_error(first_line(e)) from None
+        except WarehouseLocked as e:
+            raise CliError(first_line(e)) from None
+        except Exception as e:  # noqa: BLE001 - a CLI never shows a stack trace
+            log.debug("%s failed", getattr(fn, "__name__", "command"), exc_info=True)
+            raise CliError(first_line(e)) from None
 
     return wrapper
 
 
+def load(path: str) -> Config:
+    """The config at `path`, loaded and validated; a mistake is one line and exit code 2."""
+    try:
+        return load_config(path)
+    except ConfigError as e:
+        raise usage_error(f"config error: {e}") from None
+
+
+def config_option(f: Callable[..., Any] | None = None, *, required: bool = True) -> Any:
+    """`--config FILE` (or $EDUMON_CONFIG), loaded and passed as the command's first argument.
+
+    The one definition every command uses.  `required=False` (the classifier's commands, the
+    `edumon web` group) passes None when it is not given."""
+
+    def decorate(fn: Callable[..., Any]) -> Callable[..., Any]:
+        @click.option(
+            "--config",
+            "config_path",
+            required=required,
+            type=click.Path(dir_okay=False),
+            envvar="EDUMON_CONFIG",
+            help="The TOML config file (or $EDUMON_CONFIG)." + ("" if required else " Optional here."),
+        )
+        @functools.wraps(fn)
+        def wrapper(config_path: str | None, **kw: Any) -> Any:
+            return fn(load(config_path) if config_path else None, **kw)
+
+        return wrapper
+
+    return decorate(f) if f is not None else decorate
+
+
+def need_config(cfg: Config | None, what: str, why: str = "") -> Config:
+    """The config an optional `--config` gave, or a usage error saying what needs it."""
+    if cfg is None:
+        raise usage_error(f"{what} needs --config" + (f" ({why})" if why else ""))
+    return cfg
+
+
+def classifier_config(cfg: Config | None) -> ClassifierConfig:
+    """The config's [classifier] section, or the defaults without a config."""
+    return cfg.classifier if cfg is not None else ClassifierConfig()
+
+
 def existing_warehouse(cfg: Config) -> Warehouse:
-    """The config's warehouse, migrated; a missing or locked one is one clear line."""
+    """The config's warehouse, migrated; a missing or locked one is one clear line (exit 1)."""
     wh = warehouse_for(cfg)
     if not wh.path.exists():
-        raise click.ClickException(f"{wh.path}: no warehouse here yet (run a cycle first)")
+        raise CliError(f"{wh.path}: no warehouse here yet (run a cycle first)")
     try:
         wh.migrate()
     except WarehouseLocked as e:
-        raise click.ClickException(str(e)) from None
+        raise CliError(str(e)) from None
     return wh

@@ -15,7 +15,7 @@ from core.config import Config
 from core.mention import utcnow
 from core.vocabulary import STATUS_NL
 from digest import DigestError, build_digest, digest_subject, send_digest
-from edumon.cli.options import config_option, existing_warehouse
+from edumon.cli.options import CliError, config_option, existing_warehouse, usage_error
 from protocol.db import resolve_mention_id
 from protocol.evidence import evidence_for, report
 from protocol.followups import (
@@ -96,7 +96,7 @@ def list_cmd(
         try:
             cfg.school(school)
         except KeyError:
-            raise click.UsageError(
+            raise usage_error(
                 f"unknown school id {school!r}; expected one of {', '.join(s.id for s in cfg.schools)}"
             ) from None
     wh = existing_warehouse(cfg)
@@ -117,9 +117,9 @@ def _resolve(con, given: str) -> str:  # type: ignore[no-untyped-def]
     try:
         return resolve(con, given)
     except KeyError:
-        raise click.ClickException(f"no follow-up for mention {given!r}") from None
+        raise CliError(f"no follow-up for mention {given!r}") from None
     except ValueError as e:
-        raise click.ClickException(str(e)) from None
+        raise CliError(str(e)) from None
 
 
 @followups.command("show")
@@ -196,9 +196,9 @@ def update_cmd(cfg: Config, mention_id: str, action: str | None, status: str | N
             mid = _resolve(con, mention_id)
             changes = update_followup(con, mid, by=by, now=utcnow(), action=action, status=status, note=note)
     except FollowupError as e:
-        raise click.ClickException(str(e)) from None
+        raise CliError(str(e)) from None
     except WarehouseLocked as e:
-        raise click.ClickException(str(e)) from None
+        raise CliError(str(e)) from None
     for c in changes:
         click.echo(
             f"{mid[:12]}: {c.field} {c.from_value or '-'} -> {c.to_value}"
@@ -227,11 +227,11 @@ def evidence_cmd(cfg: Config, mention_id: str, out_path: str | None) -> None:
         try:
             mid = resolve_mention_id(con, mention_id, "evidence")
         except KeyError:
-            raise click.ClickException(
+            raise CliError(
                 f"no evidence kept for mention {mention_id!r} (evidence is kept for threats and insults)"
             ) from None
         except ValueError as e:
-            raise click.ClickException(str(e)) from None
+            raise CliError(str(e)) from None
         rows = evidence_for(con, mid)
     text = report(rows, {s.id: s.name for s in cfg.schools}, ZoneInfo(cfg.organisation.timezone), cfg.organisation.name)
     if out_path:
@@ -277,4 +277,4 @@ def digest_cmd(cfg: Config, day: datetime | None, fmt: str, out_path: str | None
             send_digest(cfg, html, text, subject=digest_subject(cfg, d))
             click.echo(f"sent to {', '.join(cfg.digest.recipients)}", err=True)
     except (DigestError, WarehouseLocked) as e:
-        raise click.ClickException(str(e)) from None
+        raise CliError(str(e)) from None

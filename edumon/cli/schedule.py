@@ -9,17 +9,11 @@ import click
 
 import health
 from core.config import Config
-from edumon.cli.options import config_option
+from edumon.cli.options import CliError, config_option, usage_error
 from flows.deployments import deployments
+from flows.monitor import prefect_api_url
 from pipeline import warehouse_for
 from warehouse import WarehouseLocked
-
-
-def _prefect_api_url() -> str | None:
-    from prefect.settings import get_current_settings
-
-    url = get_current_settings().api.url
-    return str(url) if url else None
 
 
 @click.command()
@@ -53,8 +47,8 @@ def serve(cfg: Config, cycle_every: float | None, limit: int | None) -> None:
     """
     from prefect import serve as prefect_serve
 
-    if not _prefect_api_url():
-        raise click.UsageError(
+    if not prefect_api_url():
+        raise usage_error(
             "edumon serve needs a Prefect server: start one with `prefect server start` and set "
             "PREFECT_API_URL=http://127.0.0.1:4200/api (or `prefect config set PREFECT_API_URL=...`)"
         )
@@ -63,7 +57,7 @@ def serve(cfg: Config, cycle_every: float | None, limit: int | None) -> None:
     click.echo(
         f"Serving {len(deps)} deployments for {cfg.organisation.name} "
         f"({'every %g s' % cycle_every if cycle_every else ', '.join(cfg.schedule.cycle_cron)}; "
-        f"{cfg.organisation.timezone}) against {_prefect_api_url()}"
+        f"{cfg.organisation.timezone}) against {prefect_api_url()}"
     )
     prefect_serve(*deps, limit=limit, print_starting_message=False)
 
@@ -97,7 +91,7 @@ def status(cfg: Config) -> None:
         except health.duckdb.CatalogException:
             runs = []  # a warehouse no cycle has written yet
         except WarehouseLocked as e:
-            raise click.ClickException(str(e)) from None
+            raise CliError(str(e)) from None
     rows = health.statuses(cfg, runs, now)
     if not rows:
         click.echo("No source targets configured.")

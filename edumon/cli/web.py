@@ -7,9 +7,10 @@ import sys
 
 import click
 
-from core.config import ConfigError, load_config
+from core.config import Config
 from core.passwords import hash_password
 from core.secrets import MissingSecret, Secrets
+from edumon.cli.options import CliError, config_option, usage_error
 from edumon.web.app import SecretError, create_app
 from warehouse import WarehouseLocked
 
@@ -24,17 +25,11 @@ def _is_loopback(host: str) -> bool:
 
 
 @click.group("web", invoke_without_command=True)
-@click.option(
-    "--config",
-    "config_path",
-    type=click.Path(dir_okay=False),
-    envvar="EDUMON_CONFIG",
-    help="The TOML config file (or $EDUMON_CONFIG).",
-)
+@config_option(required=False)
 @click.option("--host", default=None, help="Address to bind to (default: web.host, 127.0.0.1).")
 @click.option("--port", default=None, type=int, help="Port (default: web.port, 8080).")
 @click.pass_context
-def web(ctx: click.Context, config_path: str | None, host: str | None, port: int | None) -> None:
+def web(ctx: click.Context, cfg: Config | None, host: str | None, port: int | None) -> None:
     """Serve the review page for comms staff and school leaders.
 
     Users log in with the accounts in the config's [[users]]; the session
@@ -48,24 +43,19 @@ def web(ctx: click.Context, config_path: str | None, host: str | None, port: int
     """
     if ctx.invoked_subcommand:
         return
-    if not config_path:
-        raise click.UsageError("Missing option '--config'.")
-    try:
-        cfg = load_config(config_path)
-    except ConfigError as e:
-        raise click.UsageError(f"config error: {e}") from None
-
+    if cfg is None:
+        raise usage_error("Missing option '--config'.")
     if not cfg.users:
-        raise click.ClickException("no [[users]] in the config: add accounts (see `edumon web hash-password`)")
+        raise CliError("no [[users]] in the config: add accounts (see `edumon web hash-password`)")
     try:
         secret = Secrets().require(cfg.web.secret_env, "the review page's session secret")
     except MissingSecret as e:
-        raise click.ClickException(str(e)) from None
+        raise CliError(str(e)) from None
 
     try:
         app = create_app(cfg, secret)
     except (SecretError, WarehouseLocked) as e:
-        raise click.ClickException(str(e)) from None
+        raise CliError(str(e)) from None
     import uvicorn
 
     host = host or cfg.web.host
@@ -98,5 +88,5 @@ def hash_password_cmd(from_stdin: bool) -> None:
     else:
         password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
     if len(password) < 10:
-        raise click.ClickException("the password must be at least 10 characters")
+        raise CliError("the password must be at least 10 characters")
     click.echo(hash_password(password))

@@ -1,4 +1,4 @@
-"""Every SQL block of README "For analysts" runs: on the warehouse, and on its Parquet export."""
+"""Every SQL block of the analysts' guide (docs/analysts.md) runs: on the warehouse, and on its Parquet export."""
 
 from __future__ import annotations
 
@@ -14,21 +14,14 @@ from warehouse import Warehouse
 from warehouse.export import export
 from warehouse.views import prepare
 
-README = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+GUIDE = (Path(__file__).resolve().parents[1] / "docs" / "analysts.md").read_text(encoding="utf-8")
 
-
-def section(title: str) -> str:
-    m = re.search(rf"^## {re.escape(title)}\n(.*?)(?=^## )", README, re.S | re.M)
-    assert m, f"README has no section {title!r}"
-    return m.group(1)
-
-
-BLOCKS = re.findall(r"```sql\n(.*?)```", section("For analysts"), re.S)
+BLOCKS = re.findall(r"```sql\n(.*?)```", GUIDE, re.S)
 SETUP = [b for b in BLOCKS if "read_parquet" in b]
 QUERIES = [b for b in BLOCKS if "read_parquet" not in b]
 
 
-def test_the_section_has_the_questions() -> None:
+def test_the_guide_has_the_questions() -> None:
     assert len(SETUP) == 1 and len(QUERIES) >= 8
     text = " ".join(QUERIES)
     for view in ("daily_mentions", "mentions_pseudonymous", "followup_stats"):
@@ -41,7 +34,7 @@ def _rows(con: duckdb.DuckDBPyConnection, sql: str) -> list[tuple]:
 
 @pytest.fixture(scope="module")
 def exported(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Warehouse]:
-    tmp = tmp_path_factory.mktemp("readme")
+    tmp = tmp_path_factory.mktemp("guide")
     cfg, _ = build_view_warehouse(tmp)
     wh = Warehouse(cfg.warehouse.path)
     prepare(wh, cfg, KEY_A.encode())
@@ -50,15 +43,15 @@ def exported(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Warehouse]
 
 
 @pytest.mark.parametrize("n", range(len(QUERIES)))
-def test_readme_sql_runs_on_warehouse_and_parquet(
+def test_guide_sql_runs_on_warehouse_and_parquet(
     exported: tuple[Path, Warehouse], monkeypatch: pytest.MonkeyPatch, n: int
 ) -> None:
     tmp, wh = exported
-    monkeypatch.chdir(tmp)  # the README's paths are relative: export/...
+    monkeypatch.chdir(tmp)  # the guide's paths are relative: export/...
     sql = QUERIES[n]
     with wh.connect(read_only=True) as con:
         on_warehouse = _rows(con, sql)
-    assert on_warehouse, f"README query {n} returns nothing on the fixture:\n{sql}"
+    assert on_warehouse, f"docs/analysts.md query {n} returns nothing on the fixture:\n{sql}"
     mem = duckdb.connect()
     mem.execute("SET TimeZone = 'UTC'")
     mem.execute(SETUP[0])
