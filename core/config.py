@@ -68,16 +68,17 @@ class ClassifierConfig:
 # [triage]: which classified posts alert a school leader at once, which go to comms staff for review.
 @dataclass
 class TriageConfig:
-    """`[triage]`: thresholds on the model's probabilities. Defaults tuned out-of-writer: the shipped heads on the
-    two round-6 training sets they never read (`bench/bench_triage.py heldout` + `cv --tune`); docs/triage.md
-    explains the trade a school makes when it moves one."""
+    """`[triage]`: thresholds on the model's probabilities. Defaults tuned out-of-writer (round 7): the shipped
+    heads' grouped cross-validation predictions (`edumon train --cv-folds 4 --cv-out`) of the five stream-like
+    writers w17-w21, by `bench/bench_triage.py cv --tune`; docs/triage.md explains the trade a school makes
+    when it moves one."""
 
     alert_threat: float = 0.8  # model P(threat) at or above: an urgent alert (Dutch posts only)
-    alert_insult: float = 0.95  # model P(insult) at or above: a normal alert (Dutch posts only)
+    alert_insult: float = 0.9  # model P(insult) at or above: a normal alert (Dutch posts only)
     review_threat: float = 0.1  # model P(threat) at or above (below alert_threat): review by comms staff
     review_insult: float = 0.8  # model P(insult) at or above (below alert_insult): review
     rules_alert: bool = True  # a threat or insult the rules find alerts at once (see rules_alert_min)
-    rules_alert_min: float = 0.2  # ... when the model's P(threat) + P(insult) is at least this; below: review
+    rules_alert_min: float = 0.3  # ... when the model's P(threat) + P(insult) is at least this; below: review
     review_within_hours: float = 24.0  # a review item nobody handled within this becomes an alert
     languages: list[str] = field(default_factory=lambda: ["nl"])  # posts the model may alert on alone
 

@@ -174,12 +174,13 @@ def _school_digest(cfg: Config, s: School, found: dict[str, Any], days: list[dat
     sd = SchoolDigest(s)
     sd.counts = {k: sum(1 for r in mine if r["sentiment"] == k) for k in SENTIMENTS}
     sd.by_source = dict(sorted(Counter(r["source"] for r in mine).items()))
-    sd.negatives = [
-        r for r in mine if r["action"] and r["followup_status"] == "open" and r["harm"] not in ("threat", "insult")
-    ]  # harm items have their own list
     sd.open_older = sum(1 for r in older if s.id in (r["school_ids"] or []))
     sd.harm = [r for r in mine if r["harm"] in ("threat", "insult") and alerted(r)]
     sd.review = [r for r in queue if s.id in (r["school_ids"] or [])]
+    listed = {r["mention_id"] for r in sd.harm + sd.review}
+    # alerted and review items have their own lists; a harm label that triage left alone ("none") keeps its
+    # follow-up here
+    sd.negatives = [r for r in mine if r["action"] and r["followup_status"] == "open" and r["mention_id"] not in listed]
     positives = [r for r in mine if r["sentiment"] == "positive" and r["harm"] in (None, "none")]
     sd.highlights = sorted(positives, key=lambda r: -_engagement(r))[: cfg.digest.highlights]
     sd.media = [{**r, "detail": media[r["mention_id"]]} for r in mine if r["mention_id"] in media]

@@ -70,7 +70,9 @@ NEGATIVE = item("t3", "Rooster", "Alweer lesuitval bij het Ley College en nieman
 MARKUP = item(
     "t4",
     _x("Ley College <script>alert('x')</script>"),
-    _x("Onacceptabel, de chaos bij het Ley College <img src=x onerror=alert(1)>"),
+    # "Slecht geregeld." since round 7: the round-7 heads read the bare complaint under a script-tag title as
+    # neutral (0.84), so it had no follow-up; this test is about escaping, see docs/evaluation-round7.md
+    _x("Onacceptabel, de chaos bij het Ley College. Slecht geregeld. <img src=x onerror=alert(1)>"),
     author="<b>hacker</b>",
 )
 POSITIVE = item("t5", "Debat", "Gefeliciteerd Ley College met de winst bij het debat, geweldig!", author="trotse_opa")

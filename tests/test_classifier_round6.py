@@ -1,12 +1,18 @@
-"""Round 6 (issue 15): the shipped classifier + triage on the sealed stream-like sets r6-w17/18/19.
+"""Round 6 (issue 15), kept as history: the round-6 classifier + triage on the then-sealed sets r6-w17/18/19.
 
 900 posts by three writers who never saw the classifier, written before any round-6 change (about 80%
 harmless, half of those hard cases, about 7% English/German, 108 threats). Measured exactly twice (see
 docs/evaluation-round6.md): before (every harm label alerted) and once at the end with the final triage.
-The figures below are the final measurement, asserted as floors against regressions; never tune on them.
+
+Since round 7 these sets are spent: they are training data (data/labelled/train/), so they can no longer
+check new heads. The figures below are pinned to what round 6 measured: the round-6 heads
+(tests/data/heads-r6-2.b36a76.npz, which never read these posts) with the round-6 [triage] defaults.
+The heads and triage shipped now are measured on the round-7 sealed sets (tests/test_classifier_round7.py).
 """
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import pytest
 
@@ -15,11 +21,16 @@ from classifiers.datasets import labelled, load_split
 from classifiers.evaluate import confusion
 from classifiers.language import detect
 from classifiers.train import EXTRA_TRAIN
-from core.config import TriageConfig
+from core.config import ClassifierConfig, TriageConfig
 from core.vocabulary import HARMS, SENTIMENTS
 from protocol.triage import triage
 
 SEALED = ("r6-w17", "r6-w18", "r6-w19")
+ROUND6_HEADS = Path(__file__).parent / "data" / "heads-r6-2.b36a76.npz"
+# the [triage] defaults of round 6
+ROUND6_TRIAGE = TriageConfig(
+    alert_threat=0.8, alert_insult=0.95, review_threat=0.1, review_insult=0.8, rules_alert_min=0.2
+)
 
 
 def _key(text: str) -> str:
@@ -29,20 +40,23 @@ def _key(text: str) -> str:
 @pytest.fixture(scope="module")
 def measured() -> dict:
     rows = [r for name in SEALED for r in labelled(name).read()]
-    labels = load_classifier().classify([r["text"] for r in rows])
-    cfg = TriageConfig()
+    clf = load_classifier(ClassifierConfig(heads_path=str(ROUND6_HEADS)))
+    assert clf.version == "2.b36a76"
+    labels = clf.classify([r["text"] for r in rows])
+    cfg = ROUND6_TRIAGE
     decisions = [triage(lab, detect(r["text"]), cfg).decision for lab, r in zip(labels, rows)]
     return {"rows": rows, "labels": labels, "triage": decisions}
 
 
-def test_round6_sealed_sets_are_never_trained_on():
-    assert not set(SEALED) & set(EXTRA_TRAIN)
-    trained = {_key(r["text"]) for r in load_split("train")} | {
-        _key(r["text"]) for name in EXTRA_TRAIN for r in labelled(name).read()
+def test_round6_sets_were_unseen_by_the_round6_heads_and_are_training_data_now():
+    """The round-6 heads learnt from the other training sets, which share no post with these; new heads learn from them."""
+    assert set(SEALED) <= set(EXTRA_TRAIN)
+    others = {_key(r["text"]) for r in load_split("train")} | {
+        _key(r["text"]) for name in set(EXTRA_TRAIN) - set(SEALED) for r in labelled(name).read()
     }
     for name in SEALED:
         rows = labelled(name).read()
-        assert len(rows) == 300 and not {_key(r["text"]) for r in rows} & trained, name
+        assert len(rows) == 300 and not {_key(r["text"]) for r in rows} & others, name
 
 
 def _count(m: dict, gold: tuple[str, ...], decided: tuple[str, ...]) -> tuple[int, int]:
@@ -51,7 +65,7 @@ def _count(m: dict, gold: tuple[str, ...], decided: tuple[str, ...]) -> tuple[in
 
 
 def test_triage_on_the_round6_sealed_sets(measured):
-    """Measured once at the end of round 6 (before: 106 of 724 harmless posts alerted, every threat alerted).
+    """The round-6 heads and triage, measured once at the end of round 6 (before: 106 of 724 harmless posts alerted, every threat alerted).
     Met: threats alerted or reviewed 107/108 (>= 97%), harmless in review 60/724 = 8.3% (<= 10%).
     Missed: harmless alerted 17/724 = 2.3% (target <= 2%), threats alerted 83/108 = 76.9% (target >= 85%)."""
     alerted, harmless = _count(measured, ("none",), ("alert",))

@@ -332,6 +332,12 @@ def eval_(
     default=None,
     help="Save the out-of-writer harm probabilities (npz) for bench/bench_triage.py.",
 )
+@click.option(
+    "--cv-folds",
+    type=click.IntRange(min=2),
+    default=None,
+    help="Cross-validate on this many seeded groups of writers (fewer fits) instead of one writer at a time.",
+)
 @config_option(required=False)
 def train(
     cfg: Config | None,
@@ -343,6 +349,7 @@ def train(
     feedback_weight: float,
     feedback_holdout: float,
     cv_out: str | None,
+    cv_folds: int | None,
 ) -> None:
     """Rebuild the embedded model's heads (seeded) from the school-context set + shared data (+ feedback).
 
@@ -353,7 +360,7 @@ def train(
 
     @one_line_errors
     def go() -> None:
-        kw: dict[str, Any] = {"cv_out": cv_out}
+        kw: dict[str, Any] = {"cv_out": cv_out, "cv_folds": cv_folds}
         if no_shared:
             kw.update(hatecheck_weight=0.0, xed_weight=0.0)
         out = output_path or str(DEFAULT_HEADS)
