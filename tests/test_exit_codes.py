@@ -9,6 +9,7 @@ import click
 import pytest
 from click.testing import CliRunner
 from conftest import rss_feed
+from conftest import write_config as feeds_config
 from protocol_env import Env, env, smtp_server, write_config  # noqa: F401  (fixtures)
 
 import edumon.cli.cycle as cycle_cli
@@ -20,22 +21,7 @@ FEED = rss_feed([("g1", "Leerlingen Ley College winnen debatwedstrijd", "Vier le
 
 
 def config(tmp_path: Path, urls: list[str]) -> Path:
-    feeds = "".join(f'\n[[sources.rss]]\nurl = "{u}"\nretries = 0\ntimeout_s = 5\n' for u in urls)
-    path = tmp_path / "edumon.toml"
-    path.write_text(
-        f"""
-[organisation]
-name = "Edu-Ley (test)"
-[warehouse]
-path = "{(tmp_path / "w.duckdb").as_posix()}"
-[[schools]]
-id = "ley-college"
-name = "Ley College"
-aliases = ["Ley College"]
-{feeds}""",
-        encoding="utf-8",
-    )
-    return path
+    return feeds_config(tmp_path, urls, db="w.duckdb")
 
 
 def invoke(*args: str) -> click.testing.Result:
