@@ -345,7 +345,10 @@ url = "https://example.nl/feed.xml"
             ('name = "Ley College"', 'name = "Ley College"\naliases = ["Ley College", "  "]'),
             "schools[0].aliases[1]: must not be empty",
         ),
-        (('name = "Ley College"', 'name = "Ley College"\naliases = []'), None),  # falls back to the name
+        (  # issue 18: an empty list matched nothing silently; leaving the key out matches the name
+            ('name = "Ley College"', 'name = "Ley College"\naliases = []'),
+            "schools[0].aliases: empty for school 'ley-college'",
+        ),
         (
             (
                 "[organisation]",
