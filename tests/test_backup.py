@@ -89,6 +89,18 @@ def test_backup_waits_for_a_cycle_and_holds_the_same_rows(site, tmp_path: Path) 
     assert again.exit_code == 2 and "already exists" in one_error(again)
 
 
+def test_backup_and_restore_take_paths_with_quotes_and_spaces(site, tmp_path: Path) -> None:
+    cfg_path, db = site
+    original = snapshot(db)
+    out = tmp_path / 'it\'s a "backup"; DROP TABLE mentions.duckdb'
+    res = invoke("backup", "--config", str(cfg_path), "--output", str(out))
+    assert res.exit_code == 0, res.output
+    assert snapshot(out) == original
+    res = invoke("restore", "--config", str(cfg_path), str(out))
+    assert res.exit_code == 0, res.output
+    assert snapshot(db) == original
+
+
 def test_backup_gives_up_after_the_bounded_wait_and_leaves_nothing(site, tmp_path: Path) -> None:
     cfg_path, db = site
     holder = hold_lock(db, 30)
