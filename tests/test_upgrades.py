@@ -65,6 +65,7 @@ def test_older_code_refuses_a_newer_schema_with_one_line_and_writes_nothing(tmp_
         ["purge", "--config", c, "--no-check-deleted"],
         ["backup", "--config", c, "--output", str(site / "b.duckdb")],
         ["followups", "list", "--config", c],
+        ["digest", "--config", c],
         ["check-config", "--config", c],
     ):
         res = CliRunner().invoke(main, args)
@@ -198,3 +199,44 @@ def test_upgrade_from_the_previous_release_keeps_the_data(env: Env, smtp_server,
     assert wh.query("SELECT status FROM alerts WHERE alert_id = 'old-pending'")[0][0] == "sent"
     assert wh.query("SELECT count(*) FROM mentions")[0][0] == 4
     assert wh.query("SELECT status, note FROM followups WHERE mention_id = 'old-neg'") == [("open", "bellen")]
+
+    # and the pre-upgrade backup restores into this code: migrated on the way, the alerts sent since
+    # carried over, so the cycle that fetches the threat again sends nothing
+    res = cli.invoke(main, ["restore", "--config", str(cfg_path), str(tmp_path / "pre-upgrade.duckdb")])
+    assert res.exit_code == 0, res.output
+    assert f"(schema {PREVIOUS_RELEASE}, now {LATEST})" in res.output
+    assert wh.query("SELECT count(*) FROM mentions")[0][0] == 2
+    run_cycle(env.cfg)
+    assert len(env.hook.delivered) == 2
+    assert wh.query("SELECT count(*) FROM mentions")[0][0] == 4
+
+
+def test_going_back_an_older_edumon_restores_over_a_newer_warehouse(tmp_path: Path) -> None:
+    """After an upgrade that went wrong: the older code refuses the newer file for everything but
+    `edumon restore`, which puts the backup back and keeps the alerts the newer code sent."""
+    db = tmp_path / "edumon.duckdb"
+    cfg = tmp_path / "edumon.toml"
+    cfg.write_text(
+        f'[organisation]\nname = "Edu-Ley"\n[warehouse]\npath = "{db}"\n[[schools]]\nid = "ley-college"\nname = "Ley College"\n',
+        encoding="utf-8",
+    )
+    Warehouse(db).migrate()
+    backup = tmp_path / "before-upgrade.duckdb"
+    assert CliRunner().invoke(main, ["backup", "--config", str(cfg), "--output", str(backup)]).exit_code == 0
+    con = duckdb.connect(str(db))  # what the newer edumon did: a migration of its own, an alert sent
+    con.execute("ALTER TABLE alerts ADD COLUMN delivered_via VARCHAR")
+    con.execute(
+        """INSERT INTO alerts (alert_id, mention_id, school_id, kind, severity, channel, recipient, status, attempts,
+               created_at, sent_at, delivered_via)
+           VALUES ('sent-by-newer', 'm1', 'ley-college', 'threat', 'urgent', 'webhook', 'alerts.webhook_url', 'sent',
+                   1, now(), now(), 'ledger')"""
+    )
+    con.execute("INSERT INTO schema_version VALUES (?, 'newer', now())", [LATEST + 1])
+    con.close()
+    assert CliRunner().invoke(main, ["status", "--config", str(cfg)]).exit_code == 2
+    res = CliRunner().invoke(main, ["restore", "--config", str(cfg), str(backup)])
+    assert res.exit_code == 0, res.output
+    wh = Warehouse(db)
+    assert wh.query("SELECT max(version) FROM schema_version")[0][0] == LATEST
+    assert wh.query("SELECT alert_id, status FROM alerts") == [("sent-by-newer", "sent")]
+    assert CliRunner().invoke(main, ["query", "--config", str(cfg), "SELECT count(*) FROM alerts"]).exit_code == 0
