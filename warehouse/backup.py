@@ -16,6 +16,7 @@ lock, `pipeline.cyclelock`).
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import time
 from dataclasses import dataclass, field
@@ -160,8 +161,10 @@ def open_exclusive(path: Path) -> duckdb.DuckDBPyConnection:
         return duckdb.connect(str(path))
     except duckdb.Error as e:
         if _is_lock_error(e):
+            pid = re.search(r"\(PID (\d+)\)", str(e))
+            who = f"another process (PID {pid.group(1)})" if pid else "another process"
             raise WarehouseInUse(
-                f"{path}: the warehouse is in use by another process ({str(e).splitlines()[0]}); "
+                f"{path}: the warehouse is in use by {who}; "
                 "stop `edumon serve`, `edumon web` and other connections, then restore"
             ) from None
         raise
