@@ -447,10 +447,10 @@ def _check(cfg: Config) -> None:
         if s.id in seen:
             raise ConfigError(f"schools[{i}].id: duplicate school id {s.id!r}")
         seen.add(s.id)
-        if not s.aliases:
-            s.aliases = [s.name]
         if not _ID.fullmatch(s.id):
             raise ConfigError(f"schools[{i}].id: use letters, digits, '-', '_' or '.' only, got {s.id!r}")
+        if not s.aliases:
+            s.aliases = [s.name]
     if cfg.retention.days < 1:
         raise ConfigError(f"retention.days: must be at least 1, got {cfg.retention.days}")
     if cfg.retention.deleted_at_source_days < 0:
@@ -545,10 +545,7 @@ def _check_protocol(cfg: Config, school_ids: set[str]) -> None:
         raise ConfigError("alerts.max_attempts: must be at least 1")
     if not 0 < a.smtp.port < 65536:
         raise ConfigError(f"alerts.smtp.port: not a port number: {a.smtp.port}")
-    for key, addrs in (("alerts.email_to", a.email_to), ("digest.recipients", cfg.digest.recipients)):
-        for i, addr in enumerate(addrs):
-            if "@" not in addr:
-                raise ConfigError(f"{key}[{i}]: not an e-mail address: {addr!r}")
+    _check_contacts(cfg)
     for i, s in enumerate(cfg.staff):
         if s.school is not None and s.school not in school_ids:
             raise ConfigError(f"staff[{i}].school: unknown school id {s.school!r}")
@@ -596,9 +593,59 @@ def _check_schedule(cfg: Config) -> None:
             raise ConfigError(f"schedule.retry_delays_s[{i}]: must not be negative")
 
 
+# An e-mail address as edumon sends to it: local@domain.tld, no display name, no spaces.
+_EMAIL = re.compile(
+    r"[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@(?:[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?\.)+[A-Za-z][A-Za-z0-9-]*[A-Za-z0-9]"
+)
+
+
+def is_email(addr: str) -> bool:
+    """local@domain.tld: a local part, a domain of at least two labels, a top-level label of letters."""
+    return bool(_EMAIL.fullmatch(addr.strip())) and ".." not in addr
+
+
+def check_contact(where: str, contact: str, *, webhook: bool, school: str | None = None) -> None:
+    """An e-mail address, or (where `webhook`) an http(s) URL with a host; one line otherwise."""
+    of = f" (school {school!r})" if school else ""
+    looks_like_url = "://" in contact or contact.lower().startswith(("http:", "https:"))
+    if webhook and looks_like_url:
+        parts = urlsplit(contact.strip())
+        if parts.scheme not in ("http", "https") or not parts.hostname or any(c.isspace() for c in contact.strip()):
+            raise ConfigError(f"{where}: a webhook must be an http(s) URL with a host, got {contact!r}{of}")
+        return
+    if not is_email(contact):
+        what = "an e-mail address (local@domain.tld) or an http(s) webhook URL" if webhook else "an e-mail address"
+        raise ConfigError(f"{where}: expected {what}, got {contact!r}{of}")
+
+
+def _check_contacts(cfg: Config) -> None:
+    """Every recipient is checked when the config loads, not when the first alert fails."""
+    for i, s in enumerate(cfg.schools):
+        for j, c in enumerate(s.contacts):
+            check_contact(f"schools[{i}].contacts[{j}]", c, webhook=True, school=s.id)
+    for i, c in enumerate(cfg.alerts.admin_contacts):
+        check_contact(f"alerts.admin_contacts[{i}]", c, webhook=True)
+    for key, addrs in (("alerts.email_to", cfg.alerts.email_to), ("digest.recipients", cfg.digest.recipients)):
+        for i, addr in enumerate(addrs):
+            check_contact(f"{key}[{i}]", addr, webhook=False)
+
+
+def _check_aliases(data: dict[str, Any]) -> None:
+    """`aliases = []` would match nothing; leave the key out to match the school's name."""
+    schools = data.get("schools")
+    for i, s in enumerate(schools if isinstance(schools, list) else []):
+        if isinstance(s, dict) and s.get("aliases") == []:
+            name = f" {s['id']!r}" if isinstance(s.get("id"), str) else ""
+            raise ConfigError(
+                f"schools[{i}].aliases: empty for school{name}; list the names it goes by, "
+                "or leave the key out to match its name"
+            )
+
+
 def parse_config(data: dict[str, Any], path: Path | None = None) -> Config:
     """Validate a parsed TOML document into a `Config` (raises `ConfigError`)."""
     cfg = _build(Config, data, "")
+    _check_aliases(data)
     cfg.path = path
     _check(cfg)
     return cfg

@@ -229,6 +229,13 @@ REVIEWED_SQL_FSTRINGS = {
     ("edumon/protocol/db.py", "table"),  # table names: literals at every call site
     ("edumon/protocol/db.py", "col_list"),  # keys of rows built in code
     ("edumon/protocol/db.py", "name"),  # "_in_" + the table name
+    ("warehouse/backup.py", "_lit(tmp)"),  # the backup's path, quoted ('' doubling): tests/test_backup.py
+    ("warehouse/backup.py", "_lit(incoming)"),  # "<warehouse>.restoring", quoted the same way
+    ("warehouse/backup.py", "_q(name)"),  # current_database(), quoted as an identifier
+    ("warehouse/backup.py", "_q(t)"),  # table names from the catalogue, quoted
+    ("warehouse/backup.py", "_q(table)"),  # CARRY_OVER, a code constant
+    ("warehouse/backup.py", "_q(into)"),  # "edumon_restored", a code constant
+    ("warehouse/backup.py", "col_list"),  # column names from the catalogue, quoted
 }
 
 
@@ -345,7 +352,10 @@ url = "https://example.nl/feed.xml"
             ('name = "Ley College"', 'name = "Ley College"\naliases = ["Ley College", "  "]'),
             "schools[0].aliases[1]: must not be empty",
         ),
-        (('name = "Ley College"', 'name = "Ley College"\naliases = []'), None),  # falls back to the name
+        (  # issue 18: an empty list matched nothing silently; leaving the key out matches the name
+            ('name = "Ley College"', 'name = "Ley College"\naliases = []'),
+            "schools[0].aliases: empty for school 'ley-college'",
+        ),
         (
             (
                 "[organisation]",
