@@ -54,15 +54,14 @@ def test_silence_after_delivering_is_a_finding_and_quiet_from_the_start_is_not()
     assert health.findings([run("a", timedelta(hours=47), fetched=7), run("a", m(0))], H, NOW) == []
     # a target that never returned anything is not "silent": nothing changed
     assert health.findings([run("a", timedelta(hours=h)) for h in range(100, -1, -10)], H, NOW) == []
-    # 304 Not Modified confirms the content is still there: not silent
-    assert (
-        health.findings(
-            [run("a", timedelta(hours=60), fetched=3), run("a", timedelta(hours=1), "not_modified"), run("a", m(0))],
-            H,
-            NOW,
-        )
-        == []
+    # 304 Not Modified says nothing changed: no new item for 60 hours is silent (issue 18: an
+    # emptied feed that kept its ETag never became SILENT when a 304 counted as delivering)
+    (f,) = health.findings(
+        [run("a", timedelta(hours=60), fetched=3), run("a", timedelta(hours=1), "not_modified"), run("a", m(0))],
+        H,
+        NOW,
     )
+    assert (f.kind, f.since) == ("silent", NOW - timedelta(hours=60))
     # the last run delivered: not silent, however long ago the one before
     assert health.findings([run("a", timedelta(days=9), fetched=3), run("a", m(0), fetched=1)], H, NOW) == []
 
