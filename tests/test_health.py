@@ -155,7 +155,7 @@ def test_status_shows_last_run_outcome_and_what_is_overdue(tmp_path):
         ],
     )
     res = CliRunner().invoke(main, ["status", "--config", str(cfg_path)])
-    assert res.exit_code == 0, res.output
+    assert res.exit_code == 1, res.output  # something needs attention (issue 18: it was 0)
     lines = {ln.split()[-1]: ln for ln in res.output.splitlines() if ln.startswith("rss")}
     assert " ok " in lines[fine] and lines[fine].split()[4] == "4"  # outcome, fetched
     assert "FAILING" in lines[failing] and "HTTP 503 Service Unavailable" in res.output
@@ -168,7 +168,7 @@ def test_status_shows_last_run_outcome_and_what_is_overdue(tmp_path):
 def test_status_before_any_cycle(tmp_path):
     cfg_path = write_config(tmp_path, ["https://a.example.nl/feed"])
     res = CliRunner().invoke(main, ["status", "--config", str(cfg_path)])
-    assert res.exit_code == 0, res.output
+    assert res.exit_code == 1, res.output  # nothing has run: every target is overdue
     assert "never run" in res.output and "No cycle has run yet" in res.output
 
 
