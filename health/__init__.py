@@ -422,6 +422,6 @@ def alert_text(f: Finding, tz: str = "Europe/Amsterdam") -> str:
             "Tot dit is opgelost missen we berichten van deze bron. Controleer het adres en de toegang."
         )
     return (
-        f"Bron is stil: {name} levert sinds {when} niets meer op, terwijl er eerder wel berichten kwamen. "
+        f"Bron is stil: {name} levert sinds {when} niets nieuws meer op, terwijl er eerder wel berichten kwamen. "
         "Controleer of de bron nog werkt (gewijzigd adres, verlopen toegang, andere API)."
     )
