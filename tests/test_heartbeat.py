@@ -127,3 +127,15 @@ def test_real_cycles_find_a_failing_and_a_silent_feed_in_time_and_alert_at_once(
     assert len(bodies) == 2 and any("Bron is stil" in b for b in bodies) and any("Bron werkt niet" in b for b in bodies)
     res = CliRunner().invoke(main, ["status", "--config", str(cfg.path)])
     assert res.exit_code == 1 and "FAILING" in res.output and "SILENT" in res.output, res.output
+
+
+def test_the_flow_run_pings_too(prefect_harness, srv, tmp_path):
+    """`edumon serve`'s path: the monitor-cycle flow pings after the cycle, /fail when it ends Failed."""
+    from flows.monitor import monitor_cycle
+
+    hb = f'heartbeat_url = "{srv.url}/ping/{TOKEN}"'
+    assert monitor_cycle(str(cfg_with(tmp_path, [srv.url + "/good.xml"], hb).path), return_state=True).is_completed()
+    assert pings(srv) == ["GET "]
+    both = cfg_with(tmp_path, [srv.url + "/good.xml", srv.url + "/gone.xml"], hb)
+    assert monitor_cycle(str(both.path), return_state=True).is_failed()
+    assert pings(srv) == ["GET ", "GET /fail"]
