@@ -83,10 +83,6 @@ class Thresholds:
     def silent_for(self, source: str) -> timedelta | None:
         return self.silent_after.get(source, timedelta(hours=DEFAULT_SILENT_AFTER_HOURS["rss"]))
 
-    @property
-    def longest_silence(self) -> timedelta:
-        return max((t for t in self.silent_after.values() if t is not None), default=timedelta(0))
-
 
 @dataclass(frozen=True)
 class Finding:
@@ -138,10 +134,6 @@ def content_at(run: Run) -> datetime | None:
         return None
     newest = run.get("newest_item_at")
     return min(_utc(newest), started) if newest is not None else started
-
-
-def _delivered(run: Run) -> bool:
-    return content_at(run) is not None
 
 
 def _by_target(runs: Iterable[Run]) -> dict[tuple[str, str], list[Run]]:

@@ -197,3 +197,48 @@ def test_the_runs_in_the_future_of_the_clock_are_not_judged():
     hist = [run(h(60), fetched=3, newest=NOW - h(60)), run(m(0), status="not_modified")]
     assert health.findings(hist, RSS, NOW - h(13)) == []  # at that time only the first run existed
     assert len(health.findings(hist, RSS, NOW)) == 1
+
+
+# --- the warehouse query keeps what the rules need, however long the history -----------------
+
+
+def test_long_histories_keep_the_start_of_the_streak_and_the_last_new_item(tmp_path):
+    from warehouse import Warehouse, record_run
+
+    feed, quiet = "https://a.example.nl/feed", "https://b.example.nl/feed"
+    cfg = load_config(
+        write_config(tmp_path, [feed, quiet], extra='[alerts]\nadmin_contacts = ["https://beheer.example.nl/hook"]\n')
+    )
+    wh = Warehouse(cfg.warehouse.path)
+    runs = [run(timedelta(days=5), fetched=3, newest=NOW - timedelta(days=5))]
+    runs += every(m(15), timedelta(days=4), status="failed")  # 385 failures in a row
+    runs += [run(timedelta(days=10), fetched=2, newest=NOW - timedelta(days=11), target=quiet)]
+    runs += every(m(15), timedelta(days=9), status="not_modified", target=quiet)  # 865 answers of 304
+    with wh.transaction() as con:
+        for i, r in enumerate(runs):
+            record_run(
+                con,
+                cycle_id=f"c{i}",
+                source="rss",
+                target=r["target"],
+                status=r["status"],
+                error=r["error"],
+                http_status=None,
+                requests=1,
+                fetched=r["fetched"],
+                relevant=0,
+                new=0,
+                started_at=r["started_at"],
+                finished_at=r["started_at"] + timedelta(seconds=1),
+                newest_item_at=r["newest_item_at"],
+            )
+    found, alerted = health.check_and_alert(cfg, NOW)
+    assert {(f.kind, f.target, f.since) for f in alerted} == {
+        ("failing", feed, NOW - timedelta(days=4)),
+        ("silent", quiet, NOW - timedelta(days=10)),  # the first run: its items were already a day old
+    }
+    with wh.connect(read_only=True) as con:
+        kept = health.recent_runs(con, cfg.health, NOW)
+    assert len(kept) < len(runs) / 2  # not the whole history: the streak, the first run, the newest content
+    # an hour later, still failing and still quiet: the same episodes, no second alert
+    assert health.check_and_alert(cfg, NOW + timedelta(hours=1))[1] == []
