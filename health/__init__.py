@@ -309,28 +309,26 @@ WITH r AS (
            CASE WHEN status IN ('failed', 'rate_limited') OR coalesce(fetched, 0) = 0 THEN NULL
                 ELSE least(coalesce(newest_item_at, started_at), started_at) END AS content_at
     FROM source_runs
-), k AS (
-    SELECT *,
-           max(CASE WHEN status NOT IN ('failed', 'rate_limited') THEN started_at END) OVER w AS last_good,
-           min(started_at) OVER w AS first_at,
-           row_number() OVER (PARTITION BY source, target ORDER BY started_at DESC) AS rn,
-           row_number() OVER (PARTITION BY source, target ORDER BY content_at DESC NULLS LAST) AS rn_content
+), per_target AS (
+    SELECT source, target,
+           max(started_at) FILTER (WHERE status NOT IN ('failed', 'rate_limited')) AS last_good,
+           min(started_at) AS first_at,
+           arg_max(started_at, content_at) FILTER (WHERE content_at IS NOT NULL) AS content_run_at
     FROM r
-    WINDOW w AS (PARTITION BY source, target)
+    GROUP BY source, target
 )
-SELECT source, target, status, error, fetched, new, started_at, finished_at, newest_item_at
-FROM k
-WHERE rn <= ? OR started_at >= coalesce(last_good, first_at) OR started_at = first_at
-   OR (rn_content = 1 AND content_at IS NOT NULL)
-ORDER BY source, target, started_at
+SELECT r.source, r.target, status, error, fetched, new, started_at, finished_at, newest_item_at
+FROM r JOIN per_target p ON r.source = p.source AND r.target = p.target
+WHERE started_at >= coalesce(p.last_good, p.first_at) OR started_at = p.first_at OR started_at = p.content_run_at
+ORDER BY r.source, r.target, started_at
 """
 
 
 def recent_runs(con: duckdb.DuckDBPyConnection, health: HealthConfig, now: datetime) -> list[dict[str, Any]]:
-    """The runs the rules need, per target: the current failure streak and the run before it,
-    the last few runs, the first run, and the run with the newest content."""
-    limits = Thresholds.of(health)
-    cur = con.execute(RUNS_SQL, [(limits.failures_before_alert or 1) + 1])
+    """The runs the rules need, per target: the last good run and the failure streak after it,
+    the first run, and the run with the newest content (`health` and `now` are not needed: the
+    rules judge the runs' own times)."""
+    cur = con.execute(RUNS_SQL)
     names = [d[0] for d in cur.description]
     return [dict(zip(names, row)) for row in cur.fetchall()]
 
