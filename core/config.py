@@ -298,11 +298,24 @@ class ScheduleConfig:
 
 @dataclass
 class HealthConfig:
-    """When a source counts as broken: failing N cycles in a row, or silent while it used to deliver."""
+    """When a source counts as broken (failing for a while, or silent: no new item for a while),
+    and the optional heartbeat that tells an outside monitor each cycle ran.
 
-    failures_before_alert: int = 3
-    silent_after_hours: float = 48.0
+    Older keys still load: `failures_before_alert` (N failed cycles in a row) is used only when
+    `failing_after_minutes` is not given; `silent_after_hours` applies to every kind whose
+    `silent_after_hours_<kind>` is not given.  The effective values: `health.rules.Thresholds`."""
+
+    failing_after_minutes: float | None = None  # default 30; wins over failures_before_alert
+    failures_before_alert: int | None = None  # older key: N failed cycles in a row
+    silent_after_hours: float | None = None  # older key: one value for every kind
+    silent_after_hours_rss: float | None = None  # default 48; 0 = never silent
+    silent_after_hours_bluesky: float | None = None  # default 168 (per account, all its queries)
+    silent_after_hours_mastodon: float | None = None  # default 336 (per instance, all its hashtags)
     overdue_grace_minutes: float = 30.0  # `edumon status`: a cycle this late after its schedule is overdue
+    heartbeat_url: str | None = None  # pinged after each good cycle (healthchecks.io style)
+    heartbeat_url_env: str | None = None  # or: the environment variable holding that URL (it may hold a token)
+    heartbeat_fail: bool = True  # ping <url>/fail after a failed cycle
+    heartbeat_timeout_s: float = 5.0
 
 
 @dataclass
@@ -578,16 +591,21 @@ def _check_schedule(cfg: Config) -> None:
         ("schedule.fetch_retries", sch.fetch_retries, 0),
         ("health.failures_before_alert", h.failures_before_alert, 1),
     ):
-        if value < low:
+        if value is not None and value < low:
             raise ConfigError(f"{where}: must be at least {low}")
     for where, num in (
         ("schedule.lock_wait_s", sch.lock_wait_s),
         ("schedule.retry_jitter_factor", sch.retry_jitter_factor),
-        ("health.silent_after_hours", h.silent_after_hours),
-        ("health.overdue_grace_minutes", h.overdue_grace_minutes),
+        *((f"health.{k}", getattr(h, k)) for k in _HEALTH_DURATIONS),
     ):
-        if num < 0:
+        if num is not None and num < 0:
             raise ConfigError(f"{where}: must not be negative")
+    if h.heartbeat_timeout_s <= 0:
+        raise ConfigError("health.heartbeat_timeout_s: must be more than 0 seconds")
+    if h.heartbeat_url is not None:
+        _check_url("health.heartbeat_url", h.heartbeat_url)
+    if h.heartbeat_url and h.heartbeat_url_env:
+        raise ConfigError("health.heartbeat_url_env: give heartbeat_url or heartbeat_url_env, not both")
     for i, d in enumerate(sch.retry_delays_s):
         if d < 0:
             raise ConfigError(f"schedule.retry_delays_s[{i}]: must not be negative")
@@ -640,6 +658,16 @@ def _check_aliases(data: dict[str, Any]) -> None:
                 f"schools[{i}].aliases: empty for school{name}; list the names it goes by, "
                 "or leave the key out to match its name"
             )
+
+
+_HEALTH_DURATIONS = (
+    "failing_after_minutes",
+    "silent_after_hours",
+    "silent_after_hours_rss",
+    "silent_after_hours_bluesky",
+    "silent_after_hours_mastodon",
+    "overdue_grace_minutes",
+)
 
 
 def parse_config(data: dict[str, Any], path: Path | None = None) -> Config:

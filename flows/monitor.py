@@ -116,7 +116,7 @@ def deliver_alerts(cfg: Config, report: pipeline.CycleReport) -> pipeline.CycleR
 def check_source_health(cfg: Config) -> list[health.Finding]:
     """Failing and silent sources; a new episode raises one admin alert."""
     logger = get_run_logger()
-    found, alerted = health.check_and_alert(cfg)
+    found, alerted = health.check_and_alert(cfg, deliver=True)
     new = {f.alert_id for f in alerted}
     for f in found:
         logger.warning(
@@ -202,6 +202,7 @@ def monitor_cycle(config_path: str) -> Any:
                 check_source_health(cfg)
             except Exception as e:  # the health check never costs the cycle its result
                 logger.error("source health check failed: %s: %s", type(e).__name__, e)
+        health.heartbeat.after_cycle(cfg, report)
     except CycleBusy as e:
         logger.warning(str(e))
         return Cancelled(message=str(e))
@@ -253,7 +254,9 @@ def api_unavailable(timeout_s: float = API_CHECK_TIMEOUT_S) -> str | None:
 def run_direct(cfg: Config) -> pipeline.CycleReport:
     """The cycle as plain functions under the warehouse lock (raises `CycleBusy`)."""
     with cycle_lock(cfg, "cycle"):
-        return pipeline.run_cycle(cfg)
+        report = pipeline.run_cycle(cfg)
+        health.after_cycle(cfg, report)  # source health, then the heartbeat
+        return report
 
 
 def run_as_flow(cfg: Config) -> pipeline.CycleReport | None:

@@ -57,6 +57,7 @@ class TargetReport:
     new: int = 0
     started_at: datetime = field(default_factory=utcnow)
     finished_at: datetime = field(default_factory=utcnow)
+    newest_item_at: datetime | None = None  # the newest item's date: source health judges silence on it
 
 
 @dataclass
@@ -112,6 +113,7 @@ def fetch_target(target: Target, state: dict[str, Any], secrets: Secrets) -> tup
         len(result.mentions),
         started_at=started,
         finished_at=utcnow(),
+        newest_item_at=max((m.published_at for m in result.mentions if m.published_at), default=None),
     )
     return result, report
 
@@ -196,6 +198,7 @@ def store(
                 new=r.new,
                 started_at=r.started_at,
                 finished_at=r.finished_at,
+                newest_item_at=r.newest_item_at,
             )
     # first occurrence per id only
     out, seen = [], set()
@@ -226,6 +229,9 @@ def replay_spool(cfg: Config, wh: Warehouse, report: CycleReport | None = None) 
                         **r,
                         "started_at": datetime.fromisoformat(r["started_at"]),
                         "finished_at": datetime.fromisoformat(r["finished_at"]),
+                        "newest_item_at": datetime.fromisoformat(r["newest_item_at"])
+                        if r.get("newest_item_at")
+                        else None,
                     }
                 )
                 for r in payload["reports"]

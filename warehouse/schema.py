@@ -308,6 +308,15 @@ CREATE TABLE followup_school_decisions (
 );
 """,
     ),
+    (
+        11,
+        "source-runs-newest-item",
+        """
+-- when the newest item a fetch returned was published (NULL: no items, or none with a date), so
+-- source health judges silence on content: a feed answering 304 or repeating old items is not news
+ALTER TABLE source_runs ADD COLUMN newest_item_at TIMESTAMPTZ;
+""",
+    ),
 ]
 
 LATEST = max(version for version, _, _ in MIGRATIONS)

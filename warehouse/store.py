@@ -332,12 +332,15 @@ def record_run(
     new: int,
     started_at: datetime,
     finished_at: datetime,
+    newest_item_at: datetime | None = None,
 ) -> str:
     """Record one fetch of one target.  The run id is derived from (cycle, source, target), so
     writing the same cycle again (a spool replayed after a crash) records it once."""
     run_id = hashlib.sha256(f"{cycle_id}\x1f{source}\x1f{target}".encode()).hexdigest()[:32]
     con.execute(
-        "INSERT INTO source_runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+        "INSERT INTO source_runs (run_id, cycle_id, source, target, status, error, http_status, requests, fetched,"
+        " relevant, new, started_at, finished_at, duration_ms, newest_item_at)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
         [
             run_id,
             cycle_id,
@@ -353,6 +356,7 @@ def record_run(
             started_at,
             finished_at,
             (finished_at - started_at).total_seconds() * 1000,
+            newest_item_at,
         ],
     )
     return run_id
