@@ -218,7 +218,8 @@ def _remove_with_mentions(con: duckdb.DuckDBPyConnection, report: PurgeReport, d
         for table, where in _WITH_MENTIONS:
             report.removed[table] = report.removed.get(table, 0) + _remove(con, table, where, None, dry_run)
         gone = [k[0] for k in keys]
-        if gone and not dry_run:  # episodes that stay forget the purged mentions' ids
+        episodes = con.execute("SELECT count(*) FROM escalations").fetchall()[0][0]
+        if gone and episodes and not dry_run:  # episodes that stay forget the purged mentions' ids
             con.execute(
                 """UPDATE escalations SET mention_ids = list_filter(mention_ids, lambda x: NOT list_contains($ids, x))
                    WHERE list_has_any(mention_ids, $ids)""",
@@ -306,9 +307,12 @@ def purge(cfg: Config, now: datetime | None = None, dry_run: bool = False, compa
     with wh.transaction() as con:
         sync_settings(con, cfg)
         report = apply(con, cfg, now)
-        purged = {r[0] for r in con.execute("SELECT mention_id FROM purged_mentions").fetchall()}
+        spooled = spool.spool_dir_for(cfg)
+        purged: set[str] = set()
+        if spooled.exists() and any(spooled.iterdir()):  # the ids only when there is a spool to clean
+            purged = {r[0] for r in con.execute("SELECT mention_id FROM purged_mentions").fetchall()}
         due = get_setting(con, COMPACTION_DUE) is not None
-    report.spool_files = spool.scrub(spool.spool_dir_for(cfg), purged, report.cutoff)
+    report.spool_files = spool.scrub(spooled, purged, report.cutoff)
     if due and compact_file:
         report.compaction = compact(wh, clear_setting=COMPACTION_DUE)
     return report

@@ -154,22 +154,32 @@ _ACCT_RE = r"@?[\pL\pN_.+\-]+@[\pL\pN\-]+(\.[\pL\pN\-]+)+"
 _BSKY_RE = r"@?[\pL\pN\-]+(\.[\pL\pN\-]+)*\.bsky\.social"
 _DID_RE = r"did:[a-z]+:[A-Za-z0-9_:%\-]+(\.[A-Za-z0-9_:%\-]+)*"
 _MENTION_RE = r"@[\pL\pN_]+([.\-][\pL\pN_]+)*"
-_BEFORE = r"(^|[^\pL\pN_.@\-])"  # what may precede a handle token
-_AFTER = r"($|[^\pL\pN_@\-])"  # ... and follow it (a full stop may end the sentence)
+# around the author's own handle (ASCII: the pattern is compiled per row, and Unicode classes
+# make that about 30 times slower)
+_BEFORE = r"(^|[^A-Za-z0-9_.@\-])"  # what may precede a handle token
+_AFTER = r"($|[^A-Za-z0-9_@\-])"  # ... and follow it (a full stop may end the sentence)
 
 
 def masked_sql(col: str) -> str:
     """SQL that masks handles and links in `col` (a text column of `mentions m`), only at
-    mention positions (see the comment above)."""
-    own_handle = "length(m.author) >= 3 AND regexp_matches(m.author, '[.@]') AND NOT regexp_matches(m.author, '\\s')"
+    mention positions (see the comment above).
+
+    The author's own handle needs a pattern built per row (about 1 ms each), so that step runs
+    only where it can matter: a dotted handle (a Bluesky custom domain like `leiden.nl`; an
+    `@` acct or a `*.bsky.social` handle is caught by the fixed patterns) that occurs in the text.
+    """
+    own_handle = (
+        "length(m.author) >= 3 AND strpos(m.author, '.') > 0 AND strpos(m.author, '@') = 0 "
+        "AND NOT regexp_matches(m.author, '\\s') AND NOT suffix(lower(m.author), '.bsky.social') "
+        f"AND strpos(lower({col}), lower(m.author)) > 0"
+    )
     expr = f"regexp_replace({col}, '{_LINK2_RE}', '[link]', 'g')"
     expr = (
         f"CASE WHEN {own_handle} THEN regexp_replace({expr}, '(?i){_BEFORE}@?' || regexp_escape(m.author) || "
         f"'{_AFTER}', '\\1@[account]\\2', 'g') ELSE {expr} END"
     )
-    for pattern in (_ACCT_RE, _BSKY_RE, _DID_RE, _MENTION_RE):
-        expr = f"regexp_replace({expr}, '{pattern}', '@[account]', 'g')"
-    return expr
+    accounts = "|".join(f"({p})" for p in (_ACCT_RE, _BSKY_RE, _DID_RE, _MENTION_RE))  # one pass, in this order
+    return f"regexp_replace({expr}, '{accounts}', '@[account]', 'g')"
 
 
 MASKED_TEXT = f"""
