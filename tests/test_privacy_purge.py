@@ -187,3 +187,41 @@ def test_without_the_compaction_the_deleted_text_stays_in_the_file(cfg: Config) 
             con.execute("INSERT INTO settings VALUES ('timezone', 'UTC')")  # the primary key holds
     report = run_cycle(cfg)  # and a cycle runs on it
     assert report.ok
+
+
+def test_a_locked_warehouse_postpones_the_compaction_to_the_next_purge(
+    cfg: Config, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from locks import hold_lock
+
+    import warehouse.retention as retention
+
+    db = Path(cfg.warehouse.path)
+    run_cycle(cfg)
+    mid = Warehouse(db).query("SELECT mention_id FROM mentions WHERE source_id = ?", [LINK])[0][0]
+    with Warehouse(db).transaction() as con:  # the police report is closed (an open one keeps the post)
+        update_followup(con, mid, by="comms", now=utcnow(), status="done", note="aangifte gedaan")
+    mark_deleted(Warehouse(db), [mid], utcnow())
+    real, holders = retention.compact, []
+
+    def another_process_takes_the_lock_first(wh: Warehouse, clear_setting: str | None = None):  # type: ignore[no-untyped-def]
+        holders.append(hold_lock(db, 30))
+        return real(wh, clear_setting=clear_setting)
+
+    monkeypatch.setattr(retention, "compact", another_process_takes_the_lock_first)
+    cfg.warehouse.lock_timeout_s = 1
+    try:
+        report = purge(cfg)
+    finally:
+        for h in holders:
+            h.kill()
+            h.wait()
+    assert report.mention_ids == [mid]  # the purge itself is done ...
+    assert report.compaction is None and "compaction postponed to the next purge" in report.summary()
+    assert tables_holding(db, TEXT) == []
+    assert TEXT.encode() in db.read_bytes()  # ... the file is not compacted yet
+    assert get_setting_of(db, COMPACTION_DUE) is not None
+    monkeypatch.setattr(retention, "compact", real)
+    again = purge(cfg)  # the next night
+    assert again.mention_ids == [] and again.compaction is not None
+    assert TEXT.encode() not in db.read_bytes()

@@ -27,7 +27,7 @@ import pyarrow as pa
 
 from . import spool
 from .compact import CompactReport, compact
-from .store import warehouse_for
+from .store import WarehouseLocked, warehouse_for
 from .views import drop_orphan_pseudonyms, get_setting, set_setting, sync_settings
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -67,6 +67,7 @@ class PurgeReport:
     mention_ids: list[str] = field(default_factory=list)
     spool_files: int = 0  # spool files removed or rewritten without purged mentions
     compaction: CompactReport | None = None  # the file rewritten without the deleted rows' blocks
+    compaction_postponed: str | None = None  # why it could not run now (the next purge does it)
 
     @property
     def mentions(self) -> int:
@@ -87,6 +88,8 @@ class PurgeReport:
             parts.append(f"{self.spool_files} spool files cleaned")
         if self.compaction is not None:
             parts.append(self.compaction.summary())
+        if self.compaction_postponed:
+            parts.append(self.compaction_postponed)
         return f"purge (retention {self.days} days): " + "; ".join(parts)
 
 
@@ -314,5 +317,8 @@ def purge(cfg: Config, now: datetime | None = None, dry_run: bool = False, compa
         due = get_setting(con, COMPACTION_DUE) is not None
     report.spool_files = spool.scrub(spooled, purged, report.cutoff)
     if due and compact_file:
-        report.compaction = compact(wh, clear_setting=COMPACTION_DUE)
+        try:
+            report.compaction = compact(wh, clear_setting=COMPACTION_DUE)
+        except WarehouseLocked as e:  # the purge itself is done; the compaction stays due
+            report.compaction_postponed = f"compaction postponed to the next purge: {e}"
     return report
