@@ -174,9 +174,12 @@ def test_without_the_compaction_the_deleted_text_stays_in_the_file(cfg: Config) 
     assert TEXT.encode() in db.read_bytes()  # ... but still readable in the file
     assert get_setting_of(db, COMPACTION_DUE) is not None  # and the compaction is still due
     rows_before = Warehouse(db).query("SELECT count(*) FROM mentions")[0][0]
+    db.chmod(0o600)  # readable by the service account only
     size = db.stat().st_size
     done = compact(Warehouse(db), clear_setting=COMPACTION_DUE)
     assert TEXT.encode() not in db.read_bytes()
+    assert db.stat().st_mode & 0o777 == 0o600  # and it stays so
+    assert [p.name for p in db.parent.iterdir() if p.name.startswith(".")] == []  # no copy left beside it
     assert done.bytes_before == size and done.bytes_after == db.stat().st_size
     # the compacted file is the same warehouse: rows, keys, views
     wh = Warehouse(db)

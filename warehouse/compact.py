@@ -4,8 +4,8 @@ DuckDB marks the blocks of deleted rows free and reuses them later, but does not
 them: after a purge the purged texts stay readable in the file (`CHECKPOINT` and `VACUUM`
 do not change that; measured with a byte grep). `compact` copies every table, view, index
 and constraint to a new file beside it (`COPY FROM DATABASE`: only live rows are written),
-checks that every table has the same number of rows, and swaps the new file in with one
-atomic rename while it still holds the old file's lock, so no other process can write to the
+checks that every table has the same number of rows, gives it the old file's owner and
+permissions, and swaps the new file in with one atomic rename while it still holds the old file's lock, so no other process can write to the
 old file between the copy and the swap; a process that opens the path afterwards gets the new
 file. On any error the new file is removed and the old one stays as it was.
 
@@ -15,6 +15,7 @@ Needs free disk space for one more copy of the warehouse while it runs.
 from __future__ import annotations
 
 import os
+import stat
 import time
 import uuid
 from dataclasses import dataclass
@@ -49,6 +50,11 @@ def _sql_str(p: Path) -> str:
     return "'" + str(p).replace("'", "''") + "'"
 
 
+def _ident(name: str) -> str:
+    """A quoted SQL identifier (a database or table name DuckDB reported)."""
+    return '"' + name.replace('"', '""') + '"'
+
+
 def _tables(con: duckdb.DuckDBPyConnection, database: str) -> list[str]:
     rows = con.execute(
         "SELECT table_name FROM duckdb_tables() WHERE database_name = ? AND NOT temporary ORDER BY 1", [database]
@@ -61,13 +67,13 @@ def _copy(con: duckdb.DuckDBPyConnection, target: Path, clear_setting: str | Non
     source = con.execute("SELECT current_database()").fetchall()[0][0]
     con.execute(f"ATTACH {_sql_str(target)} AS {ALIAS}")
     try:
-        con.execute(f'COPY FROM DATABASE "{source}" TO {ALIAS}')
+        con.execute(f"COPY FROM DATABASE {_ident(source)} TO {ALIAS}")
         tables = _tables(con, source)
         if _tables(con, ALIAS) != tables:
             raise CompactionFailed(f"the copy has other tables than {source}")
         for t in tables:
-            a = con.execute(f'SELECT count(*) FROM "{source}".main."{t}"').fetchall()[0][0]
-            b = con.execute(f'SELECT count(*) FROM {ALIAS}.main."{t}"').fetchall()[0][0]
+            a = con.execute(f"SELECT count(*) FROM {_ident(source)}.main.{_ident(t)}").fetchall()[0][0]
+            b = con.execute(f"SELECT count(*) FROM {ALIAS}.main.{_ident(t)}").fetchall()[0][0]
             if a != b:
                 raise CompactionFailed(f"table {t}: {a} rows in the warehouse, {b} in the copy")
         if clear_setting and "settings" in tables:
@@ -75,6 +81,16 @@ def _copy(con: duckdb.DuckDBPyConnection, target: Path, clear_setting: str | Non
     finally:
         con.execute(f"DETACH {ALIAS}")
     return len(tables)
+
+
+def _same_owner_and_mode(old: Path, new: Path) -> None:
+    """The new file gets the old one's permissions (e.g. readable by the service account only)."""
+    st = old.stat()
+    os.chmod(new, stat.S_IMODE(st.st_mode))
+    try:
+        os.chown(new, st.st_uid, st.st_gid)
+    except PermissionError:  # not root: the file is ours already
+        pass
 
 
 def _fsync(path: Path) -> None:
@@ -98,6 +114,7 @@ def compact(wh: Warehouse, clear_setting: str | None = None) -> CompactReport:
         con.execute("CHECKPOINT")
         try:
             n = _copy(con, target, clear_setting)
+            _same_owner_and_mode(path, target)
             _fsync(target)
             os.replace(target, path)
         finally:
