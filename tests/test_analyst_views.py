@@ -147,13 +147,14 @@ def test_pseudonyms_stable_across_exports_and_different_with_another_key(tmp_pat
     get = lambda out: {r["mention_id"]: r["author_pseudonym"] for r in _dataset(out, "mentions_pseudonymous")}  # noqa: E731
     export(cfg, tmp_path / "one", secrets=secrets(KEY_A))
     export(cfg, tmp_path / "two", secrets=secrets(KEY_A))
-    export(cfg, tmp_path / "three", secrets=secrets(KEY_B))
+    # another key only on purpose (issue 18.3: never silently), see tests/test_pseudonyms.py
+    export(cfg, tmp_path / "three", secrets=secrets(KEY_B), rotate_key=True)
     a1, a2, b = get(tmp_path / "one"), get(tmp_path / "two"), get(tmp_path / "three")
     assert a1 == a2 and all(a1.values())
     assert all(a1[k] != b[k] for k in a1)
     assert b[ms[0].mention_id] == b[ms[1].mention_id]
     # and back to the first key: the first pseudonyms again
-    export(cfg, tmp_path / "four", secrets=secrets(KEY_A))
+    export(cfg, tmp_path / "four", secrets=secrets(KEY_A), rotate_key=True)
     assert get(tmp_path / "four") == a1
 
 

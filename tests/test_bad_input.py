@@ -225,6 +225,11 @@ REVIEWED_SQL_FSTRINGS = {
     ("warehouse/export.py", "_sql_str(target)"),  # the export path, quoted ('' doubling): tested below
     ("warehouse/export.py", "_sql_str(target / 'month=none' / 'data_0.parquet')"),
     ("warehouse/retention.py", "table"),  # DEPENDENT_TABLES, a code constant
+    ("warehouse/retention.py", "where"),  # _WITH_MENTIONS and _BY_AGE conditions, code constants
+    ("warehouse/compact.py", "_sql_str(target)"),  # the compaction's new file, quoted ('' doubling)
+    ("warehouse/compact.py", "ALIAS"),  # a code constant
+    ("warehouse/compact.py", "_ident(source)"),  # the database name DuckDB reports, quoted ("" doubling)
+    ("warehouse/compact.py", "_ident(t)"),  # table names DuckDB reports, quoted ("" doubling)
     ("warehouse/views.py", "AUTHOR_KEY_SQL"),  # a code constant
     ("edumon/protocol/db.py", "table"),  # table names: literals at every call site
     ("edumon/protocol/db.py", "col_list"),  # keys of rows built in code

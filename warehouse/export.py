@@ -62,11 +62,12 @@ def _sql_str(p: Path) -> str:
 
 
 @contextmanager
-def _current(wh: Warehouse, cfg: Config, key: bytes) -> Iterator[duckdb.DuckDBPyConnection]:
+def _current(wh: Warehouse, cfg: Config, key: bytes, rotate: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
     """A read-only connection on which every author has a pseudonym under `key` (a cycle
-    may store new authors between `prepare` and the read: then prepare again)."""
-    for _ in range(3):
-        prepare(wh, cfg, key)
+    may store new authors between `prepare` and the read: then prepare again). `rotate`:
+    the key replaces the warehouse's (every pseudonym recomputed)."""
+    for attempt in range(3):
+        prepare(wh, cfg, key, rotate=rotate and attempt == 0)
         with wh.connect(read_only=True) as con:
             if missing_pseudonyms(con, key) == 0:
                 yield con
@@ -81,8 +82,12 @@ def export(
     secrets: Secrets | None = None,
     now: datetime | None = None,
     wh: Warehouse | None = None,
+    rotate_key: bool = False,
 ) -> ExportReport:
-    """Write the pseudonymous datasets to `out` (created if needed); returns row counts."""
+    """Write the pseudonymous datasets to `out` (created if needed); returns row counts.
+
+    A key other than the one the warehouse's pseudonyms were made with is refused
+    (`PseudonymKeyMismatch`) unless `rotate_key`: then it becomes the warehouse's key."""
     key = require_key(cfg, secrets)
     wh = wh or Warehouse(cfg.warehouse.path, lock_timeout_s=cfg.warehouse.lock_timeout_s)
     if not wh.path.exists():
@@ -93,7 +98,7 @@ def export(
     staging = out / f".staging-{uuid.uuid4().hex[:8]}"
     staging.mkdir()
     try:
-        with _current(wh, cfg, key) as con:
+        with _current(wh, cfg, key, rotate_key) as con:
             version = schema_version(con)
             tz = get_setting(con, "timezone")
             for name, sql in DATASETS.items():

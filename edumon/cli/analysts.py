@@ -13,13 +13,13 @@ import click
 import duckdb
 
 from core.config import Config
-from edumon.cli.options import CliError, config_option
+from edumon.cli.options import CliError, config_option, usage_error
 from edumon.cli.progress import Progress
 from pipeline.deletion import check_deleted as do_check
 from warehouse import Warehouse, WarehouseLocked
 from warehouse.export import export as do_export
 from warehouse.retention import purge as do_purge
-from warehouse.views import PseudonymKeyMissing, prepare, pseudonym_key
+from warehouse.views import PseudonymKeyMismatch, PseudonymKeyMissing, prepare, pseudonym_key
 
 T = TypeVar("T")
 
@@ -132,6 +132,8 @@ def query(cfg: Config, sql: str, fmt: str, wait: float | None, max_rows: int) ->
         )
     except FileNotFoundError as e:
         raise CliError(str(e)) from None
+    except PseudonymKeyMismatch as e:
+        raise usage_error(str(e)) from None
     except duckdb.Error as e:
         msg = str(e).strip().splitlines()[0]
         if "read-only" in msg.lower():
@@ -168,11 +170,19 @@ def query(cfg: Config, sql: str, fmt: str, wait: float | None, max_rows: int) ->
 @click.option(
     "--out", "out_dir", required=True, type=click.Path(file_okay=False), help="Directory for the Parquet files."
 )
-def export(cfg: Config, out_dir: str) -> None:
+@click.option(
+    "--rotate-key",
+    is_flag=True,
+    help="Make the key in the environment the warehouse's new pseudonym key: every author gets a new "
+    "pseudonym (older exports no longer match). Without it, a key other than the warehouse's is refused.",
+)
+def export(cfg: Config, out_dir: str, rotate_key: bool) -> None:
     """Export the pseudonymous mentions and the views as Parquet (zstd, one folder per month).
 
     No handle, name, author id or raw payload is exported; authors appear as a keyed
     hash (key: $EDUMON_PSEUDONYM_KEY, or the variable [analytics] pseudonym_key_env names).
+    A key other than the one the warehouse's pseudonyms were made with is refused (exit 2);
+    --rotate-key changes it on purpose.
 
     \b
     Example:
@@ -182,8 +192,13 @@ def export(cfg: Config, out_dir: str) -> None:
     try:
         with Progress(f"Exporting to {out_dir}"):
             report = with_lock_wait(
-                cfg, cfg.warehouse.lock_timeout_s, "edumon export", lambda wh: do_export(cfg, out_dir, wh=wh)
+                cfg,
+                cfg.warehouse.lock_timeout_s,
+                "edumon export",
+                lambda wh: do_export(cfg, out_dir, wh=wh, rotate_key=rotate_key),
             )
+    except PseudonymKeyMismatch as e:
+        raise usage_error(str(e)) from None
     except (PseudonymKeyMissing, FileNotFoundError) as e:
         raise CliError(str(e)) from None
     click.echo(report.summary())

@@ -24,6 +24,7 @@ import click
 from classifiers import ClassifierError
 from core.config import ClassifierConfig, Config, ConfigError, load_config
 from warehouse import SchemaTooNew, Warehouse, WarehouseLocked, warehouse_for
+from warehouse.views import PseudonymKeyMismatch, PseudonymKeyMissing, verify_key
 
 EXIT_OK = 0
 EXIT_FAILED = 1  # ran, but a source or delivery failed (or what was asked cannot be done now)
@@ -49,6 +50,17 @@ class CliError(click.ClickException):
 def usage_error(message: str) -> CliError:
     """A usage, config or input error (exit code 2)."""
     return CliError(message, EXIT_USAGE)
+
+
+def refuse_other_pseudonym_key(cfg: Config) -> None:
+    """Before `run` and `serve`: a pseudonym key other than the warehouse's is a config error
+    (exit 2), not a silent new pseudonym for every author (`warehouse.views.verify_key`)."""
+    try:
+        verify_key(cfg, warehouse_for(cfg))
+    except PseudonymKeyMismatch as e:
+        raise usage_error(str(e)) from None
+    except PseudonymKeyMissing:  # a too-short key: the cycle warns and computes no pseudonyms
+        pass
 
 
 def first_line(e: BaseException) -> str:

@@ -9,7 +9,7 @@ import click
 
 import health
 from core.config import Config
-from edumon.cli.options import EXIT_FAILED, CliError, config_option, usage_error
+from edumon.cli.options import EXIT_FAILED, CliError, config_option, refuse_other_pseudonym_key, usage_error
 from flows.deployments import deployments
 from flows.monitor import prefect_api_url
 from pipeline import warehouse_for
@@ -53,6 +53,7 @@ def serve(cfg: Config, cycle_every: float | None, limit: int | None) -> None:
             "PREFECT_API_URL=http://127.0.0.1:4200/api (or `prefect config set PREFECT_API_URL=...`)"
         )
     assert cfg.path is not None
+    refuse_other_pseudonym_key(cfg)
     deps = deployments(cfg, cfg.path, cycle_every_s=cycle_every)
     click.echo(
         f"Serving {len(deps)} deployments for {cfg.organisation.name} "
