@@ -21,7 +21,7 @@ from conftest import rss_feed, write_config
 
 from core.config import load_config
 from fakes.rss import FeedHandler
-from fakes.server import FakeServer
+from fakes.server import FakeServer, Response
 from warehouse import Warehouse
 
 BIN = Path(sys.executable).parent
@@ -158,3 +158,103 @@ def test_serve_without_a_prefect_server_says_so(tmp_path):
         res = CliRunner().invoke(main, ["serve", "--config", str(cfg_path)])
     assert res.exit_code == 2
     assert "needs a Prefect server" in res.output and "prefect server start" in res.output
+
+
+# --- a failing cycle under serve: what the logs and Prefect keep (issue 18.1) ----------------
+
+POST_TEXT = "Zonnebloemveld-7731"  # in the post's text: must never reach a log or Prefect
+HANDLE = "karin.jansen78"  # the post's author
+PAYLOAD = "Kwartelkoning-5150"  # in the failing source's error body
+
+
+def threat_feed() -> bytes:
+    return (
+        '<?xml version="1.0" encoding="UTF-8"?><rss version="2.0" xmlns:dc="http://purl.org/dc/elements/1.1/">'
+        "<channel><title>Ouderforum</title><link>https://forum.example.nl</link><description>forum</description>"
+        '<item><title>Re: docent</title><link>https://forum.example.nl/t/p1</link><guid isPermaLink="false">p1</guid>'
+        f"<pubDate>Tue, 24 Nov 2026 09:30:00 +0100</pubDate><dc:creator>{HANDLE}</dc:creator>"
+        f"<description>{POST_TEXT}: die docent van het Ley College moet oppassen, ik ga je opwachten na school."
+        "</description></item></channel></rss>"
+    ).encode()
+
+
+def start_serve(cfg_path: Path, env: dict[str, str], log_path: Path) -> tuple[subprocess.Popen[bytes], Any]:
+    log = open(log_path, "ab")
+    proc = subprocess.Popen(
+        [str(BIN / "edumon"), "serve", "--config", str(cfg_path), "--cycle-every", "5"],
+        env={**env, "PREFECT_RUNNER_POLL_FREQUENCY": "2"},
+        cwd=log_path.parent,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    return proc, log
+
+
+def cycle_runs(url: str) -> list[dict[str, Any]]:
+    try:
+        dep = api(url, "/deployments/name/monitor-cycle/edumon")
+    except urllib.error.HTTPError:
+        return []
+    return api(url, "/flow_runs/filter", {"deployments": {"id": {"any_": [dep["id"]]}}, "sort": "START_TIME_ASC"})
+
+
+def wait_for(url: str, proc: subprocess.Popen[bytes], ok: Any, timeout_s: float) -> list[dict[str, Any]]:
+    """The cycle runs, polled until `ok(runs)` holds, serve exits or `timeout_s` passes."""
+    deadline = time.monotonic() + timeout_s
+    runs: list[dict[str, Any]] = []
+    while time.monotonic() < deadline and proc.poll() is None:
+        time.sleep(1)
+        runs = cycle_runs(url)
+        if ok(runs):
+            break
+    return runs
+
+
+def leaks(path: Path) -> list[str]:
+    data = path.read_bytes()
+    return [f"{s!r} in {path.name}" for s in (POST_TEXT, HANDLE, PAYLOAD) if s.encode() in data]
+
+
+def test_a_failing_cycle_leaves_no_text_or_handle_in_logs_or_prefect(prefect_server, tmp_path):
+    url, env = prefect_server
+    hook: list[bytes] = []
+    with FakeServer() as src:
+        src.route("/forum.xml", FeedHandler(threat_feed()))
+        src.route("/broken.xml", lambda req: Response(500, f"<p>{PAYLOAD} {POST_TEXT}</p>".encode()))
+        src.route("/hook", lambda req: (hook.append(req.body), Response(503, b"busy"))[1])
+        extra = f'[classifier]\nbackend = "rules"\n[alerts]\nwebhook_url = "{src.url}/hook"\ntimeout_s = 3\n'
+        cfg_path = write_config(tmp_path, [src.url + "/forum.xml", src.url + "/broken.xml"], extra=extra)
+        serve, log = start_serve(cfg_path, env, tmp_path / "serve.log")
+        try:
+            runs = wait_for(url, serve, lambda rs: any(r["state_type"] == "FAILED" for r in rs), 120)
+            time.sleep(3)  # the run's last log lines reach the server
+        finally:
+            stop(serve)
+            log.close()
+    output = (tmp_path / "serve.log").read_text(errors="replace")
+    failed = [r for r in runs if r["state_type"] == "FAILED"]
+    assert failed, output[-3000:]
+    run = failed[0]
+    # the cycle did see the post: stored, alerted (the webhook got the text: that is its job)
+    wh = Warehouse(load_config(cfg_path).warehouse.path)
+    [(mention_id, text)] = wh.query("SELECT mention_id, text FROM mentions")
+    assert POST_TEXT in text and hook and POST_TEXT.encode() in hook[0]
+    # Prefect's log of the run reached its database (so the grep below can see what was logged)
+    logs = [
+        e["message"] for e in api(url, "/logs/filter", {"logs": {"flow_run_id": {"any_": [run["id"]]}}, "limit": 200})
+    ]
+    seen = f"{src.url}/forum.xml: ok, 1 fetched, 1 relevant, 1 new"
+    assert any(seen in m for m in logs), logs
+    # nothing the run wrote keeps the text, the handle or the payload: serve's own output, the
+    # server's log, Prefect's database and result storage (every file under PREFECT_HOME)
+    home = Path(env["PREFECT_HOME"])
+    files = [tmp_path / "serve.log", *(p for p in home.rglob("*") if p.is_file())]
+    assert any(seen.encode() in p.read_bytes() for p in files if p.name.startswith("prefect.db"))
+    assert [leak for p in files for leak in leaks(p)] == []
+    assert "Unexpected result for failed state" not in output and "CycleReport(" not in output
+    # the run ends Failed with a short message: counts and target names; the log names the mention by id
+    message = run["state"]["message"]
+    assert message.startswith("1 source(s) failed: rss " + src.url + "/broken.xml: HTTP 500"), message
+    assert "1 new mention(s) stored" in message and len(message) < 300
+    assert any(m == f"stored 1 new mention(s): {mention_id}" for m in logs), logs
