@@ -258,3 +258,97 @@ def test_a_failing_cycle_leaves_no_text_or_handle_in_logs_or_prefect(prefect_ser
     assert message.startswith("1 source(s) failed: rss " + src.url + "/broken.xml: HTTP 500"), message
     assert "1 new mention(s) stored" in message and len(message) < 300
     assert any(m == f"stored 1 new mention(s): {mention_id}" for m in logs), logs
+
+
+# --- an interrupted serve leaves no run that blocks the next cycle (issue 18.4) --------------
+
+
+def utc(ts: str) -> float:
+    from datetime import datetime
+
+    return datetime.fromisoformat(ts.replace("Z", "+00:00")).timestamp()
+
+
+def refused_between(runs: list[dict[str, Any]], start: float, end: float) -> list[str]:
+    """The cycles refused for the deployment's concurrency limit between `start` and `end`."""
+    return [
+        r["name"]
+        for r in runs
+        if r["state_type"] == "CANCELLED"
+        and "concurrency limit" in (r["state"]["message"] or "")
+        and start < utc(r["state"]["timestamp"]) < end
+    ]
+
+
+def pending_since(url: str, run: dict[str, Any]) -> float:
+    """When the run became PENDING (took the deployment's concurrency slot)."""
+    with urllib.request.urlopen(f"{url}/flow_run_states/?flow_run_id={run['id']}", timeout=5) as resp:
+        states = json.loads(resp.read())
+    return min(utc(s["timestamp"]) for s in states if s["type"] == "PENDING")
+
+
+def test_an_interrupted_or_killed_serve_never_blocks_the_next_cycle(prefect_server, tmp_path):
+    import threading
+
+    url, env = prefect_server
+    slow = threading.Event()
+    slow.set()
+
+    def slow_feed(req: Any) -> Response:
+        if slow.is_set():
+            time.sleep(4)  # under the feed's timeout_s = 5: the cycle is busy fetching
+        return Response(200, rss_feed([("z1", "Ley College", "Het Ley College opent een moestuin.")]))
+
+    log_path = tmp_path / "serve.log"
+    with FakeServer() as src:
+        src.route("/slow.xml", slow_feed)
+        cfg_path = write_config(tmp_path, [src.url + "/slow.xml"], extra='[classifier]\nbackend = "rules"\n')
+
+        def interrupt_during_a_cycle(sig: int) -> dict[str, Any]:
+            """Start serve, send `sig` to it and its flow run (as Ctrl-C does) during a cycle."""
+            seen = len(src.requests_to("/slow.xml"))
+            serve, log = start_serve(cfg_path, env, log_path)
+            try:
+                deadline = time.monotonic() + 90
+                while len(src.requests_to("/slow.xml")) == seen and time.monotonic() < deadline:
+                    time.sleep(0.2)
+                running = [r for r in cycle_runs(url) if r["state_type"] == "RUNNING"]
+                assert running, log_path.read_text(errors="replace")[-3000:]
+                os.killpg(serve.pid, sig)
+                serve.wait(timeout=60)
+            finally:
+                stop(serve)
+                log.close()
+            return running[0]
+
+        # Ctrl-C during a cycle: serve cancels the run before it exits
+        first = interrupt_during_a_cycle(signal.SIGINT)
+        [after] = [r for r in cycle_runs(url) if r["id"] == first["id"]]
+        assert after["state_type"] in ("CANCELLED", "CRASHED"), after["state"]
+        # kill -9 of serve and its flow run: nothing is told; the next start ends the run
+        second = interrupt_during_a_cycle(signal.SIGKILL)
+        [after] = [r for r in cycle_runs(url) if r["id"] == second["id"]]
+        assert after["state_type"] == "RUNNING"  # the zombie the issue saw
+        slow.clear()
+        restart = time.time()
+        serve, log = start_serve(cfg_path, env, log_path)
+        try:
+            runs = wait_for(url, serve, lambda rs: any(r["state_type"] == "COMPLETED" for r in rs), 120)
+        finally:
+            stop(serve)
+            log.close()
+    output = log_path.read_text(errors="replace")
+    [after] = [r for r in runs if r["id"] == second["id"]]
+    assert after["state_type"] == "CRASHED" and "its process is gone" in after["state"]["message"]
+    assert f"Marked 1 flow run(s) left running by a stopped serve as crashed: {second['name']}" in output
+    completed = [r for r in runs if r["state_type"] == "COMPLETED"]
+    assert completed, output[-3000:]
+    # the next cycle ran at once: nothing refused for the concurrency limit (the lease is 300 s)
+    # the next cycle ran at once: it took the slot at its first try, nothing was refused for
+    # the concurrency limit before it (a zombie's slot lease lasts 300 s)
+    took_slot = pending_since(url, completed[0])
+    assert refused_between(runs, restart, took_slot) == []
+    print(
+        f"restart to first cycle: slot taken after {took_slot - restart:.1f} s, completed after "
+        f"{utc(completed[0]['end_time']) - restart:.1f} s"
+    )
