@@ -17,6 +17,7 @@ from prefect.cache_policies import NO_CACHE
 from prefect.states import Cancelled
 
 from core.config import Config, load_config
+from flows.serving import claim_run
 from pipeline import deletion
 from pipeline.cyclelock import CycleBusy, cycle_lock
 from warehouse import retention as policy
@@ -24,21 +25,22 @@ from warehouse import retention as policy
 RETENTION_LOCK_WAIT_S = 900.0  # a night-time cycle is short; wait for it rather than skip a night
 
 
-@task(name="check-deleted", cache_policy=NO_CACHE)
+@task(name="check-deleted", cache_policy=NO_CACHE, persist_result=False)
 def check_deleted(cfg: Config) -> Any:
     """Mark the stored posts their source no longer has (a bounded number per run)."""
     return deletion.check_deleted(cfg)
 
 
-@task(name="purge", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=[60, 300])
+@task(name="purge", cache_policy=NO_CACHE, persist_result=False, retries=2, retry_delay_seconds=[60, 300])
 def purge(cfg: Config) -> Any:
     """Apply the retention policy once."""
     return policy.purge(cfg)
 
 
-@flow(name="retention", log_prints=True)
+@flow(name="retention", log_prints=True, persist_result=False)
 def retention(config_path: str) -> Any:
     """Apply the retention policy under the warehouse lock."""
+    claim_run()
     cfg = load_config(config_path)
     logger = get_run_logger()
     checked = check_deleted(cfg, return_state=True)
