@@ -103,7 +103,7 @@ def export_copy(
     key = require_key(cfg, secrets)
     with open_copy(cfg) as con:
         info = publication(con)
-        if info.get("pseudonym_key_id") != key_id(key) or info.get("mentions_without_pseudonym", "0") != "0":
+        if info.get("pseudonym_key_id") != key_id(key) or info.get("authors_without_pseudonym", "0") != "0":
             raise CopyNotCurrent(
                 "the analysts' copy was not published with this pseudonym key; publish it again "
                 "(edumon export does so when it can) or ask the administrator"

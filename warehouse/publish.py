@@ -12,7 +12,7 @@ open) and never blocks the next publish; the next reader opens the new one.
 The copy holds no table with a handle, name, author id, raw payload, alert text or
 evidence: only the three views, materialised, and a `publication` table saying when and
 from what it was made (`published_at`, `schema_version`, `timezone`, `pseudonym_key_id`,
-`authors_without_pseudonym`, `mentions_without_pseudonym`).
+`authors_without_pseudonym`: authors left without a pseudonym, the key not being set).
 """
 
 from __future__ import annotations
@@ -148,9 +148,6 @@ def _info(con: duckdb.DuckDBPyConnection, now: datetime | None) -> dict[str, str
 
 def _finish(con: duckdb.DuckDBPyConnection, out: Published) -> None:
     """Write the `publication` table into the copy and checkpoint it (no WAL left behind)."""
-    out.info["mentions_without_pseudonym"] = str(
-        con.execute("SELECT count(*) FROM mentions_pseudonymous WHERE author_pseudonym IS NULL").fetchall()[0][0]
-    )
     con.execute(f"CREATE TABLE {PUBLICATION} (key VARCHAR PRIMARY KEY, value VARCHAR NOT NULL)")
     values = ", ".join("(?, ?)" for _ in out.info)
     con.execute(f"INSERT INTO {PUBLICATION} VALUES {values}", [x for kv in out.info.items() for x in kv])
