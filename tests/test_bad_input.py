@@ -226,6 +226,7 @@ REVIEWED_SQL_FSTRINGS = {
     ("warehouse/export.py", "_sql_str(target / 'month=none' / 'data_0.parquet')"),
     ("warehouse/retention.py", "table"),  # DEPENDENT_TABLES, a code constant
     ("warehouse/views.py", "AUTHOR_KEY_SQL"),  # a code constant
+    ("warehouse/publish.py", "name"),  # VIEWS, the analysts' view names, code constants
     ("edumon/protocol/db.py", "table"),  # table names: literals at every call site
     ("edumon/protocol/db.py", "col_list"),  # keys of rows built in code
     ("edumon/protocol/db.py", "name"),  # "_in_" + the table name

@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import duckdb
+import pyarrow as pa
 
 from .store import Warehouse, WarehouseLocked, _is_lock_error
 from .views import prepare, pseudonym_key
@@ -36,8 +37,6 @@ from .viewsql import VIEWS
 if TYPE_CHECKING:  # pragma: no cover
     from core.config import Config
     from core.secrets import Secrets
-
-PUBLICATION = "publication"
 
 
 def analysts_path(cfg: Config) -> Path:
@@ -60,17 +59,13 @@ class Published:
         return f"analysts' copy published to {self.path} ({parts}; {self.seconds:.2f} s)"
 
 
-def _sql_str(p: Path) -> str:
-    return "'" + str(p).replace("'", "''") + "'"
-
-
 def _attach_main(con: duckdb.DuckDBPyConnection, wh: Warehouse) -> None:
     """Attach the main warehouse read-only as `wh`, retrying while another process writes it."""
     deadline = time.monotonic() + wh.lock_timeout_s
     delay = 0.05
     while True:
         try:
-            con.execute(f"ATTACH {_sql_str(wh.path)} AS wh (READ_ONLY)")
+            con.execute("ATTACH ? AS wh (READ_ONLY)", [str(wh.path)])
             return
         except duckdb.Error as e:
             if not _is_lock_error(e):
@@ -115,7 +110,7 @@ def publish(
         try:
             con.execute("SET TimeZone = 'UTC'")
             _attach_main(con, wh)
-            for name in VIEWS:
+            for name in VIEWS:  # code constants: the analysts' views
                 con.execute(f"CREATE TABLE main.{name} AS SELECT * FROM wh.main.{name}")
                 out.rows[name] = con.execute(f"SELECT count(*) FROM main.{name}").fetchall()[0][0]
             out.info = {**_info(con, now), "authors_without_pseudonym": str(prep.unpseudonymised)}
@@ -148,9 +143,12 @@ def _info(con: duckdb.DuckDBPyConnection, now: datetime | None) -> dict[str, str
 
 def _finish(con: duckdb.DuckDBPyConnection, out: Published) -> None:
     """Write the `publication` table into the copy and checkpoint it (no WAL left behind)."""
-    con.execute(f"CREATE TABLE {PUBLICATION} (key VARCHAR PRIMARY KEY, value VARCHAR NOT NULL)")
-    values = ", ".join("(?, ?)" for _ in out.info)
-    con.execute(f"INSERT INTO {PUBLICATION} VALUES {values}", [x for kv in out.info.items() for x in kv])
+    con.execute("CREATE TABLE publication (key VARCHAR PRIMARY KEY, value VARCHAR NOT NULL)")
+    con.register("publication_in", pa.table({"key": list(out.info), "value": list(out.info.values())}))
+    try:
+        con.execute("INSERT INTO publication SELECT key, value FROM publication_in")
+    finally:
+        con.unregister("publication_in")
     con.execute("CHECKPOINT")
 
 
@@ -171,7 +169,7 @@ def open_copy(cfg: Config) -> Iterator[duckdb.DuckDBPyConnection]:
 def publication(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
     """What the `publication` table of a copy says (empty for a file that is not a copy)."""
     try:
-        return dict(con.execute(f"SELECT key, value FROM {PUBLICATION}").fetchall())
+        return dict(con.execute("SELECT key, value FROM publication").fetchall())
     except duckdb.CatalogException:
         return {}
 
