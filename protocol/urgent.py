@@ -117,6 +117,8 @@ def send_urgent(
 
 def _claim(cfg: Config, mentions: Sequence[Mention], cycle_id: str, now: datetime) -> list[dict[str, Any]]:
     found = candidates(cfg, mentions)
+    if not found and not ledger.ledger_path(cfg).exists():
+        return []  # nothing to send, nothing to retry
     with ledger.connect(cfg) as con:
         retries = ledger.take_retries(con, cycle_id, cfg.alerts.max_attempts)
         if found:

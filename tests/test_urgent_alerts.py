@@ -13,6 +13,7 @@ from protocol_env import INSULT, THREAT, Env, env, smtp_server
 
 import pipeline
 from classifiers import Classifier, load_classifier
+from edumon.cli.report import cycle_summary
 from pipeline import hooks
 from protocol import ledger
 from tests.locks import hold_lock
@@ -67,6 +68,8 @@ def test_threat_alert_goes_out_at_once_while_the_warehouse_is_locked_and_only_on
         again = pipeline.run_cycle(env.cfg)
         assert again.spooled == 2 and again.urgent.sent == [] and again.urgent.failed == []
         assert len(threat_posts(env)) == 1
+        # `edumon run` says so while the store is spooled
+        assert "Urgent alerts sent before the store: 3; failed: 0" in cycle_summary(env.cfg, first)
     finally:
         remove()
         holder.kill()
