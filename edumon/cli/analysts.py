@@ -206,7 +206,13 @@ def ensure_copy(cfg: Config, key: bytes | None, wait: float, what: str) -> None:
         or (info.get("pseudonym_key_id") == key_id(key) and info.get("authors_without_pseudonym", "0") == "0")
     ):
         return
-    with_lock_wait(cfg, wait, what, lambda wh: publish(cfg, wh=wh))
+    try:
+        with_lock_wait(cfg, wait, what, lambda wh: publish(cfg, wh=wh))
+    except PermissionError as e:
+        raise CliError(
+            f"{what}: cannot write the analysts' copy ({e}); ask the administrator to run a cycle or "
+            "`edumon export` with the pseudonym key"
+        ) from None
 
 
 @click.command()
