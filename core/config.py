@@ -121,6 +121,9 @@ class WarehouseConfig:
     path: str = "data/edumon.duckdb"
     lock_timeout_s: float = 60.0  # how long a writer waits for another process's lock
     spool_dir: str | None = None  # where fetched mentions wait if the lock never frees; default: next to the database
+    # the analysts' read-only copy (`warehouse.publish`), replaced after every cycle and purge;
+    # default: `<database stem>.analysts.duckdb` beside the database
+    analysts_path: str | None = None
 
 
 @dataclass

@@ -12,6 +12,10 @@ one side effect per task.
   `retry_jitter_factor`), decided by a typed error: only when a delivery failed for a reason
   that passes (`DeliveryError.transient`: unreachable, 5xx, 429, SMTP 4xx).
 - `check-source-health`: failing and silent sources; a new episode raises one admin alert.
+- `publish-analysts-copy`: the analysts' read-only copy of the warehouse (`warehouse.publish`).
+
+`store-cycle` sends urgent (threat) alerts right after classification, before the write
+(`protocol.urgent`), so a locked warehouse never delays them.
 
 The run ends Failed when a source failed, after everything healthy was stored.  Cycles never
 overlap: the deployment has a concurrency limit of 1 and the whole cycle holds the machine-wide
@@ -140,6 +144,12 @@ def check_source_health(cfg: Config) -> list[health.Finding]:
     return found
 
 
+@task(name="publish-analysts-copy", cache_policy=NO_CACHE)
+def publish_copy(cfg: Config, report: pipeline.CycleReport) -> pipeline.CycleReport:
+    """Publish the analysts' copy (never fails the cycle)."""
+    return pipeline.publish_copy(cfg, report, Secrets())
+
+
 def delivery_options(cfg: Config) -> dict[str, Any]:
     """The deliver-alerts task's retries: one per `[schedule] retry_delays_s` entry."""
     sch = cfg.schedule
@@ -191,6 +201,7 @@ def run(cfg: Config) -> pipeline.CycleReport:
     report = store_cycle(cfg, results, report)
     report = protocol_actions(cfg, report)
     report = deliver(cfg, report)
+    report = publish_copy(cfg, report)
     report.finished_at = utcnow()
     return report
 

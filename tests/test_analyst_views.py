@@ -228,9 +228,17 @@ def test_query_cli_formats(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> N
 def test_query_cli_is_read_only_and_errors_are_one_line(tmp_path: Path) -> None:
     cfg, _ = build_view_warehouse(tmp_path)
     cfg_path = write_config(tmp_path)
-    r = CliRunner().invoke(main, ["query", "--config", str(cfg_path), "DELETE FROM mentions"])
+    # the administrator's view of the main file (--main) is read-only too
+    r = CliRunner().invoke(main, ["query", "--config", str(cfg_path), "--main", "DELETE FROM mentions"])
     assert r.exit_code == 1 and "read-only" in r.output and len(r.output.strip().splitlines()) == 1
     assert Warehouse(cfg.warehouse.path).query("SELECT count(*) FROM mentions") == [(6,)]
+    # the analysts' copy (the default) has no `mentions` table at all, and is read-only
+    r = CliRunner().invoke(main, ["query", "--config", str(cfg_path), "DELETE FROM mentions"])
+    assert r.exit_code == 1 and "does not exist" in r.output and "analysts' copy holds daily_mentions" in r.output
+    r = CliRunner().invoke(main, ["query", "--config", str(cfg_path), "DELETE FROM daily_mentions"])
+    assert r.exit_code == 1 and "read-only" in r.output and len(r.output.strip().splitlines()) == 1
+    r = CliRunner().invoke(main, ["query", "--config", str(cfg_path), "SELECT sum(n) FROM daily_mentions"])
+    assert r.exit_code == 0 and r.output.strip().splitlines()[-2].strip() == "7"
     r = CliRunner().invoke(main, ["query", "--config", str(cfg_path), "SELECT nonsense FROM nowhere"])
     assert r.exit_code == 1 and r.output.startswith("Error: query error:") and len(r.output.strip().splitlines()) == 1
     r = CliRunner().invoke(main, ["query", "--config", str(tmp_path / "missing.toml"), "SELECT 1"])
