@@ -5,8 +5,9 @@ First the deletion check (`pipeline.deletion.check_deleted(cfg)`): up to
 their source and the ones gone there are marked. It runs outside the cycle lock
 (network I/O; it writes in short transactions), and a failure does not stop the
 purge. Then the policy itself, `warehouse.retention.purge(cfg)`, under the
-machine-wide warehouse lock, so it never competes with a cycle, and then the analysts'
-copy is published again (`warehouse.publish`), so it no longer holds what was purged.
+machine-wide warehouse lock, so it never competes with a cycle; a purge that removed posts
+publishes the analysts' copy again (`warehouse.publish`), or removes it when it cannot, so the
+copy never holds what was purged.
 """
 
 from __future__ import annotations
@@ -22,7 +23,6 @@ from flows.serving import claim_run
 from pipeline import deletion
 from pipeline.cyclelock import CycleBusy, cycle_lock
 from warehouse import retention as policy
-from warehouse.publish import publish
 
 RETENTION_LOCK_WAIT_S = 900.0  # a night-time cycle is short; wait for it rather than skip a night
 
@@ -52,11 +52,7 @@ def retention(config_path: str) -> Any:
         logger.warning("deletion check failed, purging without it: %s", checked.message)
     try:
         with cycle_lock(cfg, "retention", wait_s=RETENTION_LOCK_WAIT_S):
-            result = purge(cfg)
-            try:
-                logger.info(publish(cfg).summary())
-            except Exception as e:  # the next cycle publishes it; the purge itself is done
-                logger.warning("analysts' copy not published after the purge: %s: %s", type(e).__name__, e)
+            result = purge(cfg)  # publishes the analysts' copy again (or removes it)
     except CycleBusy as e:
         logger.warning(str(e))
         return Cancelled(message=str(e))

@@ -86,6 +86,11 @@ def _remove(path: Path) -> None:
             pass
 
 
+def remove_copy(cfg: Config) -> None:
+    """Delete the analysts' copy (a reader holding it open keeps its view until it closes)."""
+    _remove(analysts_path(cfg))
+
+
 def publish(
     cfg: Config, secrets: Secrets | None = None, *, wh: Warehouse | None = None, now: datetime | None = None
 ) -> Published:

@@ -27,6 +27,7 @@ import pyarrow as pa
 
 from . import spool
 from .compact import CompactReport, compact
+from .publish import publish, remove_copy
 from .store import WarehouseLocked, warehouse_for
 from .views import drop_orphan_pseudonyms, get_setting, set_setting, sync_settings
 
@@ -68,6 +69,7 @@ class PurgeReport:
     spool_files: int = 0  # spool files removed or rewritten without purged mentions
     compaction: CompactReport | None = None  # the file rewritten without the deleted rows' blocks
     compaction_postponed: str | None = None  # why it could not run now (the next purge does it)
+    analysts_copy: str | None = None  # what became of the analysts' copy (published again, or removed)
 
     @property
     def mentions(self) -> int:
@@ -90,6 +92,8 @@ class PurgeReport:
             parts.append(self.compaction.summary())
         if self.compaction_postponed:
             parts.append(self.compaction_postponed)
+        if self.analysts_copy:
+            parts.append(self.analysts_copy)
         return f"purge (retention {self.days} days): " + "; ".join(parts)
 
 
@@ -321,4 +325,17 @@ def purge(cfg: Config, now: datetime | None = None, dry_run: bool = False, compa
             report.compaction = compact(wh, clear_setting=COMPACTION_DUE)
         except WarehouseLocked as e:  # the purge itself is done; the compaction stays due
             report.compaction_postponed = f"compaction postponed to the next purge: {e}"
+    if report.mentions:
+        report.analysts_copy = refresh_analysts_copy(cfg)
     return report
+
+
+def refresh_analysts_copy(cfg: Config) -> str:
+    """After a purge that removed posts, the analysts' copy must not keep them: publish it
+    again, or, when that cannot be done now (the main file locked, no pseudonym key), remove
+    it (the next cycle, query or export publishes a new one)."""
+    try:
+        return publish(cfg).summary()
+    except Exception as e:  # noqa: BLE001 - whatever stops the publish, the stale copy goes
+        remove_copy(cfg)
+        return f"analysts' copy removed, not published again ({type(e).__name__}); the next cycle publishes it"
