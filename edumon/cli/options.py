@@ -56,7 +56,7 @@ def refuse_other_pseudonym_key(cfg: Config) -> None:
     """Before `run` and `serve`: a pseudonym key other than the warehouse's is a config error
     (exit 2), not a silent new pseudonym for every author (`warehouse.views.verify_key`)."""
     try:
-        verify_key(cfg, warehouse_for(cfg))
+        verify_key(cfg, Warehouse(cfg.warehouse.path, lock_timeout_s=2.0))  # a busy warehouse: the cycle waits
     except PseudonymKeyMismatch as e:
         raise usage_error(str(e)) from None
     except PseudonymKeyMissing:  # a too-short key: the cycle warns and computes no pseudonyms
