@@ -25,9 +25,9 @@ from protocol.triage import triage
 
 SEALED = ("r7-w22", "r7-w23", "r7-w24")
 ROUND7_HEADS = Path(__file__).parent / "data" / "heads-r7-2.ebca6f.npz"
-# the [triage] defaults of round 7
+# the [triage] defaults of round 7 (the strong rule cues of rules 1.4 came later)
 ROUND7_TRIAGE = TriageConfig(
-    alert_threat=0.8, alert_insult=0.9, review_threat=0.1, review_insult=0.8, rules_alert_min=0.3
+    alert_threat=0.8, alert_insult=0.9, review_threat=0.1, review_insult=0.8, rules_alert_min=0.3, rules_strong=False
 )
 
 
