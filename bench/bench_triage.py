@@ -3,15 +3,16 @@
     .venv/bin/python -m edumon train --cv-folds 4 --cv-out /tmp/oof.npz   # out-of-writer predictions (slow)
     .venv/bin/python bench/bench_triage.py heldout r6-w20-lookalikes r6-w21-stream --out /tmp/oof.npz [--heads F]
     .venv/bin/python bench/bench_triage.py cv /tmp/oof.npz [--tune] [--writers w17 w18]
-    .venv/bin/python bench/bench_triage.py sealed r7-w22 r7-w23 r7-w24   # ONCE per round: the sealed sets
+    .venv/bin/python bench/bench_triage.py sealed r8-w25 r8-w26 r8-w27   # ONCE per round: the sealed sets (any names)
     .venv/bin/python bench/bench_triage.py speed [--n 200]
 
 `cv` reads the out-of-writer harm probabilities of `edumon train --cv-out` (each writer's posts predicted by
 heads that never read that writer), runs the rules and the language detector on the same texts and applies
 `protocol.triage.triage` with the [triage] defaults; `--tune` searches the thresholds on them (the defaults in
 core/config.py came from here). `sealed` classifies the named sealed sets once, in one run: "before" (the
-round-6 heads, tests/data/heads-r6-2.b36a76.npz, with the round-6 [triage] defaults), "legacy" (the same labels,
-every harm label alerts: the rule before triage) and "after" (the shipped heads with the [triage] defaults). Run it
+round-7 heads, tests/data/heads-r7-2.ebca6f.npz, with the round-7 [triage] values and no strong rule cues),
+"legacy" (the same labels, every harm label alerts: the rule before triage) and "after" (the shipped heads with
+the [triage] defaults, rules 1.4). Run it
 once per round, at its end, never to tune. `--backend rules` measures the rules backend alone instead.
 `speed` compares classify + language + triage with the encoder alone (must stay within 1.25x).
 """
@@ -34,16 +35,16 @@ from classifiers.base import Labels  # noqa: E402
 from classifiers.datasets import labelled  # noqa: E402
 from classifiers.evaluate import confusion  # noqa: E402
 from classifiers.language import detect  # noqa: E402
-from classifiers.rules import analyse  # noqa: E402
+from classifiers.rules import analyse, cues, rule_scores  # noqa: E402
 from core.config import TriageConfig  # noqa: E402
 from core.vocabulary import HARMS, SENTIMENTS, TRIAGES  # noqa: E402
 from protocol.triage import triage  # noqa: E402
 
-SEALED = ("r7-w22", "r7-w23", "r7-w24")
-ROUND6_HEADS = Path(__file__).resolve().parents[1] / "tests" / "data" / "heads-r6-2.b36a76.npz"
-# the [triage] defaults of round 6 (tuned on the round-6 heads' predictions of r6-w20/w21)
-ROUND6_TRIAGE = {"alert_threat": 0.8, "alert_insult": 0.95, "review_threat": 0.1, "review_insult": 0.8}
-ROUND6_TRIAGE.update(rules_alert_min=0.2)
+SEALED = ("r8-w25", "r8-w26", "r8-w27")
+ROUND7_HEADS = Path(__file__).resolve().parents[1] / "tests" / "data" / "heads-r7-2.ebca6f.npz"
+# the [triage] values of round 7 (the strong rule cues of rules 1.4 came in round 8)
+ROUND7_TRIAGE = {"alert_threat": 0.8, "alert_insult": 0.9, "review_threat": 0.1, "review_insult": 0.8}
+ROUND7_TRIAGE.update(rules_alert_min=0.3, rules_strong=False)
 BASE_RATE = 0.03
 TARGETS = {"harmless_alert": 0.02, "harmless_review": 0.10, "threat_alert": 0.85, "threat_alert_or_review": 0.97}
 
@@ -85,9 +86,8 @@ def labels_from(p: np.ndarray, text: str) -> Labels:
     """Labels as the default classifier writes them, from out-of-writer harm probabilities."""
     h = analyse(text)
     scores = {f"harm.{k}": float(v) for k, v in zip(HARMS, p)}
-    scores.update({"rules.threat": h.threat_score(), "rules.insult": h.insult_score()})
-    harm = "threat" if h.threat_score() >= 1 else "insult" if h.insult_score() >= 1 else "none"
-    from classifiers.rules import cues
+    scores.update(rule_scores(h))
+    harm = "threat" if max(h.threat_score(), h.strong_score()) >= 1 else "insult" if h.insult_score() >= 1 else "none"
 
     return Labels("neutral", harm, None, scores, cues(h, harm))
 
@@ -96,12 +96,19 @@ def decide_all(labels: list[Labels], langs: list[str | None], cfg: TriageConfig)
     return [triage(lab, lang, cfg).decision for lab, lang in zip(labels, langs)]
 
 
-def vectorised(pt, pi, rt, ri, dutch, c: dict[str, float]) -> np.ndarray:
+def vectorised(pt, pi, rt, ri, dutch, c: dict[str, float], rs=None) -> np.ndarray:
     """`protocol.triage.triage` over arrays, for the threshold search (checked against it below)."""
     backed = pt + pi >= c["rules_alert_min"]
-    alert = (rt & backed) | (dutch & (pt >= c["alert_threat"])) | (dutch & ri & backed)
+    rs = np.zeros_like(rt) if rs is None else rs
+    rt = rt | rs  # an unbacked strong cue is reviewed like any rule hit
+    alert = (
+        (rs & (pt + pi >= c.get("rules_strong_min", 0.05)))
+        | (rt & backed)
+        | (dutch & (pt >= c["alert_threat"]))
+        | (dutch & ri & backed)
+    )
     alert |= dutch & (pi >= c["alert_insult"])
-    review = (pt >= c["review_threat"]) | (pi >= c["review_insult"]) | ri | rt
+    review = (pt >= c["review_threat"]) | (pi >= c["review_insult"]) | ri | rt | rs
     return np.where(alert, 2, np.where(review, 1, 0))
 
 
@@ -111,6 +118,7 @@ def tune(labels: list[Labels], langs: list[str | None], gold: list[str]) -> None
     pi = np.array([lab.scores["harm.insult"] for lab in labels])
     rt = np.array([lab.scores["rules.threat"] >= 1 for lab in labels])
     ri = np.array([lab.scores["rules.insult"] >= 1 for lab in labels])
+    rs = np.array([any(k.startswith("rules.strong.") for k in lab.scores) for lab in labels])
     dutch = np.array([x is None or x in cfg.languages for x in langs])
     g = np.array(gold)
     grid = {
@@ -119,13 +127,14 @@ def tune(labels: list[Labels], langs: list[str | None], gold: list[str]) -> None
         "review_threat": [0.01, 0.02, 0.03, 0.05, 0.08, 0.1, 0.15, 0.2, 0.3],
         "review_insult": [0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9],
         "rules_alert_min": [0.0, 0.02, 0.05, 0.1, 0.2, 0.3],
+        "rules_strong_min": [0.0, 0.02, 0.05, 0.1, 0.2, 0.3],
     }
     rows = []
     for combo in itertools.product(*grid.values()):
         c = dict(zip(grid, combo))
         if c["review_threat"] > c["alert_threat"] or c["review_insult"] > min(c["alert_insult"], 1.0):
             continue
-        d = np.array(TRIAGES)[vectorised(pt, pi, rt, ri, dutch, c)]
+        d = np.array(TRIAGES)[vectorised(pt, pi, rt, ri, dutch, c, rs)]
         f = figures(list(d), list(g))
         ok = meets(f)
         # with a margin under the false-alarm and review budgets and every threat at least reviewed: the most
@@ -136,7 +145,7 @@ def tune(labels: list[Labels], langs: list[str | None], gold: list[str]) -> None
     rows.sort(key=lambda r: (r[0], r[1]), reverse=True)
     best = TriageConfig(**rows[0][2])
     real = decide_all(labels, langs, best)
-    fast = list(np.array(TRIAGES)[vectorised(pt, pi, rt, ri, dutch, rows[0][2])])
+    fast = list(np.array(TRIAGES)[vectorised(pt, pi, rt, ri, dutch, rows[0][2], rs)])
     assert real == fast, "bench_triage.vectorised no longer matches protocol.triage.triage"
     for safe, _, c, f, n_ok in rows[:8]:
         print(f"{'within margins' if safe else 'OUTSIDE margins'}, targets met {n_ok}/4: {c}\n   {f}")
@@ -196,7 +205,7 @@ def sealed_figures(rows: list[dict], labels: list[Labels], decisions: list[str])
 
 
 def sealed(names: list[str], backend: str) -> None:
-    """Before (round-6 heads + round-6 triage), legacy (every harm label alerts) and after, in one run."""
+    """Before (round-7 heads + round-7 triage), legacy (every harm label alerts) and after, in one run."""
     from classifiers.embedded import Encoder, MemoEncoder
     from core.config import ClassifierConfig
 
@@ -213,7 +222,7 @@ def sealed(names: list[str], backend: str) -> None:
     memo = MemoEncoder(Encoder())
     runs = []
     for what, heads_path, cfg in (
-        ("before", str(ROUND6_HEADS), TriageConfig(**ROUND6_TRIAGE)),
+        ("before", str(ROUND7_HEADS), TriageConfig(**ROUND7_TRIAGE)),
         ("after", None, TriageConfig()),
     ):
         clf = load_classifier(ClassifierConfig(heads_path=heads_path))

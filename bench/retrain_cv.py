@@ -3,7 +3,7 @@
     .venv/bin/python bench/embed_cache.py fill --shared-data ../shared/data      # once: embeds the texts
     .venv/bin/python bench/retrain_cv.py --shared-data ../shared/data --folds 4 --weights 1,1,1 2,1,1
 
-Per variant (harm class weights none,insult,threat) it writes `/tmp/r7-oof-<w>.npz`: each writer's posts
+Per variant (harm class weights none,insult,threat) it writes `/tmp/<tag>-oof-<w>.npz` (tag: r8): each writer's posts
 predicted by heads trained without that writer (grouped k-fold over writers), for `bench/bench_triage.py cv`.
 The examples, features and fits are those of `edumon train` (`classifiers.train`); only the encoder reads the
 embedding cache. `--final W` then trains the heads with weights W like `edumon train --cv-folds` does.
@@ -36,7 +36,7 @@ from classifiers.train import (  # noqa: E402
 )
 
 
-def out_of_writer(shared: str | None, folds: int, seed: int, weights: list[str]) -> None:
+def out_of_writer(shared: str | None, folds: int, seed: int, weights: list[str], tag: str = "r8") -> None:
     rng = np.random.default_rng(seed)
     ex = school_examples("train") + extra_examples()
     if shared:
@@ -54,7 +54,7 @@ def out_of_writer(shared: str | None, folds: int, seed: int, weights: list[str])
         cw = [float(v) for v in spec.split(",")]
         t = time.perf_counter()
         p = cross_validate(z[idx], yh, w[idx], groups, seed, print, folds, None if cw == [1, 1, 1] else cw)
-        out = f"/tmp/r7-oof-{spec.replace(',', '-')}.npz"
+        out = f"/tmp/{tag}-oof-{spec.replace(',', '-')}.npz"
         save_out_of_writer(out, p[held], yh[held], [g for g in groups if g], [texts[i] for i in idx[held]])
         print(f"variant {spec}: {out} in {time.perf_counter() - t:.0f} s", flush=True)
 
@@ -66,7 +66,8 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=13)
     ap.add_argument("--weights", nargs="*", default=["1,1,1"])
     ap.add_argument("--final", default=None, help="Train the heads with these weights; write them to --out.")
-    ap.add_argument("--out", default="/tmp/r7-heads-{version}.npz")
+    ap.add_argument("--out", default="/tmp/r8-heads-{version}.npz")
+    ap.add_argument("--tag", default="r8", help="Prefix of the /tmp files written (r8-oof-<w>.npz).")
     a = ap.parse_args()
     if a.final:
         cw = [float(v) for v in a.final.split(",")]
@@ -75,13 +76,13 @@ def main() -> None:
             out=a.out,
             seed=a.seed,
             encoder=CachedEncoder(),  # type: ignore[arg-type]
-            cv_out=f"/tmp/r7-final-oof-{a.final.replace(',', '-')}.npz",
+            cv_out=f"/tmp/{a.tag}-final-oof-{a.final.replace(',', '-')}.npz",
             cv_folds=a.folds,
             harm_class_weight=None if cw == [1, 1, 1] else cw,
         )
         print(f"final {a.final}: {heads.meta['version']} {heads.meta}")
         return
-    out_of_writer(a.shared_data, a.folds, a.seed, a.weights)
+    out_of_writer(a.shared_data, a.folds, a.seed, a.weights, a.tag)
 
 
 if __name__ == "__main__":

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from .base import HARMS, SENTIMENTS, Labels
-from .rules import RuleHits, RulesClassifier, analyse, cues, harm_kind
+from .rules import RuleHits, RulesClassifier, analyse, cues, harm_kind, rule_scores
 
 DEFAULT_HEADS = Path(__file__).parent / "data" / "heads.npz"
 NAME = "e5-heads"
@@ -172,7 +172,7 @@ class EmbeddedClassifier:
         ph, ps = self.heads.predict(features(self.encoder.encode(texts), hits))
         harm = combine(
             ph,
-            np.array([self.rules_threat and h.threat_score() >= 1.0 for h in hits]),
+            np.array([self.rules_threat and max(h.threat_score(), h.strong_score()) >= 1.0 for h in hits]),
             np.array([self.rules_insult and h.insult_score() >= 1.0 for h in hits]),
             self.threat_threshold,
             self.insult_threshold,
@@ -187,8 +187,7 @@ class EmbeddedClassifier:
         sent = dict(zip(SENTIMENTS, map(float, ps)))
         scores = {f"sentiment.{k}": round(v, 4) for k, v in sent.items()}
         scores.update({f"harm.{k}": round(v, 4) for k, v in p.items()})
-        scores["rules.threat"] = round(h.threat_score(), 4)
-        scores["rules.insult"] = round(h.insult_score(), 4)
+        scores.update(rule_scores(h))
         return Labels(
             sentiment=max(sent, key=sent.__getitem__),
             harm=harm,

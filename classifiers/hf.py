@@ -17,7 +17,7 @@ from classifiers.rules import sentiment_scores
 from core.config import TransformersConfig
 
 from .base import HARMS, SENTIMENTS, Labels
-from .rules import analyse, cues, harm_kind
+from .rules import analyse, cues, harm_kind, rule_scores
 
 NAME = "transformers"
 VERSION = "1.0"
@@ -151,7 +151,7 @@ class TransformersClassifier:
             label = max(ph, key=ph.__getitem__)
             if label == "none" and tox is not None and tox[i] >= self.cfg.toxicity_threshold:
                 label = "insult"
-            if self.rules_threat and h.threat_score() >= 1.0:
+            if self.rules_threat and max(h.threat_score(), h.strong_score()) >= 1.0:
                 label = "threat"
             elif label == "none" and self.rules_insult and h.insult_score() >= 1.0:
                 label = "insult"
@@ -160,8 +160,7 @@ class TransformersClassifier:
             if tox is not None:
                 scores["toxicity"] = round(float(tox[i]), 4)
             # what triage reads: the rules' own scores, where the config lets the rules decide
-            scores["rules.threat"] = round(h.threat_score(), 4) if self.rules_threat else 0.0
-            scores["rules.insult"] = round(h.insult_score(), 4) if self.rules_insult else 0.0
+            scores.update(rule_scores(h, self.rules_threat, self.rules_insult))
             if sent is not None:
                 ps = dict(zip(SENTIMENTS, map(float, sent[i])))
             else:

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from .base import Labels
 
 NAME = "rules"
-VERSION = "1.3"
+VERSION = "1.4"
 
 _LEET = str.maketrans({"0": "o", "1": "i", "3": "e", "4": "a", "@": "a", "$": "s", "5": "s"})
 _REPEAT = re.compile(r"([a-z])\1{2,}")
@@ -340,6 +340,82 @@ WEAK_THREAT = (
     _p("gaan-doen", r"\b(?:ik ga|ga ik|wij gaan|we gaan|morgen|morge|vrijdag|na school|na schooltijd)\b", 0.2),
 )
 
+# --- strong threat cues (rules 1.4): a frame, a target and an act together --------------------
+# A conditional ("als ..., dan ..."), veiled ("wacht maar af", "die gaat het nog voelen") or announced
+# ("morgen neem ik ... mee") statement that names a target (the school, staff, a pupil, "jullie") and a
+# harmful act or weapon. One word alone never makes one. Dutch, English and German: the threats the Dutch
+# model reads but may not alert on alone (docs/triage.md) are mostly English and German ones.
+_TARGET = (
+    rf"\b(?:{STAFF}|{SCHOOL}|jullie|je|jou|jij|u|hem|haar|die (?:jongen|gozer|gast|meid|brugklasser|leerling|\w+)|"
+    r"teacher|headteacher|head|principal|headmaster|school|mr|mrs|ms|miss|sir|you|u|him|her|them|kid|guy|whoever|"
+    r"lehrer\w*|schule|direktor\w*|rektor\w*|schulleiter\w*|dich|ihn|euch|typ)\b"
+)
+_ACT = (
+    rf"\b(?:{WEAPON}|bom|bommen|fik|in brand|slaan|sla|steek|steken|schiet|schieten|afmaken|maak \S+ af|"
+    r"afgemaakt|kapot(?:slaan|maken|trappen)|(?:sla|maak|trap) \S+ kapot|in elkaar|pijn|bloeden|vermoord\w*|"
+    r"dood(?:maken|steken|schieten)|(?:steek|schiet|maak) \S+ dood|mollen|aftuigen|opwachten|wacht ik \S+ op|pakken|"
+    r"grijpen|iets aandoen|wat aandoen|fysiek|stokken|"
+    r"knife|knives|gun|guns|something sharp|kill|stab|shoot|hurt|beat (?:\S+ )?up|smash|end (?:him|her|you|them|u)|"
+    r"bomb|burn|set fire|"
+    r"messer|waffe|pistole|schlage|schlagen|zusammenschlagen|umbringen|bringe? (?:dich|ihn|sie|euch) um|"
+    r"abstechen|erschiessen|erschießen|verletzen|bombe|anzunden|anzünden)\b"
+)
+_CONDITION = r"\b(?:als|mocht|indien|if|whoever|next time|one more time|wenn|falls|nochmal|noch einmal)\b"
+_INTENT = (
+    r"\b(?:(?:morgen|overmorgen|maandag|dinsdag|woensdag|donderdag|vrijdag|straks|binnenkort|volgende week|"
+    r"na school|vanavond)\b(?:\s+\S+){0,4}?\s+(?:neem|breng|kom|ga|nemen|brengen|komen|gaan)\s+(?:ik|k|we|wij)|"
+    r"(?:ik|k|we|wij)\s+(?:neem|breng|kom|nemen|brengen|komen)\b(?:\s+\S+){0,4}?\s+(?:morgen|overmorgen|maandag|"
+    r"dinsdag|woensdag|donderdag|vrijdag|straks|binnenkort|volgende week|na school|vanavond)|"
+    r"i'?m bringing|i'?ll bring|i will bring|i'?m coming|i'?ll come|i will come|gonna|"
+    r"ich (?:bringe|komme|nehme)|morgen (?:bringe|komme|nehme) ich)\b"
+)
+_VEILED = (
+    r"\b(?:wacht (?:jij |u |jullie )?maar af(?! tot)|(?:gaat|gaan|zal|zullen) het (?:nog )?(?:voelen|merken)|"
+    r"(?:weet|weten) niet wat (?:hem|haar|je|jou|u|jullie|ze) te wachten staat|spijt (?:van )?krijgen|krijgt spijt|"
+    r"(?:bent|zijn|is) gewaarschuwd|aan de beurt|op mijn (?:eigen )?manier|recht in eigen hand|laatste waarschuwing|"
+    r"beter niet (?:meer )?(?:naar school )?(?:kan |kunnen )?komen|ik vergeet niets|"
+    r"appeltje (?:\S+ ){0,3}te schillen|"
+    r"regret it|watch (?:his|her|your|their|ur) back|better watch out|what'?s coming|last warning|"
+    r"(?:you'?ve|you have|you'?re|you are) been warned|won'?t be walking|you have (?:a|kids|children)|it'?s over for|"
+    r"teach (?:\S+ ){0,4}a lesson|see what happens|i know where (?:you|he|she|they) (?:live|lives|park|parks)|"
+    r"i know (?:which|what time|when)|"
+    r"(?:wird|werdet|wirst|werden) es (?:noch )?bereuen|pass(?:t)? (?:bloss |bloß |besser |mal |gut )?auf|"
+    r"besser aufpassen|wo (?:ihr|du) mich findet|ich (?:weiss|weiß) (?:genau |auch )?(?:wo|wann)|letzte warnung|"
+    r"dann knallt es|knallt es|gut uberlegen|gut überlegen)\b"
+)
+# an everyday reason for a knife or a "bring": a cooking lesson, a craft, a play
+_PROPS = re.compile(
+    r"\b(?:kookles|koken|keuken|snijden|groente|fruit|appel|taart|knutsel\w*|practicum|toneel\w*|rekwisiet\w*|"
+    r"musical|verkleed\w*|kostuum|cooking|baking|cake|costume|play|kochen|kuchen|theater)\b"
+)
+STRONG_THREAT: tuple[Pattern, ...] = (
+    Pattern("voorwaarde", re.compile(rf"^(?=.*{_TARGET})(?=.*{_ACT}).*?(?P<cue>{_CONDITION}.*)$"), 1.0),
+    Pattern("verhuld", re.compile(rf"^(?=.*{_TARGET}).*?(?P<cue>{_VEILED})"), 1.0),
+    Pattern("voornemen", re.compile(rf"^(?=.*{_TARGET})(?=.*{_ACT}).*?(?P<cue>{_INTENT})"), 1.0),
+)
+# the Dutch a comms officer reads for each strong cue (protocol.triage shows it in the reason)
+STRONG_NL = {
+    "voorwaarde": "dreigende voorwaarde met doelwit",
+    "verhuld": "verhulde dreiging met doelwit",
+    "voornemen": "aangekondigde daad met doelwit",
+}
+
+
+def strong_threat(t: str, h: RuleHits) -> list[tuple[Pattern, str]]:
+    """The strong threat cues of a normalised, hard-negative-cleaned text: none in a joke, game, report,
+    friendly or prop context unless a weapon, fire or explosive is named (docs/labelling-guide.md)."""
+    weapon = bool(REAL_HARM.search(t) or re.search(r"\b(?:knife|knives|gun|guns|messer|waffe|pistole|bomb|bombe)\b", t))
+    if h.reporting or ((JOKE.search(t) or GAME.search(t) or FRIENDLY.search(t)) and not weapon):
+        return []
+    if _PROPS.search(t) and not TIME_PLACE.search(t):
+        return []
+    hits = []
+    for p, cue in _find(STRONG_THREAT, t):
+        cue = cue.strip()
+        hits.append((p, cue if len(cue) <= 60 else cue[:60].rsplit(" ", 1)[0] + " ..."))
+    return hits
+
+
 # Hard negatives: matches are blanked before the threat patterns run.
 HARD_NEGATIVES = re.compile(
     r"\b(?:ik\s+)?(?:ga|ging|gaat|gaan|ben|was|lig|lag|schrok|schrik|schrokken|verveel)\s+(?:me\s+|mij\s+|bijna\s+|echt\s+|"
@@ -472,6 +548,7 @@ class RuleHits:
     """What the rules found in one text."""
 
     threat: list[tuple[Pattern, str]] = field(default_factory=list)
+    strong: list[tuple[Pattern, str]] = field(default_factory=list)  # a frame + a target + an act (rules 1.4)
     weak_threat: list[tuple[Pattern, str]] = field(default_factory=list)
     insult: list[tuple[Pattern, str]] = field(default_factory=list)
     reporting: bool = False
@@ -486,8 +563,13 @@ class RuleHits:
     staff: bool = False
 
     def threat_score(self) -> float:
+        """The threat patterns' score (the heads' feature; strong cues are read apart, see `strong_score`)."""
         s = max((p.weight for p, _ in self.threat), default=0.0)
         return s * (0.5 if self.reporting or self.joking or self.friendly else 1.0)
+
+    def strong_score(self) -> float:
+        """1.0 when a strong threat cue (a frame, a target and an act) was found, else 0."""
+        return 1.0 if self.strong else 0.0
 
     def insult_score(self) -> float:
         return max((p.weight for p, _ in self.insult), default=0.0)
@@ -561,6 +643,7 @@ def analyse(text: str) -> RuleHits:
         and not TIME_PLACE.search(t)
     )
     h.friendly = bool(h.threat) and bool(FRIENDLY.search(t)) and not REAL_HARM.search(t)
+    h.strong = strong_threat(cleaned, h)
     h.profanity = bool(PROFANITY_ONLY.search(t))
     h.insult = _find(INSULT_PATTERNS, PROFANITY_ONLY.sub(" ", t))
     h.positive = len(POSITIVE.findall(t))
@@ -600,15 +683,24 @@ def sentiment_scores(h: RuleHits) -> dict[str, float]:
 
 def harm_scores(h: RuleHits) -> dict[str, float]:
     """Rule-based harm probabilities (coarse)."""
-    t, i = h.threat_score(), h.insult_score()
+    t, i = max(h.threat_score(), h.strong_score()), h.insult_score()
     t = min(t, 1.0)
     i = min(i, 1.0) * (1 - t)
     return {"none": max(0.0, 1 - t - i), "insult": i, "threat": t}
 
 
+def rule_scores(h: RuleHits, threat: bool = True, insult: bool = True) -> dict[str, float]:
+    """What triage reads from the rules: `rules.threat`, `rules.insult`, and per strong cue `rules.strong.<name>`."""
+    out = {"rules.threat": round(h.threat_score(), 4) if threat else 0.0}
+    out["rules.insult"] = round(h.insult_score(), 4) if insult else 0.0
+    if threat:
+        out.update({f"rules.strong.{p.name}": 1.0 for p, _ in h.strong})
+    return out
+
+
 def cues(h: RuleHits, harm: str) -> tuple[str, ...]:
     """The Dutch words that triggered a harm label (deduplicated, in pattern order)."""
-    hits = h.threat if harm == "threat" else h.insult if harm == "insult" else []
+    hits = h.strong + h.threat if harm == "threat" else h.insult if harm == "insult" else []
     seen: list[str] = []
     for p, s in hits:
         s = s.strip(" ,.;:!?")
@@ -632,15 +724,14 @@ class RulesClassifier:
         """Classify one text (optionally reusing its hits)."""
         h = h or analyse(text)
         harm = "none"
-        if h.threat_score() >= self.threat_threshold:
+        if max(h.threat_score(), h.strong_score()) >= self.threat_threshold:
             harm = "threat"
         elif h.insult_score() >= self.insult_threshold:
             harm = "insult"
         sent = sentiment_scores(h)
         scores = {f"sentiment.{k}": round(v, 4) for k, v in sent.items()}
         scores.update({f"harm.{k}": round(v, 4) for k, v in harm_scores(h).items()})
-        scores["rules.threat"] = round(h.threat_score(), 4)
-        scores["rules.insult"] = round(h.insult_score(), 4)
+        scores.update(rule_scores(h))
         return Labels(
             sentiment=max(sent, key=sent.__getitem__),
             harm=harm,

@@ -75,10 +75,14 @@ class TriageConfig:
 
     alert_threat: float = 0.8  # model P(threat) at or above: an urgent alert (Dutch posts only)
     alert_insult: float = 0.9  # model P(insult) at or above: a normal alert (Dutch posts only)
-    review_threat: float = 0.1  # model P(threat) at or above (below alert_threat): review by comms staff
+    review_threat: float = 0.05  # model P(threat) at or above (below alert_threat): review by comms staff
     review_insult: float = 0.8  # model P(insult) at or above (below alert_insult): review
     rules_alert: bool = True  # a threat or insult the rules find alerts at once (see rules_alert_min)
     rules_alert_min: float = 0.3  # ... when the model's P(threat) + P(insult) is at least this; below: review
+    rules_strong: bool = (
+        True  # a strong rule cue (a frame, a target and an act; rules 1.4) alerts at once, any language
+    )
+    rules_strong_min: float = 0.05  # ... when the model's P(threat) + P(insult) is at least this; below: review
     review_within_hours: float = 24.0  # a review item nobody handled within this becomes an alert
     languages: list[str] = field(default_factory=lambda: ["nl"])  # posts the model may alert on alone
 
@@ -507,7 +511,14 @@ def _check(cfg: Config) -> None:
 
 def check_triage(t: TriageConfig) -> None:
     """Probabilities in [0, 1]; a review threshold never above its alert threshold; a positive window."""
-    for key in ("alert_threat", "alert_insult", "review_threat", "review_insult", "rules_alert_min"):
+    for key in (
+        "alert_threat",
+        "alert_insult",
+        "review_threat",
+        "review_insult",
+        "rules_alert_min",
+        "rules_strong_min",
+    ):
         v = getattr(t, key)
         if not 0.0 <= v <= 1.0:
             raise ConfigError(f"triage.{key}: expected a probability between 0 and 1, got {v}")

@@ -2,7 +2,10 @@
 a threat, normal for an insult or bullying), `review` (comms staff judge it first) or `none`.
 
 One plain function, `triage`, decides from the labels' scores, the post's language and `[triage]`:
-- the rules found a threat (a target and an act, not a single word): alert, urgent, in any language;
+- the rules found a strong threat cue (rules 1.4: a conditional, veiled or announced statement with a target
+  and an act, in Dutch, English or German) backed by P(threat) + P(insult) >= rules_strong_min: alert, urgent,
+  in any language;
+- the rules found a threat backed by P(threat) + P(insult) >= rules_alert_min: alert, urgent, in any language;
 - a Dutch post the model reads as a threat (insult) with P >= alert_threat (alert_insult): alert;
 - the rules found an insult: alert (a post not in Dutch: review);
 - otherwise P(threat) >= review_threat or P(insult) >= review_insult: review;
@@ -16,6 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from classifiers.base import Labels
+from classifiers.rules import STRONG_NL
 from core.config import TriageConfig
 from core.vocabulary import HARM_NL
 
@@ -67,11 +71,17 @@ def triage(labels: Labels, lang: str | None, cfg: TriageConfig) -> Triage:
     if "harm.threat" not in s and "rules.threat" not in s:
         return _from_label(labels)  # labels without scores (set by hand, an old classifier): as before triage
     pt, pi = float(s.get("harm.threat", 0.0)), float(s.get("harm.insult", 0.0))
-    rule_t = cfg.rules_alert and float(s.get("rules.threat", 0.0)) >= 1.0
+    strong = [STRONG_NL.get(k.split(".", 2)[2], "") for k, v in s.items() if k.startswith("rules.strong.") and v >= 1]
+    strong = strong if cfg.rules_alert and cfg.rules_strong else []
+    # a strong cue the model does not back (below rules_strong_min) is reviewed like any other rule hit
+    rule_t = cfg.rules_alert and (float(s.get("rules.threat", 0.0)) >= 1.0 or bool(strong))
     rule_i = cfg.rules_alert and float(s.get("rules.insult", 0.0)) >= 1.0
     dutch = lang is None or lang in cfg.languages
     # a rule hit the model does not back at all ("de bom 💣" under a musical) is reviewed, not alerted
     backed = pt + pi >= cfg.rules_alert_min
+    if strong and pt + pi >= cfg.rules_strong_min:
+        why = ", ".join(dict.fromkeys(w for w in strong if w))
+        return Triage("alert", "urgent", "threat", f"Sterk signaal van een bedreiging: {why}.{_words(labels)}")
     if rule_t and backed:
         return Triage("alert", "urgent", "threat", f"Sterk signaal van een bedreiging.{_words(labels)}")
     if dutch and pt >= cfg.alert_threat:

@@ -27,9 +27,9 @@ from protocol.triage import triage
 
 SEALED = ("r6-w17", "r6-w18", "r6-w19")
 ROUND6_HEADS = Path(__file__).parent / "data" / "heads-r6-2.b36a76.npz"
-# the [triage] defaults of round 6
+# the [triage] defaults of round 6 (the strong rule cues of rules 1.4 came later)
 ROUND6_TRIAGE = TriageConfig(
-    alert_threat=0.8, alert_insult=0.95, review_threat=0.1, review_insult=0.8, rules_alert_min=0.2
+    alert_threat=0.8, alert_insult=0.95, review_threat=0.1, review_insult=0.8, rules_alert_min=0.2, rules_strong=False
 )
 
 

@@ -1,11 +1,16 @@
-"""Round 7 (issue 15): the retrained heads + triage on the sealed stream-like sets r7-w22/23/24.
+"""Round 7 (issue 15), kept as history: the round-7 heads + triage on the then-sealed sets r7-w22/23/24.
 
 900 posts by three writers who never saw the classifier, written before any round-7 change. Measured
 exactly once, at the end of round 7, with the final heads and [triage] defaults (docs/evaluation-round7.md).
-The figures below are that measurement, asserted as floors against regressions; never tune on them.
+
+Since round 8 these sets are spent: they are training data (data/labelled/train/), so they can no longer
+check new heads. The figures below are pinned to what round 7 measured: the round-7 heads
+(tests/data/heads-r7-2.ebca6f.npz, which never read these posts) with the round-7 [triage] defaults.
 """
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import pytest
 
@@ -14,11 +19,16 @@ from classifiers.datasets import labelled, load_split
 from classifiers.evaluate import confusion
 from classifiers.language import detect
 from classifiers.train import EXTRA_TRAIN
-from core.config import TriageConfig
+from core.config import ClassifierConfig, TriageConfig
 from core.vocabulary import HARMS, SENTIMENTS
 from protocol.triage import triage
 
 SEALED = ("r7-w22", "r7-w23", "r7-w24")
+ROUND7_HEADS = Path(__file__).parent / "data" / "heads-r7-2.ebca6f.npz"
+# the [triage] defaults of round 7 (the strong rule cues of rules 1.4 came later)
+ROUND7_TRIAGE = TriageConfig(
+    alert_threat=0.8, alert_insult=0.9, review_threat=0.1, review_insult=0.8, rules_alert_min=0.3, rules_strong=False
+)
 
 
 def _key(text: str) -> str:
@@ -28,16 +38,19 @@ def _key(text: str) -> str:
 @pytest.fixture(scope="module")
 def measured() -> dict:
     rows = [r for name in SEALED for r in labelled(name).read()]
-    labels = load_classifier().classify([r["text"] for r in rows])
-    cfg = TriageConfig()
+    clf = load_classifier(ClassifierConfig(heads_path=str(ROUND7_HEADS)))
+    assert clf.version == "2.ebca6f"
+    labels = clf.classify([r["text"] for r in rows])
+    cfg = ROUND7_TRIAGE
     decisions = [triage(lab, detect(r["text"]), cfg).decision for lab, r in zip(labels, rows)]
     return {"rows": rows, "labels": labels, "triage": decisions}
 
 
-def test_round7_sealed_sets_are_never_trained_on():
-    assert not set(SEALED) & set(EXTRA_TRAIN)
+def test_round7_sets_were_unseen_by_the_round7_heads_and_are_training_data_now():
+    """The round-7 heads learnt from the other training sets, which share no post with these; new heads learn from them."""
+    assert set(SEALED) <= set(EXTRA_TRAIN)
     trained = {_key(r["text"]) for r in load_split("train")} | {
-        _key(r["text"]) for name in EXTRA_TRAIN for r in labelled(name).read()
+        _key(r["text"]) for name in set(EXTRA_TRAIN) - set(SEALED) for r in labelled(name).read()
     }
     for name in SEALED:
         rows = labelled(name).read()

@@ -141,10 +141,10 @@ def query(cfg: Config, sql: str, fmt: str, wait: float | None, max_rows: int, ma
             with open_copy(cfg) as con:
                 names, rows = _run(con, sql)
                 unpseudonymised = int(publication(con).get("authors_without_pseudonym") or 0)
+    except PseudonymKeyMismatch as e:  # before PseudonymKeyMissing, its base class
+        raise usage_error(str(e)) from None
     except (FileNotFoundError, PseudonymKeyMissing) as e:
         raise CliError(str(e)) from None
-    except PseudonymKeyMismatch as e:
-        raise usage_error(str(e)) from None
     except duckdb.Error as e:
         raise CliError(f"query error: {_query_error(e, main_file)}") from None
     if unpseudonymised:
