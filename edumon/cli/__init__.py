@@ -7,7 +7,7 @@ import os
 
 import click
 
-from edumon.cli import analysts, classify, cycle, feedback, protocol, schedule, web
+from edumon.cli import analysts, classify, cycle, feedback, listen, protocol, schedule, web
 from edumon.cli.options import as_cli_error
 
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
@@ -61,6 +61,7 @@ for _command in (
     schedule.status,
     web.web,
     feedback.feedback,
+    listen.listen,
 ):
     main.add_command(_command)
 
