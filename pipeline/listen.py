@@ -406,11 +406,14 @@ def listen(
     streams: list[Stream] | None = None,
     on_runs: Callable[[list[str]], None] | None = None,
     on_batch: Callable[[BatchOutcome], None] | None = None,
+    on_start: Callable[[Listening], None] | None = None,
 ) -> Listening:
     """Follow the streams until `stop` is set: a batch every `listen.batch_s`, the streams' runs
     every `listen.run_every_s` (then `on_runs(stream keys)`: the caller's health check).
     On stop, the readers end and one last batch stores what they delivered."""
     state = start(cfg, secrets, streams)
+    if on_start:
+        on_start(state)
     window, next_runs = RunWindow(), time.monotonic() + cfg.listen.run_every_s
     try:
         while True:
