@@ -185,6 +185,7 @@ def throughput(rate: float, minutes: float, match_every: int, classifier: str) -
     proc, cmds, (url, first_us, n_events, n_matches) = jetstream_process(rate, minutes, match_every)
     gen_s = time.time() - t0
     with FakeServer() as srv, tempfile.TemporaryDirectory() as tmp:
+        srv.route(HOOK, Receiver())
         cfg = config(Path(tmp), url, srv.url + HOOK, classifier)
         cfg.sources.jetstream[0].rewind_s = 0.000001
         with warehouse_for(cfg).transaction() as con:  # resume at the start of the generated hour

@@ -28,13 +28,24 @@ from typing import Any, Protocol
 
 import ahocorasick
 
+import protocol
 from classifiers import Classifier
 from connectors import FetchResult, Target
 from connectors import jetstream as js
 from core.config import Config, School
 from core.mention import Mention, utcnow
 from core.secrets import Secrets
-from pipeline import CycleReport, TargetReport, deliver_alerts, new_cycle, prepare, protocol_actions, replay, write
+from pipeline import (
+    CycleReport,
+    TargetReport,
+    deliver_alerts,
+    new_cycle,
+    prepare,
+    protocol_actions,
+    replay,
+    spool_dir,
+    write,
+)
 from pipeline.cyclelock import CycleBusy, cycle_lock
 from pipeline.relevance import matchable
 from warehouse import WarehouseLocked, record_run, warehouse_for
@@ -100,6 +111,7 @@ class Feed:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self.streams: dict[str, StreamState] = {}
+        self.safe: list[StreamState] = []  # the streams as of the last batch that stored all it took
 
     def register(self, stream: str, source: str, cursor_us: int | None = None) -> None:
         with self._lock:
@@ -261,9 +273,10 @@ def resume_cursors(cfg: Config) -> dict[str, int]:
 
 @dataclass
 class BatchOutcome:
-    report: CycleReport | None = None  # None: no batch ran (the cycle lock was busy)
+    report: CycleReport | None = None  # None: no batch ran (idle, or the cycle lock was busy)
     matched: int = 0
     busy: str | None = None
+    idle: bool = False  # nothing matched and nothing spooled: no warehouse connection at all
 
 
 def _results(taken: dict[str, list[Mention]], states: list[StreamState]) -> list[tuple[FetchResult, TargetReport]]:
@@ -282,6 +295,9 @@ def run_batch(cfg: Config, feed: Feed, classifier: Classifier, secrets: Secrets)
     try:
         with cycle_lock(cfg, "listen", wait_s=cfg.listen.lock_wait_s):
             taken, states = feed.take()
+            if not taken and not any(spool_dir(cfg).glob("*.json")):
+                feed.safe = states  # nothing unstored before these cursors: saved with the next runs
+                return BatchOutcome(None, 0, idle=True)
             try:
                 report = replay(cfg, new_cycle())
                 batch = prepare(cfg, _results(taken, states), classifier, report, secrets)
@@ -291,6 +307,7 @@ def run_batch(cfg: Config, feed: Feed, classifier: Classifier, secrets: Secrets)
                 feed.give_back(taken)
                 raise
             if not report.spooled:
+                feed.safe = states
                 save_cursors(cfg, states)
             protocol_actions(cfg, report)
             deliver_alerts(cfg, report, secrets)
@@ -366,10 +383,23 @@ def record_stream_runs(cfg: Config, feed: Feed, window: RunWindow) -> RunWindow:
         with warehouse_for(cfg).transaction() as con:
             for r in rows:
                 record_run(con, cycle_id=cycle_id, **r)
+            save_streams(con, [st.row() for st in feed.safe], now)  # idle streams' cursors and lag
     except Exception as e:  # a locked warehouse (or any failure here) never stops the listener
         log.warning("stream runs not recorded: %s", e)
         return window
     return RunWindow(now, {st.stream: st.events for st in states}, {st.stream: st.matched for st in states})
+
+
+def deliver_due(cfg: Config, secrets: Secrets) -> None:
+    """Deliver what waits (alerts held by quiet hours, earlier failures, source-health alerts),
+    under the cycle lock so a cycle never sends the same alert at the same time; busy: next time."""
+    try:
+        with cycle_lock(cfg, "listen", wait_s=cfg.listen.lock_wait_s):
+            report = new_cycle()
+            report.actions = protocol.ActionsReport()
+            deliver_alerts(cfg, report, secrets)
+    except CycleBusy:
+        pass
 
 
 # --- the loop ---------------------------------------------------------------------------------
@@ -431,6 +461,7 @@ def listen(
                 )
                 if on_runs:
                     on_runs([s.key for s in state.streams])
+                deliver_due(cfg, secrets)
     finally:
         for s in state.streams:
             s.stop()
