@@ -343,3 +343,57 @@ def test_a_stream_that_cannot_connect_is_a_health_finding_and_status_shows_the_l
     out = CliRunner().invoke(main, ["status", "--config", str(path)]).output
     line = next(ln for ln in out.splitlines() if ln.startswith("stream") and jet.url in ln)
     assert "lag" in line and " s " in line
+
+
+def _threat_feed(cfg, n: int = 0) -> tuple[pl.Feed, str]:
+    key = js.stream_key(cfg.sources.jetstream[0].url)
+    feed = pl.Feed()
+    feed.register(key, "bluesky")
+    ev = js_post(n)
+    feed.event(key, js.to_mention(ev, key, datetime.now(timezone.utc)), ev["time_us"], js.event_time(ev))
+    return feed, key
+
+
+def js_post(n: int) -> dict[str, Any]:
+    from fakes.jetstream import post_event
+
+    return post_event("did:plc:dreiger", f"3kx{n}", THREAT + f" ({n})", time.time_ns() // 1000)
+
+
+def test_a_batch_waits_in_memory_while_a_cycle_holds_the_lock(tmp_path, hook_server):
+    from pipeline.cyclelock import cycle_lock
+
+    srv, hook = hook_server
+    cfg = config(tmp_path, srv, jet="ws://127.0.0.1:9/subscribe")
+    cfg.listen.lock_wait_s = 0.2
+    feed, key = _threat_feed(cfg)
+    classifier = load_classifier(cfg.classifier)
+    with cycle_lock(cfg, "cycle"):
+        out = pl.run_batch(cfg, feed, classifier, Secrets(environ={}))
+    assert out.report is None and "this listen is skipped" in out.busy
+    assert len(feed.streams[key].mentions) == 1  # kept for the next batch
+    out = pl.run_batch(cfg, feed, classifier, Secrets(environ={}))
+    assert len(out.report.stored) == 1 and hook.delivered
+
+
+def test_a_batch_spools_while_duckdb_is_locked_and_the_next_batch_writes_it(tmp_path, hook_server):
+    from locks import hold_lock
+
+    srv, hook = hook_server
+    cfg = config(tmp_path, srv, jet="ws://127.0.0.1:9/subscribe")
+    cfg.warehouse.lock_timeout_s = 0.5
+    Warehouse(cfg.warehouse.path).migrate()
+    feed, key = _threat_feed(cfg)
+    classifier = load_classifier(cfg.classifier)
+    holder = hold_lock(Path(cfg.warehouse.path), 30)
+    try:
+        out = pl.run_batch(cfg, feed, classifier, Secrets(environ={}))
+    finally:
+        holder.kill()
+        holder.wait()
+    assert out.report.spooled == 1 and not hook.delivered
+    assert list((tmp_path / "spool").glob("*.json"))
+    out = pl.run_batch(cfg, feed, classifier, Secrets(environ={}))  # nothing new matched: the spool is written
+    assert out.report.replayed == 1 and hook.delivered
+    assert not list((tmp_path / "spool").glob("*.json"))
+    assert len(stored(cfg)) == 1
