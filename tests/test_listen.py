@@ -397,3 +397,32 @@ def test_a_batch_spools_while_duckdb_is_locked_and_the_next_batch_writes_it(tmp_
     assert out.report.replayed == 1 and hook.delivered
     assert not list((tmp_path / "spool").glob("*.json"))
     assert len(stored(cfg)) == 1
+
+
+def test_edumon_listen_runs_until_sigterm_and_stores_the_last_batch(tmp_path, hook_server):
+    import signal
+    import subprocess
+    import sys
+
+    from edumon.cli.cycle import to_toml
+
+    srv, hook = hook_server
+    with FakeJetstream() as jet:
+        cfg = config(tmp_path, srv, jet=jet.url)
+        path = tmp_path / "listen.toml"
+        path.write_text(to_toml(cfg), encoding="utf-8")
+        cmd = [str(Path(sys.executable).with_name("edumon")), "listen", "--config", str(path)]
+        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        try:
+            wait_for(lambda: jet.connections, timeout=120)
+            jet.post("did:plc:dreiger", THREAT)
+            wait_for(lambda: hook.delivered)
+            jet.post("did:plc:b", "Het Ley College opent een nieuwe sporthal")
+            proc.send_signal(signal.SIGTERM)
+            out, err = proc.communicate(timeout=60)
+        finally:
+            proc.kill()
+    assert proc.returncode == 0, err
+    assert "Listening to 1 streams" in out and "Stopped after" in out
+    assert len(stored(cfg)) == 2  # the post that came just before SIGTERM too
+    assert load_streams_now(cfg)[js.stream_key(jet.url)]["cursor_us"] == jet.events[-1]["time_us"]
