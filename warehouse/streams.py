@@ -27,7 +27,9 @@ def save_streams(con: duckdb.DuckDBPyConnection, rows: Sequence[dict[str, Any]],
     keeps the stored one: a stream that has not delivered yet never loses its resume point."""
     for r in rows:
         con.execute(
-            f"""INSERT INTO stream_state ({", ".join(COLUMNS)}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            """INSERT INTO stream_state (stream, source, cursor_us, last_event_at, last_received_at, events, matched,
+                                         connected, error, updated_at)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 ON CONFLICT (stream) DO UPDATE SET
                     source = excluded.source,
                     cursor_us = coalesce(excluded.cursor_us, stream_state.cursor_us),
@@ -53,7 +55,10 @@ def save_streams(con: duckdb.DuckDBPyConnection, rows: Sequence[dict[str, Any]],
 def load_streams(con: duckdb.DuckDBPyConnection) -> dict[str, dict[str, Any]]:
     """Every stored stream row by stream key (empty when no listener has run)."""
     try:
-        cur = con.execute(f"SELECT {', '.join(COLUMNS)} FROM stream_state ORDER BY stream")
+        cur = con.execute(
+            "SELECT stream, source, cursor_us, last_event_at, last_received_at, events, matched, connected, error,"
+            " updated_at FROM stream_state ORDER BY stream"
+        )
     except duckdb.CatalogException:
         return {}
     return {row[0]: dict(zip(COLUMNS, row)) for row in cur.fetchall()}
