@@ -12,6 +12,10 @@ one side effect per task.
   `retry_jitter_factor`), decided by a typed error: only when a delivery failed for a reason
   that passes (`DeliveryError.transient`: unreachable, 5xx, 429, SMTP 4xx).
 - `check-source-health`: failing and silent sources; a new episode raises one admin alert.
+- `publish-analysts-copy`: the analysts' read-only copy of the warehouse (`warehouse.publish`).
+
+`store-cycle` sends urgent (threat) alerts right after classification, before the write
+(`protocol.urgent`), so a locked warehouse never delays them.
 
 The run ends Failed when a source failed, after everything healthy was stored.  Cycles never
 overlap: the deployment has a concurrency limit of 1 and the whole cycle holds the machine-wide
@@ -44,6 +48,7 @@ from connectors import FetchResult, Target, all_targets
 from core.config import Config, load_config
 from core.mention import utcnow
 from core.secrets import Secrets
+from flows.serving import claim_run
 from pipeline.cyclelock import CycleBusy, cycle_lock
 
 MAX_PARALLEL_FETCHES = 8
@@ -58,7 +63,17 @@ class AlertsNotDelivered(Exception):
     def __init__(self, report: pipeline.CycleReport) -> None:
         failed = report.actions.failed if report.actions else []
         super().__init__(f"{len(failed)} alert(s) not delivered: " + "; ".join(a["last_error"] for a in failed[:3]))
-        self.report = report
+        self.report: pipeline.CycleReport | None = report
+
+    def __reduce__(self) -> tuple[Any, ...]:  # a pickle (if Prefect ever persists it) carries no report
+        return (_not_delivered, (str(self),))
+
+
+def _not_delivered(message: str) -> AlertsNotDelivered:
+    e = AlertsNotDelivered.__new__(AlertsNotDelivered)
+    Exception.__init__(e, message)
+    e.report = None
+    return e
 
 
 def worth_retrying(failed: list[dict[str, Any]]) -> bool:
@@ -66,19 +81,21 @@ def worth_retrying(failed: list[dict[str, Any]]) -> bool:
     return any(a.get("transient") for a in failed)
 
 
-@task(name="replay-spool", cache_policy=NO_CACHE)
+@task(name="replay-spool", cache_policy=NO_CACHE, persist_result=False)
 def replay_spool(cfg: Config, report: pipeline.CycleReport) -> pipeline.CycleReport:
     """Write what earlier cycles kept in the spool."""
     return pipeline.replay(cfg, report)
 
 
-@task(name="fetch-target", task_run_name="fetch {target.source} {target.key}", cache_policy=NO_CACHE)
+@task(
+    name="fetch-target", task_run_name="fetch {target.source} {target.key}", cache_policy=NO_CACHE, persist_result=False
+)
 def fetch_target(cfg: Config, target: Target, state: dict[str, Any]) -> tuple[FetchResult, pipeline.TargetReport]:
     """Fetch one target (the connector retries its own requests); never raises for a source's fault."""
     return pipeline.fetch_target(target, state, Secrets())
 
 
-@task(name="store-cycle", cache_policy=NO_CACHE)
+@task(name="store-cycle", cache_policy=NO_CACHE, persist_result=False)
 def store_cycle(
     cfg: Config, results: list[tuple[FetchResult, pipeline.TargetReport]], report: pipeline.CycleReport
 ) -> pipeline.CycleReport:
@@ -86,7 +103,7 @@ def store_cycle(
     return pipeline.store_cycle(cfg, results, load_classifier(cfg.classifier), report, Secrets())
 
 
-@task(name="protocol-actions", cache_policy=NO_CACHE)
+@task(name="protocol-actions", cache_policy=NO_CACHE, persist_result=False)
 def protocol_actions(cfg: Config, report: pipeline.CycleReport) -> pipeline.CycleReport:
     """Follow-ups, evidence, flags, alerts raised and escalation; sends nothing."""
     return pipeline.protocol_actions(cfg, report)
@@ -103,7 +120,7 @@ def _only_typed(task: Any, task_run: Any, state: State) -> bool:
     return False
 
 
-@task(name="deliver-alerts", cache_policy=NO_CACHE, retry_condition_fn=_only_typed)
+@task(name="deliver-alerts", cache_policy=NO_CACHE, persist_result=False, retry_condition_fn=_only_typed)
 def deliver_alerts(cfg: Config, report: pipeline.CycleReport) -> pipeline.CycleReport:
     """Send every pending alert; raise `AlertsNotDelivered` (retried) when a failure may pass."""
     pipeline.deliver_alerts(cfg, report, Secrets())
@@ -112,11 +129,11 @@ def deliver_alerts(cfg: Config, report: pipeline.CycleReport) -> pipeline.CycleR
     return report
 
 
-@task(name="check-source-health", cache_policy=NO_CACHE, retries=1, retry_delay_seconds=5)
+@task(name="check-source-health", cache_policy=NO_CACHE, persist_result=False, retries=1, retry_delay_seconds=5)
 def check_source_health(cfg: Config) -> list[health.Finding]:
     """Failing and silent sources; a new episode raises one admin alert."""
     logger = get_run_logger()
-    found, alerted = health.check_and_alert(cfg)
+    found, alerted = health.check_and_alert(cfg, deliver=True)
     new = {f.alert_id for f in alerted}
     for f in found:
         logger.warning(
@@ -125,6 +142,12 @@ def check_source_health(cfg: Config) -> list[health.Finding]:
             " (admin alert raised)" if f.alert_id in new else "",
         )
     return found
+
+
+@task(name="publish-analysts-copy", cache_policy=NO_CACHE)
+def publish_copy(cfg: Config, report: pipeline.CycleReport) -> pipeline.CycleReport:
+    """Publish the analysts' copy (never fails the cycle)."""
+    return pipeline.publish_copy(cfg, report, Secrets())
 
 
 def delivery_options(cfg: Config) -> dict[str, Any]:
@@ -163,7 +186,7 @@ def deliver(cfg: Config, report: pipeline.CycleReport) -> pipeline.CycleReport:
     state = deliver_alerts.with_options(**delivery_options(cfg))(cfg, report, return_state=True)
     value = state.result(raise_on_failure=False)
     if isinstance(value, AlertsNotDelivered):
-        return value.report
+        return value.report or report
     if isinstance(value, BaseException):  # a bug in the task: the alerts stay pending for the next cycle
         if report.actions is not None:
             report.actions.errors.append(f"delivery: {type(value).__name__}: {value}")
@@ -178,6 +201,7 @@ def run(cfg: Config) -> pipeline.CycleReport:
     report = store_cycle(cfg, results, report)
     report = protocol_actions(cfg, report)
     report = deliver(cfg, report)
+    report = publish_copy(cfg, report)
     report.finished_at = utcnow()
     return report
 
@@ -186,30 +210,104 @@ _bodies_started = 0  # flow bodies begun in this process: tells "could not start
 _started_lock = threading.Lock()
 
 
-@flow(name="monitor-cycle", log_prints=True, task_runner=ThreadPoolTaskRunner(max_workers=MAX_PARALLEL_FETCHES))
+@flow(
+    name="monitor-cycle",
+    log_prints=True,
+    persist_result=False,
+    task_runner=ThreadPoolTaskRunner(max_workers=MAX_PARALLEL_FETCHES),
+)
 def monitor_cycle(config_path: str) -> Any:
     """One monitoring cycle.  Ends Failed when a source failed, after everything healthy was
-    stored; Cancelled when another cycle still holds the warehouse lock."""
+    stored; Cancelled when another cycle still holds the warehouse lock.  Whatever the outcome,
+    the state and the logs carry counts, target names and mention ids only (never a text)."""
     global _bodies_started
     with _started_lock:
         _bodies_started += 1
+    claim_run()
     logger = get_run_logger()
-    cfg = load_config(config_path)
     try:
+        cfg = load_config(config_path)
         with cycle_lock(cfg, "cycle"):
             report = run(cfg)
             try:
                 check_source_health(cfg)
             except Exception as e:  # the health check never costs the cycle its result
-                logger.error("source health check failed: %s: %s", type(e).__name__, e)
+                logger.error("source health check failed: %s", error_line(e))
+        health.heartbeat.after_cycle(cfg, report)
     except CycleBusy as e:
         logger.warning(str(e))
         return Cancelled(message=str(e))
+    except Exception as e:  # noqa: BLE001 - one short line; Prefect would log and pickle the whole exception
+        log.debug("cycle crashed", exc_info=True)
+        msg = f"cycle crashed: {error_line(e)}"
+        logger.error(msg)
+        return Failed(message=msg, data=CycleError(msg))
     return final_state(report, logger)
 
 
+MESSAGE_CHARS = 200  # an error quoted in a state or log line is cut here
+LISTED_FAILURES = 5  # failed targets named in a Failed state's message
+LISTED_IDS = 20  # mention ids named in the log line of what was stored
+
+
+def short(text: str | None, limit: int = MESSAGE_CHARS) -> str:
+    """The first line of `text`, cut to `limit` characters."""
+    lines = (text or "").strip().splitlines()
+    first = lines[0].strip() if lines else ""
+    return first if len(first) <= limit else first[: limit - 1] + "\u2026"
+
+
+def error_line(e: BaseException) -> str:
+    """`Type: first line of the message`, short: what a state or log line may say of an error."""
+    return short(f"{type(e).__name__}: {e}")
+
+
+class CycleError(Exception):
+    """A cycle that crashed inside its flow run, as one short line (the flow run's result)."""
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), (str(self),))
+
+
+class CycleFailed(Exception):
+    """The result of a flow run whose cycle had a failed source: a short message (counts and
+    target names) for Prefect, and the cycle report for the process that ran it.
+
+    Its text, repr and pickle never carry the report (texts, authors, payloads), so nothing
+    Prefect logs, stores or persists does.  The report's fields read through it
+    (`state.result(raise_on_failure=False).targets`) in the process that ran the cycle."""
+
+    def __init__(self, message: str, report: pipeline.CycleReport | None = None) -> None:
+        super().__init__(message)
+        self.report = report
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), (str(self),))
+
+    def __getattr__(self, name: str) -> Any:
+        report = self.__dict__.get("report")
+        if name.startswith("__") or report is None:
+            raise AttributeError(name)
+        return getattr(report, name)
+
+
+def failure_message(report: pipeline.CycleReport) -> str:
+    """`2 source(s) failed: rss https://...: HTTP 503; ...; 3 new mention(s) stored`: counts,
+    target names and short errors."""
+    failed = report.failed
+    parts = [f"{t.source} {t.target}: {short(t.error, MESSAGE_CHARS // 2)}" for t in failed[:LISTED_FAILURES]]
+    if len(failed) > LISTED_FAILURES:
+        parts.append(f"and {len(failed) - LISTED_FAILURES} more")
+    if report.error:
+        parts.append(short(report.error))
+    head = f"{len(failed)} source(s) failed" if failed else "cycle error"
+    tail = f"{len(report.stored)} new mention(s) stored" + (f", {report.spooled} spooled" if report.spooled else "")
+    return f"{head}: {'; '.join(parts)}; {tail}"
+
+
 def final_state(report: pipeline.CycleReport, logger: Any) -> State | pipeline.CycleReport:
-    """Log each target and turn a cycle with a failed source into a Failed state."""
+    """Log each target and what was stored (ids), and turn a cycle with a failed source into a
+    Failed state with a short message."""
     for t in report.targets:
         logger.info(
             "%s %s: %s, %d fetched, %d relevant, %d new%s",
@@ -219,11 +317,15 @@ def final_state(report: pipeline.CycleReport, logger: Any) -> State | pipeline.C
             t.fetched,
             t.relevant,
             t.new,
-            f" ({t.error})" if t.error else "",
+            f" ({short(t.error)})" if t.error else "",
         )
+    if report.stored:
+        ids = [m.mention_id for m in report.stored[:LISTED_IDS]]
+        more = f" and {len(report.stored) - LISTED_IDS} more" if len(report.stored) > LISTED_IDS else ""
+        logger.info("stored %d new mention(s): %s%s", len(report.stored), ", ".join(ids), more)
     if not report.ok:
-        msg = "; ".join(f"{t.source} {t.target}: {t.error}" for t in report.failed) or report.error
-        return Failed(message=f"{len(report.failed)} source(s) failed: {msg}", data=report)
+        msg = failure_message(report)
+        return Failed(message=msg, data=CycleFailed(msg, report))
     return report
 
 
@@ -253,7 +355,9 @@ def api_unavailable(timeout_s: float = API_CHECK_TIMEOUT_S) -> str | None:
 def run_direct(cfg: Config) -> pipeline.CycleReport:
     """The cycle as plain functions under the warehouse lock (raises `CycleBusy`)."""
     with cycle_lock(cfg, "cycle"):
-        return pipeline.run_cycle(cfg)
+        report = pipeline.run_cycle(cfg)
+        health.after_cycle(cfg, report)  # source health, then the heartbeat
+        return report
 
 
 def run_as_flow(cfg: Config) -> pipeline.CycleReport | None:
@@ -271,6 +375,10 @@ def run_as_flow(cfg: Config) -> pipeline.CycleReport | None:
     if state.is_cancelled():
         raise CycleBusy(state.message or "the cycle was cancelled")
     report = state.result(raise_on_failure=False)
+    if isinstance(report, CycleFailed) and report.report is not None:
+        return report.report
+    if isinstance(report, CycleError):
+        raise CycleCrashed(str(report))
     if isinstance(report, BaseException):
         if _bodies_started == before:
             return None

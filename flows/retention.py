@@ -5,7 +5,8 @@ First the deletion check (`pipeline.deletion.check_deleted(cfg)`): up to
 their source and the ones gone there are marked. It runs outside the cycle lock
 (network I/O; it writes in short transactions), and a failure does not stop the
 purge. Then the policy itself, `warehouse.retention.purge(cfg)`, under the
-machine-wide warehouse lock, so it never competes with a cycle.
+machine-wide warehouse lock, so it never competes with a cycle, and then the analysts'
+copy is published again (`warehouse.publish`), so it no longer holds what was purged.
 """
 
 from __future__ import annotations
@@ -17,28 +18,31 @@ from prefect.cache_policies import NO_CACHE
 from prefect.states import Cancelled
 
 from core.config import Config, load_config
+from flows.serving import claim_run
 from pipeline import deletion
 from pipeline.cyclelock import CycleBusy, cycle_lock
 from warehouse import retention as policy
+from warehouse.publish import publish
 
 RETENTION_LOCK_WAIT_S = 900.0  # a night-time cycle is short; wait for it rather than skip a night
 
 
-@task(name="check-deleted", cache_policy=NO_CACHE)
+@task(name="check-deleted", cache_policy=NO_CACHE, persist_result=False)
 def check_deleted(cfg: Config) -> Any:
     """Mark the stored posts their source no longer has (a bounded number per run)."""
     return deletion.check_deleted(cfg)
 
 
-@task(name="purge", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=[60, 300])
+@task(name="purge", cache_policy=NO_CACHE, persist_result=False, retries=2, retry_delay_seconds=[60, 300])
 def purge(cfg: Config) -> Any:
     """Apply the retention policy once."""
     return policy.purge(cfg)
 
 
-@flow(name="retention", log_prints=True)
+@flow(name="retention", log_prints=True, persist_result=False)
 def retention(config_path: str) -> Any:
     """Apply the retention policy under the warehouse lock."""
+    claim_run()
     cfg = load_config(config_path)
     logger = get_run_logger()
     checked = check_deleted(cfg, return_state=True)
@@ -49,6 +53,10 @@ def retention(config_path: str) -> Any:
     try:
         with cycle_lock(cfg, "retention", wait_s=RETENTION_LOCK_WAIT_S):
             result = purge(cfg)
+            try:
+                logger.info(publish(cfg).summary())
+            except Exception as e:  # the next cycle publishes it; the purge itself is done
+                logger.warning("analysts' copy not published after the purge: %s: %s", type(e).__name__, e)
     except CycleBusy as e:
         logger.warning(str(e))
         return Cancelled(message=str(e))

@@ -2,24 +2,43 @@
 
 from __future__ import annotations
 
-import logging
 import os
 
-import click
-
-from edumon.cli import analysts, classify, cycle, feedback, listen, protocol, schedule, web
-from edumon.cli.options import as_cli_error
-
+# Before anything imports Prefect: it reads these once, on import (its usage-data notice and
+# the telemetry of a temporary server would otherwise show at start-up).  Flow-run processes
+# that `edumon serve` starts inherit them.
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("DO_NOT_TRACK", "1")
 
+import logging  # noqa: E402
+
+import click  # noqa: E402
+
+from edumon.cli import analysts, backup, classify, cycle, feedback, listen, protocol, schedule, web  # noqa: E402
+from edumon.cli.options import EXIT_USAGE, CliError, as_cli_error  # noqa: E402
+
+
+def one_line_usage(e: click.UsageError) -> CliError:
+    """A usage error as one line (exit 2), without Click's usage screen before it."""
+    where = e.ctx.command_path if e.ctx is not None else "edumon"
+    return CliError(f"{e.format_message()} (see '{where} --help')", EXIT_USAGE)
+
 
 class Edumon(click.Group):
-    """The `edumon` group: an error no command caught is still one line (exit 1), never a trace."""
+    """The `edumon` group: every error is one line, never a trace or a usage screen; an error
+    no command caught exits 1."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        try:
+            return super().parse_args(ctx, args)
+        except click.UsageError as e:
+            raise one_line_usage(e) from None
 
     def invoke(self, ctx: click.Context) -> object:
         try:
             return super().invoke(ctx)
+        except click.UsageError as e:
+            raise one_line_usage(e) from None
         except (click.exceptions.Exit, click.ClickException, click.Abort, SystemExit, KeyboardInterrupt):
             raise
         except Exception as e:  # noqa: BLE001
@@ -61,6 +80,7 @@ for _command in (
     schedule.status,
     web.web,
     feedback.feedback,
+    *backup.COMMANDS,
     listen.listen,
 ):
     main.add_command(_command)

@@ -10,9 +10,10 @@ import click
 import health
 from core.config import Config
 from edumon.cli.listen import stream_lines
-from edumon.cli.options import CliError, config_option, usage_error
+from edumon.cli.options import EXIT_FAILED, CliError, config_option, refuse_other_pseudonym_key, usage_error
 from flows.deployments import deployments
 from flows.monitor import prefect_api_url
+from flows.serving import ServeBusy, end_orphaned_runs, run_deployments, serve_lock
 from pipeline import warehouse_for
 from warehouse import WarehouseLocked
 
@@ -38,7 +39,10 @@ def serve(cfg: Config, cycle_every: float | None, limit: int | None) -> None:
 
     Registers `monitor-cycle/edumon`, `daily-digest/edumon` and `retention/edumon` with the
     Prefect server in PREFECT_API_URL and runs them when they are due, in
-    [organisation] timezone, until stopped (Ctrl-C pauses the schedules).
+    [organisation] timezone, until stopped.  Ctrl-C or SIGTERM cancels a running cycle
+    (nothing half-written: a cycle stores in one transaction) and pauses the schedules.
+    On start, runs of these deployments left unfinished by a serve that died are marked
+    Crashed, so they never block the next cycle.  One serve per warehouse.
 
     \b
     Example:
@@ -46,21 +50,42 @@ def serve(cfg: Config, cycle_every: float | None, limit: int | None) -> None:
         export PREFECT_API_URL=http://127.0.0.1:4200/api
         edumon serve --config config/edumon.toml
     """
-    from prefect import serve as prefect_serve
-
     if not prefect_api_url():
         raise usage_error(
             "edumon serve needs a Prefect server: start one with `prefect server start` and set "
             "PREFECT_API_URL=http://127.0.0.1:4200/api (or `prefect config set PREFECT_API_URL=...`)"
         )
     assert cfg.path is not None
+    refuse_other_pseudonym_key(cfg)
     deps = deployments(cfg, cfg.path, cycle_every_s=cycle_every)
-    click.echo(
-        f"Serving {len(deps)} deployments for {cfg.organisation.name} "
-        f"({'every %g s' % cycle_every if cycle_every else ', '.join(cfg.schedule.cycle_cron)}; "
-        f"{cfg.organisation.timezone}) against {prefect_api_url()}"
-    )
-    prefect_serve(*deps, limit=limit, print_starting_message=False)
+    names = [f"{d.flow_name}/{d.name}" for d in deps]
+    try:
+        with serve_lock(cfg):
+            ended = end_orphaned_runs(names, "its process is gone (edumon serve stopped or died during the run)")
+            if ended:
+                click.echo(
+                    f"Marked {len(ended)} flow run(s) left running by a stopped serve as crashed: {', '.join(ended)}"
+                )
+            click.echo(
+                f"Serving {len(deps)} deployments for {cfg.organisation.name} "
+                f"({'every %g s' % cycle_every if cycle_every else ', '.join(cfg.schedule.cycle_cron)}; "
+                f"{cfg.organisation.timezone}) against {prefect_api_url()}"
+            )
+            try:
+                run_deployments(deps, limit=limit)
+            finally:
+                click.echo(stopped(names))
+    except ServeBusy as e:
+        raise CliError(str(e)) from None
+
+
+def stopped(names: list[str]) -> str:
+    """After the runner stopped: end what it left unfinished; one line saying so."""
+    try:
+        ended = end_orphaned_runs(names, "edumon serve stopped during the run")
+    except Exception as e:  # noqa: BLE001 - the server may be stopping too; the next start sweeps
+        return f"Stopped (could not check for unfinished flow runs: {type(e).__name__}; the next start does)."
+    return "Stopped" + (f"; marked {len(ended)} unfinished flow run(s) as crashed." if ended else ".")
 
 
 def _when(dt: datetime | None, tz: ZoneInfo) -> str:
@@ -77,8 +102,14 @@ def status(cfg: Config) -> None:
     and SILENT follow the [health] rules that raise admin alerts.
 
     \b
+    Exit codes, for systemd, Nagios or a cron check:
+      0  every target is fine
+      1  a target is FAILING, SILENT or OVERDUE (or the warehouse is locked)
+      2  usage or config error
+
+    \b
     Example:
-        edumon status --config config/edumon.toml
+        edumon status --config config/edumon.toml || echo "edumon needs attention"
     """
 
     now = datetime.now(timezone.utc)
@@ -124,3 +155,5 @@ def status(cfg: Config) -> None:
         click.echo(line)
     if not wh.path.exists():
         click.echo(f"No cycle has run yet: no warehouse at {wh.path}.")
+    if overdue or broken:
+        raise click.exceptions.Exit(EXIT_FAILED)
