@@ -426,3 +426,12 @@ def test_edumon_listen_runs_until_sigterm_and_stores_the_last_batch(tmp_path, ho
     assert "Listening to 1 streams" in out and "Stopped after" in out
     assert len(stored(cfg)) == 2  # the post that came just before SIGTERM too
     assert load_streams_now(cfg)[js.stream_key(jet.url)]["cursor_us"] == jet.events[-1]["time_us"]
+
+
+def test_the_listen_unit_runs_edumon_listen_with_options_that_exist():
+    from test_systemd_units import edumon_command, exec_start, unit
+
+    argv = exec_start("edumon-listen.service")
+    assert edumon_command(argv).name == "listen" and "--config" in argv
+    assert unit("edumon-listen.service")["Service"]["Restart"] == "always"
+    assert "edumon-listen.service" in (Path(__file__).resolve().parents[1] / "docs" / "streaming.md").read_text()
