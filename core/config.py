@@ -174,6 +174,17 @@ class MastodonSource:
     lookback_days: int = 7  # how far back the first cycle looks
     mastodon_version: str = "4.3.0"  # assumed server version: no version probing, no recursion
     retries: int = 2  # a page that hits a timeout, dropped connection or 5xx is asked again
+    stream: bool = False  # `edumon listen` also follows the hashtags' live streams (docs/streaming.md)
+
+
+@dataclass
+class JetstreamSource:
+    """`[[sources.jetstream]]`: a Bluesky Jetstream firehose followed by `edumon listen` (docs/streaming.md)."""
+
+    url: str  # wss://jetstream2.us-east.bsky.network/subscribe
+    rewind_s: float = 5.0  # on start, resume from the stored cursor this many seconds back
+    silent_after_s: float = 120.0  # no event for this long: the stream counts as failing (source health)
+    timeout_s: float = 20.0  # connecting (and the first answer) per attempt
 
 
 @dataclass
@@ -181,6 +192,7 @@ class Sources:
     rss: list[RssSource] = field(default_factory=list)
     bluesky: list[BlueskySource] = field(default_factory=list)
     mastodon: list[MastodonSource] = field(default_factory=list)
+    jetstream: list[JetstreamSource] = field(default_factory=list)
 
 
 @dataclass
@@ -205,6 +217,7 @@ class AlertsConfig:
     admin_contacts: list[str] = field(default_factory=list)  # source-health alerts (e-mail or webhook URL)
     timeout_s: float = 10.0
     max_attempts: int = 10  # a failed delivery is retried each cycle up to this many times
+    quiet_hours: str | None = None  # "22:00-07:00" (organisation time): normal alerts wait; urgent ones never
     catch_up_hours: float = 48.0  # mentions stored this long ago without protocol actions still get them
     smtp: SmtpConfig = field(default_factory=SmtpConfig)
 
@@ -326,6 +339,15 @@ class HealthConfig:
 
 
 @dataclass
+class ListenConfig:
+    """`[listen]`: the streaming process (`edumon listen`, docs/streaming.md)."""
+
+    batch_s: float = 3.0  # matches are stored, classified and acted on in batches this often
+    run_every_s: float = 60.0  # each stream records a source run (source health) this often
+    lock_wait_s: float = 5.0  # a batch waits this long for a running cycle; then it waits in memory
+
+
+@dataclass
 class Config:
     organisation: Organisation
     schools: list[School]
@@ -344,6 +366,7 @@ class Config:
     analytics: AnalyticsConfig = field(default_factory=AnalyticsConfig)
     schedule: ScheduleConfig = field(default_factory=ScheduleConfig)
     health: HealthConfig = field(default_factory=HealthConfig)
+    listen: ListenConfig = field(default_factory=ListenConfig)
     path: Path | None = field(default=None, metadata={"internal": True})
 
     def school(self, school_id: str) -> School:
@@ -504,9 +527,30 @@ def _check(cfg: Config) -> None:
     if cfg.alerts.webhook_url is not None:
         _check_url("alerts.webhook_url", cfg.alerts.webhook_url)
     _check_protocol(cfg, seen)
+    _check_streams(cfg)
     _check_schedule(cfg)
     _check_generic(cfg, "")
     check_triage(cfg.triage)
+
+
+_QUIET = re.compile(r"([01]\d|2[0-3]):([0-5]\d)-([01]\d|2[0-3]):([0-5]\d)")
+
+
+def _check_streams(cfg: Config) -> None:
+    """Jetstream URLs are ws(s) URLs; the listen timings and quiet hours are sensible."""
+    for i, js in enumerate(cfg.sources.jetstream):
+        parts = urlsplit(js.url)
+        if parts.scheme not in ("ws", "wss") or not parts.hostname or any(c.isspace() for c in js.url):
+            raise ConfigError(f"sources.jetstream[{i}].url: expected a ws(s):// URL, got {js.url!r}")
+        for key in ("rewind_s", "silent_after_s", "timeout_s"):
+            if getattr(js, key) <= 0:
+                raise ConfigError(f"sources.jetstream[{i}].{key}: must be more than 0")
+    for key in ("batch_s", "run_every_s", "lock_wait_s"):
+        if getattr(cfg.listen, key) <= 0:
+            raise ConfigError(f"listen.{key}: must be more than 0")
+    q = cfg.alerts.quiet_hours
+    if q is not None and not _QUIET.fullmatch(q.replace(" ", "")):
+        raise ConfigError(f'alerts.quiet_hours: expected "HH:MM-HH:MM" (e.g. "22:00-07:00"), got {q!r}')
 
 
 def check_triage(t: TriageConfig) -> None:

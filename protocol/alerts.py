@@ -565,6 +565,17 @@ class DeliveryReport:
     failed: list[dict[str, Any]] = field(default_factory=list)  # rows with their `last_error`
 
 
+def in_quiet_hours(spec: str | None, tz: str, now: datetime) -> bool:
+    """Is `now` inside the quiet hours `"HH:MM-HH:MM"` (organisation time; may cross midnight)?
+    During quiet hours only urgent alerts are delivered; normal ones wait until they end."""
+    if not spec:
+        return False
+    start, end = (int(h) * 60 + int(m) for h, m in (p.split(":") for p in spec.replace(" ", "").split("-")))
+    t = now.astimezone(ZoneInfo(tz))
+    minute = t.hour * 60 + t.minute
+    return start <= minute < end if start <= end else (minute >= start or minute < end)
+
+
 def deliver_pending(
     cfg: Config, wh: Warehouse, secrets: Secrets, now: datetime, skip: Collection[str] = ()
 ) -> DeliveryReport:
@@ -585,6 +596,8 @@ def deliver_pending(
         [cfg.alerts.max_attempts],
     )
     rows = [r for r in rows if r["alert_id"] not in leave]
+    if in_quiet_hours(cfg.alerts.quiet_hours, cfg.organisation.timezone, now):  # urgent ones go at any hour
+        rows = [r for r in rows if r.get("severity") == "urgent"]
     report = DeliveryReport()
     client = _client(cfg.alerts.timeout_s) if any(r["channel"] == "webhook" for r in rows) else None
     try:

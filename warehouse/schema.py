@@ -319,6 +319,27 @@ ALTER TABLE source_runs ADD COLUMN newest_item_at TIMESTAMPTZ;
     ),
     # issue 18.3: handles masked only at mention positions, e-mail addresses whole (warehouse.viewsql)
     (12, "pseudonymous-text-masking", MASKED_TEXT),
+    (
+        13,
+        "stream-state",
+        """
+-- the live streams `edumon listen` follows (issue 19): where each one resumes after a restart
+-- (Jetstream: `cursor` in microseconds, the newest event whose matches are stored) and how far
+-- behind it is (`last_event_at`, the event time of that newest event); one row per stream
+CREATE TABLE stream_state (
+    stream           VARCHAR PRIMARY KEY,  -- "jetstream <url>" or "mastodon <host>#<tag>"
+    source           VARCHAR NOT NULL,     -- bluesky | mastodon (the source of its mentions)
+    cursor_us        BIGINT,               -- Jetstream time_us to resume from (rewound a few seconds)
+    last_event_at    TIMESTAMPTZ,          -- event time of the newest event processed
+    last_received_at TIMESTAMPTZ,          -- when that event arrived here
+    events           BIGINT NOT NULL,      -- events processed since the listener started
+    matched          BIGINT NOT NULL,      -- of those, matched a school's alias
+    connected        BOOLEAN NOT NULL,
+    error            VARCHAR,              -- the last connection error, while not connected
+    updated_at       TIMESTAMPTZ NOT NULL
+);
+""",
+    ),
 ]
 
 LATEST = max(version for version, _, _ in MIGRATIONS)

@@ -14,7 +14,7 @@ import logging  # noqa: E402
 
 import click  # noqa: E402
 
-from edumon.cli import analysts, backup, classify, cycle, feedback, protocol, schedule, web  # noqa: E402
+from edumon.cli import analysts, backup, classify, cycle, feedback, listen, protocol, schedule, web  # noqa: E402
 from edumon.cli.options import EXIT_USAGE, CliError, as_cli_error  # noqa: E402
 
 
@@ -81,6 +81,7 @@ for _command in (
     web.web,
     feedback.feedback,
     *backup.COMMANDS,
+    listen.listen,
 ):
     main.add_command(_command)
 

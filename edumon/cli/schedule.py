@@ -9,6 +9,7 @@ import click
 
 import health
 from core.config import Config
+from edumon.cli.listen import stream_lines
 from edumon.cli.options import EXIT_FAILED, CliError, config_option, refuse_other_pseudonym_key, usage_error
 from flows.deployments import deployments
 from flows.monitor import prefect_api_url
@@ -115,17 +116,19 @@ def status(cfg: Config) -> None:
     tz = ZoneInfo(cfg.organisation.timezone)
     wh = warehouse_for(cfg)
     runs: list[dict[str, object]] = []
+    streams: list[str] = []
     if wh.path.exists():
         try:
             with wh.connect(read_only=True) as con:
                 runs = health.recent_runs(con, cfg.health, now)
+                streams = stream_lines(cfg, con, now)  # `edumon listen`: each stream's lag
         except health.duckdb.CatalogException:
             runs = []  # a warehouse no cycle has written yet
         except WarehouseLocked as e:
             raise CliError(str(e)) from None
     rows = health.statuses(cfg, runs, now)
     if not rows:
-        click.echo("No source targets configured.")
+        click.echo("No source targets configured." if not streams else "\n".join(streams))
         return
     click.echo(
         f"{'SOURCE':<9} {'LAST RUN':<16} {'OUTCOME':<13} {'FETCHED':>7} {'NEW':>5} {'FAILS':>5} "
@@ -148,6 +151,8 @@ def status(cfg: Config) -> None:
         f"{len(rows)} targets; {len(broken)} failing or silent; {len(overdue)} overdue "
         f"(expected a run since {_when(expected, tz)}, {cfg.organisation.timezone})."
     )
+    for line in streams:
+        click.echo(line)
     if not wh.path.exists():
         click.echo(f"No cycle has run yet: no warehouse at {wh.path}.")
     if overdue or broken:
