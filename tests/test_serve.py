@@ -339,7 +339,8 @@ def test_an_interrupted_or_killed_serve_never_blocks_the_next_cycle(prefect_serv
             log.close()
     output = log_path.read_text(errors="replace")
     [after] = [r for r in runs if r["id"] == second["id"]]
-    assert after["state_type"] == "CRASHED" and "its process is gone" in after["state"]["message"]
+    assert after["state_type"] == "CRASHED", (after, output[-4000:])
+    assert "its process is gone" in after["state"]["message"]
     assert f"Marked 1 flow run(s) left running by a stopped serve as crashed: {second['name']}" in output
     completed = [r for r in runs if r["state_type"] == "COMPLETED"]
     assert completed, output[-3000:]
