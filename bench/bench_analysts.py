@@ -3,8 +3,8 @@
     .venv/bin/python bench/bench_analysts.py [N_MENTIONS]
 
 Builds N mentions (default 100 000) spread over 180 days, 500 authors, three schools, then
-times: computing pseudonyms, querying each view, `export`, and `purge` (which removes
-about half of them).
+times: computing pseudonyms, querying each view, `export`, publishing the analysts' copy,
+`purge` (which removes about half of them) and the compaction that follows it (`warehouse.compact`).
 """
 
 from __future__ import annotations
@@ -23,8 +23,10 @@ from core.config import parse_config  # noqa: E402
 from core.mention import Mention  # noqa: E402
 from core.secrets import Secrets  # noqa: E402
 from warehouse import Warehouse, upsert_mentions  # noqa: E402
+from warehouse.compact import compact  # noqa: E402
 from warehouse.export import export  # noqa: E402
-from warehouse.retention import purge  # noqa: E402
+from warehouse.publish import publish  # noqa: E402
+from warehouse.retention import COMPACTION_DUE, purge  # noqa: E402
 from warehouse.views import prepare  # noqa: E402
 
 KEY = "bench-key-0123456789abcdef"
@@ -77,9 +79,17 @@ def main(n: int) -> None:
     size = sum(f.stat().st_size for f in (tmp / "export").rglob("*.parquet"))
     print(f"export: {time.perf_counter() - t:.2f} s, {size / 1e6:.1f} MB Parquet ({rep.summary()})")
 
+    pub = publish(cfg, Secrets(environ={"EDUMON_PSEUDONYM_KEY": KEY}))
+    size = os.path.getsize(pub.path) / 1e6
+    print(f"publish the analysts' copy: {pub.seconds:.2f} s, {size:.1f} MB ({pub.summary()})")
+
+    before = os.path.getsize(cfg.warehouse.path)
     t = time.perf_counter()
-    prep = purge(cfg)
+    prep = purge(cfg, compact_file=False)
     print(f"purge: {time.perf_counter() - t:.2f} s ({prep.summary()})")
+    t = time.perf_counter()
+    done = compact(wh, clear_setting=COMPACTION_DUE)
+    print(f"compaction: {time.perf_counter() - t:.2f} s ({done.summary()}; {before / 1e6:.1f} MB before the purge)")
     t = time.perf_counter()
     purge(cfg)
     print(f"purge again (nothing to do): {time.perf_counter() - t:.2f} s")

@@ -121,6 +121,9 @@ class WarehouseConfig:
     path: str = "data/edumon.duckdb"
     lock_timeout_s: float = 60.0  # how long a writer waits for another process's lock
     spool_dir: str | None = None  # where fetched mentions wait if the lock never frees; default: next to the database
+    # the analysts' read-only copy (`warehouse.publish`), replaced after every cycle and purge;
+    # default: `<database stem>.analysts.duckdb` beside the database
+    analysts_path: str | None = None
 
 
 @dataclass
@@ -298,11 +301,24 @@ class ScheduleConfig:
 
 @dataclass
 class HealthConfig:
-    """When a source counts as broken: failing N cycles in a row, or silent while it used to deliver."""
+    """When a source counts as broken (failing for a while, or silent: no new item for a while),
+    and the optional heartbeat that tells an outside monitor each cycle ran.
 
-    failures_before_alert: int = 3
-    silent_after_hours: float = 48.0
+    Older keys still load: `failures_before_alert` (N failed cycles in a row) is used only when
+    `failing_after_minutes` is not given; `silent_after_hours` applies to every kind whose
+    `silent_after_hours_<kind>` is not given.  The effective values: `health.rules.Thresholds`."""
+
+    failing_after_minutes: float | None = None  # default 30; wins over failures_before_alert
+    failures_before_alert: int | None = None  # older key: N failed cycles in a row
+    silent_after_hours: float | None = None  # older key: one value for every kind
+    silent_after_hours_rss: float | None = None  # default 48; 0 = never silent
+    silent_after_hours_bluesky: float | None = None  # default 168 (per account, all its queries)
+    silent_after_hours_mastodon: float | None = None  # default 336 (per instance, all its hashtags)
     overdue_grace_minutes: float = 30.0  # `edumon status`: a cycle this late after its schedule is overdue
+    heartbeat_url: str | None = None  # pinged after each good cycle (healthchecks.io style)
+    heartbeat_url_env: str | None = None  # or: the environment variable holding that URL (it may hold a token)
+    heartbeat_fail: bool = True  # ping <url>/fail after a failed cycle
+    heartbeat_timeout_s: float = 5.0
 
 
 @dataclass
@@ -447,10 +463,10 @@ def _check(cfg: Config) -> None:
         if s.id in seen:
             raise ConfigError(f"schools[{i}].id: duplicate school id {s.id!r}")
         seen.add(s.id)
-        if not s.aliases:
-            s.aliases = [s.name]
         if not _ID.fullmatch(s.id):
             raise ConfigError(f"schools[{i}].id: use letters, digits, '-', '_' or '.' only, got {s.id!r}")
+        if not s.aliases:
+            s.aliases = [s.name]
     if cfg.retention.days < 1:
         raise ConfigError(f"retention.days: must be at least 1, got {cfg.retention.days}")
     if cfg.retention.deleted_at_source_days < 0:
@@ -545,10 +561,7 @@ def _check_protocol(cfg: Config, school_ids: set[str]) -> None:
         raise ConfigError("alerts.max_attempts: must be at least 1")
     if not 0 < a.smtp.port < 65536:
         raise ConfigError(f"alerts.smtp.port: not a port number: {a.smtp.port}")
-    for key, addrs in (("alerts.email_to", a.email_to), ("digest.recipients", cfg.digest.recipients)):
-        for i, addr in enumerate(addrs):
-            if "@" not in addr:
-                raise ConfigError(f"{key}[{i}]: not an e-mail address: {addr!r}")
+    _check_contacts(cfg)
     for i, s in enumerate(cfg.staff):
         if s.school is not None and s.school not in school_ids:
             raise ConfigError(f"staff[{i}].school: unknown school id {s.school!r}")
@@ -581,24 +594,89 @@ def _check_schedule(cfg: Config) -> None:
         ("schedule.fetch_retries", sch.fetch_retries, 0),
         ("health.failures_before_alert", h.failures_before_alert, 1),
     ):
-        if value < low:
+        if value is not None and value < low:
             raise ConfigError(f"{where}: must be at least {low}")
     for where, num in (
         ("schedule.lock_wait_s", sch.lock_wait_s),
         ("schedule.retry_jitter_factor", sch.retry_jitter_factor),
-        ("health.silent_after_hours", h.silent_after_hours),
-        ("health.overdue_grace_minutes", h.overdue_grace_minutes),
+        *((f"health.{k}", getattr(h, k)) for k in _HEALTH_DURATIONS),
     ):
-        if num < 0:
+        if num is not None and num < 0:
             raise ConfigError(f"{where}: must not be negative")
+    if h.heartbeat_timeout_s <= 0:
+        raise ConfigError("health.heartbeat_timeout_s: must be more than 0 seconds")
+    if h.heartbeat_url is not None:
+        _check_url("health.heartbeat_url", h.heartbeat_url)
+    if h.heartbeat_url and h.heartbeat_url_env:
+        raise ConfigError("health.heartbeat_url_env: give heartbeat_url or heartbeat_url_env, not both")
     for i, d in enumerate(sch.retry_delays_s):
         if d < 0:
             raise ConfigError(f"schedule.retry_delays_s[{i}]: must not be negative")
 
 
+# An e-mail address as edumon sends to it: local@domain.tld, no display name, no spaces.
+_EMAIL = re.compile(
+    r"[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@(?:[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?\.)+[A-Za-z][A-Za-z0-9-]*[A-Za-z0-9]"
+)
+
+
+def is_email(addr: str) -> bool:
+    """local@domain.tld: a local part, a domain of at least two labels, a top-level label of letters."""
+    return bool(_EMAIL.fullmatch(addr.strip())) and ".." not in addr
+
+
+def check_contact(where: str, contact: str, *, webhook: bool, school: str | None = None) -> None:
+    """An e-mail address, or (where `webhook`) an http(s) URL with a host; one line otherwise."""
+    of = f" (school {school!r})" if school else ""
+    looks_like_url = "://" in contact or contact.lower().startswith(("http:", "https:"))
+    if webhook and looks_like_url:
+        parts = urlsplit(contact.strip())
+        if parts.scheme not in ("http", "https") or not parts.hostname or any(c.isspace() for c in contact.strip()):
+            raise ConfigError(f"{where}: a webhook must be an http(s) URL with a host, got {contact!r}{of}")
+        return
+    if not is_email(contact):
+        what = "an e-mail address (local@domain.tld) or an http(s) webhook URL" if webhook else "an e-mail address"
+        raise ConfigError(f"{where}: expected {what}, got {contact!r}{of}")
+
+
+def _check_contacts(cfg: Config) -> None:
+    """Every recipient is checked when the config loads, not when the first alert fails."""
+    for i, s in enumerate(cfg.schools):
+        for j, c in enumerate(s.contacts):
+            check_contact(f"schools[{i}].contacts[{j}]", c, webhook=True, school=s.id)
+    for i, c in enumerate(cfg.alerts.admin_contacts):
+        check_contact(f"alerts.admin_contacts[{i}]", c, webhook=True)
+    for key, addrs in (("alerts.email_to", cfg.alerts.email_to), ("digest.recipients", cfg.digest.recipients)):
+        for i, addr in enumerate(addrs):
+            check_contact(f"{key}[{i}]", addr, webhook=False)
+
+
+def _check_aliases(data: dict[str, Any]) -> None:
+    """`aliases = []` would match nothing; leave the key out to match the school's name."""
+    schools = data.get("schools")
+    for i, s in enumerate(schools if isinstance(schools, list) else []):
+        if isinstance(s, dict) and s.get("aliases") == []:
+            name = f" {s['id']!r}" if isinstance(s.get("id"), str) else ""
+            raise ConfigError(
+                f"schools[{i}].aliases: empty for school{name}; list the names it goes by, "
+                "or leave the key out to match its name"
+            )
+
+
+_HEALTH_DURATIONS = (
+    "failing_after_minutes",
+    "silent_after_hours",
+    "silent_after_hours_rss",
+    "silent_after_hours_bluesky",
+    "silent_after_hours_mastodon",
+    "overdue_grace_minutes",
+)
+
+
 def parse_config(data: dict[str, Any], path: Path | None = None) -> Config:
     """Validate a parsed TOML document into a `Config` (raises `ConfigError`)."""
     cfg = _build(Config, data, "")
+    _check_aliases(data)
     cfg.path = path
     _check(cfg)
     return cfg

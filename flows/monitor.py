@@ -12,6 +12,10 @@ one side effect per task.
   `retry_jitter_factor`), decided by a typed error: only when a delivery failed for a reason
   that passes (`DeliveryError.transient`: unreachable, 5xx, 429, SMTP 4xx).
 - `check-source-health`: failing and silent sources; a new episode raises one admin alert.
+- `publish-analysts-copy`: the analysts' read-only copy of the warehouse (`warehouse.publish`).
+
+`store-cycle` sends urgent (threat) alerts right after classification, before the write
+(`protocol.urgent`), so a locked warehouse never delays them.
 
 The run ends Failed when a source failed, after everything healthy was stored.  Cycles never
 overlap: the deployment has a concurrency limit of 1 and the whole cycle holds the machine-wide
@@ -129,7 +133,7 @@ def deliver_alerts(cfg: Config, report: pipeline.CycleReport) -> pipeline.CycleR
 def check_source_health(cfg: Config) -> list[health.Finding]:
     """Failing and silent sources; a new episode raises one admin alert."""
     logger = get_run_logger()
-    found, alerted = health.check_and_alert(cfg)
+    found, alerted = health.check_and_alert(cfg, deliver=True)
     new = {f.alert_id for f in alerted}
     for f in found:
         logger.warning(
@@ -138,6 +142,12 @@ def check_source_health(cfg: Config) -> list[health.Finding]:
             " (admin alert raised)" if f.alert_id in new else "",
         )
     return found
+
+
+@task(name="publish-analysts-copy", cache_policy=NO_CACHE)
+def publish_copy(cfg: Config, report: pipeline.CycleReport) -> pipeline.CycleReport:
+    """Publish the analysts' copy (never fails the cycle)."""
+    return pipeline.publish_copy(cfg, report, Secrets())
 
 
 def delivery_options(cfg: Config) -> dict[str, Any]:
@@ -191,6 +201,7 @@ def run(cfg: Config) -> pipeline.CycleReport:
     report = store_cycle(cfg, results, report)
     report = protocol_actions(cfg, report)
     report = deliver(cfg, report)
+    report = publish_copy(cfg, report)
     report.finished_at = utcnow()
     return report
 
@@ -222,6 +233,7 @@ def monitor_cycle(config_path: str) -> Any:
                 check_source_health(cfg)
             except Exception as e:  # the health check never costs the cycle its result
                 logger.error("source health check failed: %s", error_line(e))
+        health.heartbeat.after_cycle(cfg, report)
     except CycleBusy as e:
         logger.warning(str(e))
         return Cancelled(message=str(e))
@@ -343,7 +355,9 @@ def api_unavailable(timeout_s: float = API_CHECK_TIMEOUT_S) -> str | None:
 def run_direct(cfg: Config) -> pipeline.CycleReport:
     """The cycle as plain functions under the warehouse lock (raises `CycleBusy`)."""
     with cycle_lock(cfg, "cycle"):
-        return pipeline.run_cycle(cfg)
+        report = pipeline.run_cycle(cfg)
+        health.after_cycle(cfg, report)  # source health, then the heartbeat
+        return report
 
 
 def run_as_flow(cfg: Config) -> pipeline.CycleReport | None:

@@ -5,7 +5,9 @@ First the deletion check (`pipeline.deletion.check_deleted(cfg)`): up to
 their source and the ones gone there are marked. It runs outside the cycle lock
 (network I/O; it writes in short transactions), and a failure does not stop the
 purge. Then the policy itself, `warehouse.retention.purge(cfg)`, under the
-machine-wide warehouse lock, so it never competes with a cycle.
+machine-wide warehouse lock, so it never competes with a cycle; a purge that removed posts
+publishes the analysts' copy again (`warehouse.publish`), or removes it when it cannot, so the
+copy never holds what was purged.
 """
 
 from __future__ import annotations
@@ -50,7 +52,7 @@ def retention(config_path: str) -> Any:
         logger.warning("deletion check failed, purging without it: %s", checked.message)
     try:
         with cycle_lock(cfg, "retention", wait_s=RETENTION_LOCK_WAIT_S):
-            result = purge(cfg)
+            result = purge(cfg)  # publishes the analysts' copy again (or removes it)
     except CycleBusy as e:
         logger.warning(str(e))
         return Cancelled(message=str(e))

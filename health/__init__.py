@@ -1,24 +1,36 @@
 """Source health: notice a source that breaks loudly or goes quiet.
 
 Rules are plain functions over `source_runs` rows (dicts with `source`,
-`target`, `status`, `error`, `fetched`, `started_at`):
+`target`, `status`, `error`, `fetched`, `started_at`, optionally `newest_item_at`),
+judged on what was observed (the runs' own times), so a test passes any clock:
 
-* failing: the last `failures_before_alert` runs of a target all failed
-  (``failed`` or ``rate_limited``);
-* silent: a target that used to deliver (a run that returned items, or a
-  ``304 Not Modified`` that confirms the content is still there) has returned
-  nothing for `silent_after_hours`, while it is still being polled.
+* failing: a target's trailing streak of failed runs (``failed`` or
+  ``rate_limited``) spans at least `failing_after_minutes` (from the first failed
+  run to the latest); with an older config that only sets `failures_before_alert`,
+  the streak is at least that many runs;
+* silent: judged on content, not on answers.  A run brings content when it returned
+  items; its content time is the newest item's date (capped at the run's start;
+  the run's start when no item has a date).  A feed that answers ``304 Not
+  Modified`` or returns the same old items brings nothing new.  A source group (a
+  feed; a Bluesky account with all its queries; a Mastodon instance with all its
+  hashtags and searches) that once brought content is silent when its runs have
+  seen nothing newer for `silent_after_hours_<kind>` (counted from the newest item,
+  or from the first run when the content was already old then).  Per kind, because
+  a quiet hashtag is normal and an emptied feed is not.
 
 A finding raises one admin alert per episode: a row in `alerts` with
 ``kind = 'source_health'``, ``status = 'pending'``, ``school_id = '*'``
 (organisation-wide: the global `[alerts]` channel).  The alert id names the
 episode (kind, when it started, source, target), so checking again never
 raises it twice, and a source that recovers and breaks again raises a new one.
-Delivery is the alert sender's job; `alert_text` gives the Dutch message.
+`check_and_alert` delivers what it raised at once (one attempt; the next cycle
+retries), so an admin hears of a source down for 30 minutes after 30 minutes.
+`alert_text` gives the Dutch message.
 """
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -30,14 +42,46 @@ import duckdb
 
 from connectors import REGISTRY, connector
 from core.config import Config, HealthConfig
-from pipeline import warehouse_for
-from protocol.alerts import raise_source_health
+from core.secrets import Secrets
+from health import heartbeat
+from pipeline import CycleReport, warehouse_for
+from protocol.alerts import deliver_pending, raise_source_health
+
+log = logging.getLogger("edumon.health")
 
 FAILED = ("failed", "rate_limited")
 ALERT_KIND = "source_health"
 ADMIN_SCHOOL = "*"  # alerts.school_id of an organisation-wide (admin) alert
+DEFAULT_FAILING_AFTER_MINUTES = 30.0
+DEFAULT_SILENT_AFTER_HOURS = {"rss": 48.0, "bluesky": 168.0, "mastodon": 336.0}
 
 Run = Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    """The effective `[health]` limits: new keys win over the older ones they replace."""
+
+    failing_after: timedelta | None  # the time rule; None: the count rule of an older config
+    failures_before_alert: int | None
+    silent_after: Mapping[str, timedelta | None]  # per source kind; None: never silent
+
+    @classmethod
+    def of(cls, h: HealthConfig) -> Thresholds:
+        if h.failing_after_minutes is None and h.failures_before_alert is not None:
+            failing_after, count = None, h.failures_before_alert
+        else:
+            minutes = DEFAULT_FAILING_AFTER_MINUTES if h.failing_after_minutes is None else h.failing_after_minutes
+            failing_after, count = timedelta(minutes=minutes), None
+        silent: dict[str, timedelta | None] = {}
+        for kind, default in DEFAULT_SILENT_AFTER_HOURS.items():
+            own = getattr(h, f"silent_after_hours_{kind}", None)
+            hours = own if own is not None else h.silent_after_hours if h.silent_after_hours is not None else default
+            silent[kind] = timedelta(hours=hours) if hours > 0 else None
+        return cls(failing_after, count, silent)
+
+    def silent_for(self, source: str) -> timedelta | None:
+        return self.silent_after.get(source, timedelta(hours=DEFAULT_SILENT_AFTER_HOURS["rss"]))
 
 
 @dataclass(frozen=True)
@@ -72,7 +116,7 @@ class TargetStatus:
     fetched: int = 0
     new: int = 0
     failures: int = 0  # consecutive failed runs up to the last one
-    last_delivery_at: datetime | None = None
+    last_delivery_at: datetime | None = None  # the content time of the newest item seen
     overdue: bool = False
     findings: list[Finding] = field(default_factory=list)
 
@@ -81,8 +125,15 @@ def _utc(dt: datetime) -> datetime:
     return dt.replace(tzinfo=timezone.utc) if dt.tzinfo is None else dt.astimezone(timezone.utc)
 
 
-def _delivered(run: Run) -> bool:
-    return (run.get("fetched") or 0) > 0 or run.get("status") == "not_modified"
+def content_at(run: Run) -> datetime | None:
+    """When the newest item a run returned was published (capped at the run's start: a date in
+    the future counts as now); the run's start when its items have no date; None without items
+    (a ``304 Not Modified``, an empty answer, a failure)."""
+    started = _utc(run["started_at"])
+    if run.get("status") in FAILED or not (run.get("fetched") or 0) > 0:
+        return None
+    newest = run.get("newest_item_at")
+    return min(_utc(newest), started) if newest is not None else started
 
 
 def _by_target(runs: Iterable[Run]) -> dict[tuple[str, str], list[Run]]:
@@ -114,13 +165,21 @@ def source_group(source: str, target: str) -> str:
     return target
 
 
-def check_failing(runs: Sequence[Run], *, failures_before_alert: int) -> list[Finding]:
-    """A failing finding when one target's last `failures_before_alert` runs all failed."""
+def check_failing(
+    runs: Sequence[Run], *, failing_after: timedelta | None = None, failures_before_alert: int | None = None
+) -> list[Finding]:
+    """A failing finding when one target's trailing failed runs span `failing_after` (first
+    failed run to the latest), or, with `failures_before_alert` instead, number at least that."""
     if not runs:
         return []
     last = runs[-1]
     streak = failure_streak(runs)
-    if len(streak) < failures_before_alert:
+    if not streak:
+        return []
+    if failing_after is not None:
+        if _utc(streak[-1]["started_at"]) - _utc(streak[0]["started_at"]) < failing_after:
+            return []
+    elif len(streak) < (failures_before_alert or 1):
         return []
     return [
         Finding(
@@ -135,17 +194,18 @@ def check_failing(runs: Sequence[Run], *, failures_before_alert: int) -> list[Fi
     ]
 
 
-def check_silent(runs: Sequence[Run], *, silent_after: timedelta, now: datetime) -> list[Finding]:
-    """A silent finding when the runs (of one target or one source group, oldest first) delivered
-    before, have delivered nothing for `silent_after`, and are still being made."""
-    if not runs:
+def check_silent(runs: Sequence[Run], *, silent_after: timedelta | None) -> list[Finding]:
+    """A silent finding when the runs (of one target or one source group, oldest first) once
+    brought content and have seen nothing newer for `silent_after`: from the newest item's date,
+    or from the first run when that is later, up to the latest run (what was observed)."""
+    if not runs or silent_after is None:
         return []
     last = runs[-1]
-    delivered = [r for r in runs if _delivered(r)]
-    if not delivered or delivered[-1] is last:
+    times = [t for t in (content_at(r) for r in runs) if t is not None]
+    if not times:  # never brought anything: quiet, not silent
         return []
-    since = _utc(delivered[-1]["started_at"])
-    if _utc(now) - since < silent_after:
+    since = max(max(times), min(_utc(r["started_at"]) for r in runs))
+    if _utc(last["started_at"]) - since < silent_after:
         return []
     group = source_group(last["source"], last["target"])
     return [Finding(last["source"], group, "silent", since, 0, last.get("error"), _utc(last["started_at"]))]
@@ -158,15 +218,20 @@ def findings(
     targets: Iterable[tuple[str, str]] | None = None,
 ) -> list[Finding]:
     """Every finding over `runs`: failing per target, silent per source group (see
-    `source_group`); optionally only for the configured `targets`."""
+    `source_group`); optionally only for the configured `targets`.  The rules judge the runs'
+    own times; `now` only drops runs from the future (a clock that went back)."""
     now = now or datetime.now(timezone.utc)
+    limits = Thresholds.of(health)
     wanted = set(targets) if targets is not None else None
     by = {k: rs for k, rs in _by_target(runs).items() if wanted is None or k in wanted}
     out: list[Finding] = []
     groups: dict[tuple[str, str], list[Run]] = {}
     all_failing: dict[tuple[str, str], bool] = {}
     for (source, target), rs in sorted(by.items()):
-        failing = check_failing(rs, failures_before_alert=health.failures_before_alert)
+        rs = [r for r in rs if _utc(r["started_at"]) <= _utc(now)]
+        failing = check_failing(
+            rs, failing_after=limits.failing_after, failures_before_alert=limits.failures_before_alert
+        )
         out += failing
         g = (source, source_group(source, target))
         groups.setdefault(g, []).extend(rs)
@@ -175,7 +240,7 @@ def findings(
         if all_failing[g]:  # every target of the group is failing: already said
             continue
         rs.sort(key=lambda r: _utc(r["started_at"]))
-        out += check_silent(rs, silent_after=timedelta(hours=health.silent_after_hours), now=now)
+        out += check_silent(rs, silent_after=limits.silent_for(g[0]))
     return out
 
 
@@ -214,8 +279,7 @@ def statuses(cfg: Config, runs: Iterable[Run], now: datetime | None = None) -> l
             st.status, st.error = last["status"], last.get("error")
             st.fetched, st.new = last.get("fetched") or 0, last.get("new") or 0
             st.failures = len(failure_streak(rs))
-            delivered = [r for r in rs if _delivered(r)]
-            st.last_delivery_at = _utc(delivered[-1]["started_at"]) if delivered else None
+            st.last_delivery_at = max((t for t in map(content_at, rs) if t is not None), default=None)
             st.findings = [f for f in found if (f.source, f.target) in (key, (key[0], source_group(*key)))]
         st.overdue = expected is not None and (st.last_run_at is None or st.last_run_at < expected)
         out.append(st)
@@ -240,25 +304,31 @@ def configured_targets(cfg: Config) -> list[tuple[str, str]]:
 # --- I/O: read the runs, raise alerts -------------------------------------------------------
 
 RUNS_SQL = """
-WITH ranked AS (
-    SELECT source, target, status, error, fetched, new, started_at, finished_at,
-           row_number() OVER (PARTITION BY source, target ORDER BY started_at DESC) AS rn,
-           row_number() OVER (PARTITION BY source, target, (fetched > 0 OR status = 'not_modified')
-                              ORDER BY started_at DESC) AS rn_kind,
-           (fetched > 0 OR status = 'not_modified') AS delivered
+WITH r AS (
+    SELECT source, target, status, error, fetched, new, started_at, finished_at, newest_item_at,
+           CASE WHEN status IN ('failed', 'rate_limited') OR coalesce(fetched, 0) = 0 THEN NULL
+                ELSE least(coalesce(newest_item_at, started_at), started_at) END AS content_at
     FROM source_runs
+), per_target AS (
+    SELECT source, target,
+           max(started_at) FILTER (WHERE status NOT IN ('failed', 'rate_limited')) AS last_good,
+           min(started_at) AS first_at,
+           arg_max(started_at, content_at) FILTER (WHERE content_at IS NOT NULL) AS content_run_at
+    FROM r
+    GROUP BY source, target
 )
-SELECT source, target, status, error, fetched, new, started_at, finished_at
-FROM ranked
-WHERE rn <= ? OR started_at >= ? OR (delivered AND rn_kind = 1)
-ORDER BY source, target, started_at
+SELECT r.source, r.target, status, error, fetched, new, started_at, finished_at, newest_item_at
+FROM r JOIN per_target p ON r.source = p.source AND r.target = p.target
+WHERE started_at >= coalesce(p.last_good, p.first_at) OR started_at = p.first_at OR started_at = p.content_run_at
+ORDER BY r.source, r.target, started_at
 """
 
 
 def recent_runs(con: duckdb.DuckDBPyConnection, health: HealthConfig, now: datetime) -> list[dict[str, Any]]:
-    """The runs the rules need: the last N per target, the silence window, and the last delivery."""
-    window = _utc(now) - timedelta(hours=health.silent_after_hours) - timedelta(days=1)
-    cur = con.execute(RUNS_SQL, [health.failures_before_alert + 1, window])
+    """The runs the rules need, per target: the last good run and the failure streak after it,
+    the first run, and the run with the newest content (`health` and `now` are not needed: the
+    rules judge the runs' own times)."""
+    cur = con.execute(RUNS_SQL)
     names = [d[0] for d in cur.description]
     return [dict(zip(names, row)) for row in cur.fetchall()]
 
@@ -287,14 +357,36 @@ def raise_alerts(
     ]
 
 
-def check_and_alert(cfg: Config, now: datetime | None = None) -> tuple[list[Finding], list[Finding]]:
-    """Check every configured target and alert new episodes; returns (findings, newly alerted)."""
+def check_and_alert(
+    cfg: Config, now: datetime | None = None, secrets: Secrets | None = None, deliver: bool = False
+) -> tuple[list[Finding], list[Finding]]:
+    """Check every configured target and alert new episodes; returns (findings, newly alerted).
+
+    With `deliver`, a new alert is sent at once (one attempt; what fails stays pending and the
+    next cycle's delivery retries it), instead of waiting for the next cycle."""
 
     now = now or datetime.now(timezone.utc)
     targets = configured_targets(cfg)
-    with warehouse_for(cfg).transaction() as con:
+    wh = warehouse_for(cfg)
+    with wh.transaction() as con:
         found = findings(recent_runs(con, cfg.health, now), cfg.health, now, targets)
-        return found, raise_alerts(con, cfg, found, now)
+        alerted = raise_alerts(con, cfg, found, now)
+    if deliver and alerted:
+        deliver_pending(cfg, wh, secrets or Secrets(), now)
+    return found, alerted
+
+
+def after_cycle(cfg: Config, report: CycleReport, secrets: Secrets | None = None) -> list[Finding]:
+    """The end of a cycle run without Prefect: the source-health check (a new alert is sent at
+    once) unless the cycle was spooled, then the heartbeat.  Never raises; returns the findings."""
+    found: list[Finding] = []
+    if not report.spooled:
+        try:
+            found, _ = check_and_alert(cfg, secrets=secrets, deliver=True)
+        except Exception as e:  # noqa: BLE001 - the health check never costs the cycle its result
+            log.error("source health check failed: %s: %s", type(e).__name__, e)
+    heartbeat.after_cycle(cfg, report, secrets)
+    return found
 
 
 # --- text ----------------------------------------------------------------------------------
@@ -320,6 +412,6 @@ def alert_text(f: Finding, tz: str = "Europe/Amsterdam") -> str:
             "Tot dit is opgelost missen we berichten van deze bron. Controleer het adres en de toegang."
         )
     return (
-        f"Bron is stil: {name} levert sinds {when} niets meer op, terwijl er eerder wel berichten kwamen. "
+        f"Bron is stil: {name} levert sinds {when} niets nieuws meer op, terwijl er eerder wel berichten kwamen. "
         "Controleer of de bron nog werkt (gewijzigd adres, verlopen toegang, andere API)."
     )

@@ -1,4 +1,4 @@
-"""One monitoring cycle as plain functions: fetch -> relevance -> classify -> store.
+"""One monitoring cycle as plain functions: fetch -> relevance -> classify -> urgent alerts -> store.
 
 The Prefect flow (`flows/monitor.py`) runs the same functions as tasks;
 `run_cycle` runs them in order without Prefect.  Nothing is written until
@@ -7,6 +7,12 @@ in one short transaction: mentions, classifications, cursors and
 `source_runs` together.  A crash before that loses nothing (the cursors
 were not moved, the next cycle fetches the same items again), and a re-run
 stores nothing twice.
+
+Urgent alerts (triage `alert`, urgency `urgent`: threats) go out right after classification,
+before the store (`protocol.urgent`, recorded in a ledger beside the warehouse), so a locked
+warehouse never delays them; the reads before them (spool replay, cursors, cached labels) wait
+at most `QUICK_READ_S` for the lock. After the protocol's actions, the analysts' copy is
+published (`warehouse.publish`), so analysts never open the main file.
 """
 
 from __future__ import annotations
@@ -28,6 +34,7 @@ from core.mention import Mention, utcnow
 from core.secrets import Secrets, redact
 from pipeline import hooks
 from pipeline.relevance import match_mention
+from protocol import urgent
 from warehouse import (
     Warehouse,
     WarehouseLocked,
@@ -39,9 +46,12 @@ from warehouse import (
     views,
     warehouse_for,
 )
+from warehouse.publish import publish
 from warehouse.rows import mention_from_row
 
 log = logging.getLogger("edumon.cycle")
+
+QUICK_READ_S = 1.0  # before the urgent alerts, a read waits at most this long for the warehouse's lock
 
 
 @dataclass
@@ -57,6 +67,7 @@ class TargetReport:
     new: int = 0
     started_at: datetime = field(default_factory=utcnow)
     finished_at: datetime = field(default_factory=utcnow)
+    newest_item_at: datetime | None = None  # the newest item's date: source health judges silence on it
 
 
 @dataclass
@@ -70,6 +81,8 @@ class CycleReport:
     replayed: int = 0  # mentions written from an earlier spool
     error: str | None = None
     actions: Any = None  # protocol.ActionsReport
+    urgent: Any = None  # protocol.urgent.UrgentReport: urgent alerts sent before the store
+    published: str | None = None  # the analysts' copy, when this cycle published it
 
     @property
     def failed(self) -> list[TargetReport]:
@@ -82,6 +95,12 @@ class CycleReport:
 
 def spool_dir(cfg: Config) -> Path:
     return Path(cfg.warehouse.spool_dir) if cfg.warehouse.spool_dir else Path(cfg.warehouse.path).parent / "spool"
+
+
+def quick_warehouse(cfg: Config) -> Warehouse:
+    """The warehouse for the reads before the urgent alerts: a lock held by another process is
+    waited for at most `QUICK_READ_S` (then: replay later, fetch without cursors, classify all)."""
+    return Warehouse(cfg.warehouse.path, lock_timeout_s=min(QUICK_READ_S, cfg.warehouse.lock_timeout_s))
 
 
 def secret_values(cfg: Config, secrets: Secrets) -> list[str]:
@@ -112,6 +131,7 @@ def fetch_target(target: Target, state: dict[str, Any], secrets: Secrets) -> tup
         len(result.mentions),
         started_at=started,
         finished_at=utcnow(),
+        newest_item_at=max((m.published_at for m in result.mentions if m.published_at), default=None),
     )
     return result, report
 
@@ -196,6 +216,7 @@ def store(
                 new=r.new,
                 started_at=r.started_at,
                 finished_at=r.finished_at,
+                newest_item_at=r.newest_item_at,
             )
     # first occurrence per id only
     out, seen = [], set()
@@ -226,6 +247,9 @@ def replay_spool(cfg: Config, wh: Warehouse, report: CycleReport | None = None) 
                         **r,
                         "started_at": datetime.fromisoformat(r["started_at"]),
                         "finished_at": datetime.fromisoformat(r["finished_at"]),
+                        "newest_item_at": datetime.fromisoformat(r["newest_item_at"])
+                        if r.get("newest_item_at")
+                        else None,
                     }
                 )
                 for r in payload["reports"]
@@ -280,7 +304,7 @@ def prepare(
             batch.states.append((res.target.source, res.target.key, res.state))
         report.targets.append(rep)
     try:
-        cached = warehouse_for(cfg).cached_labels([m.text_hash for m in batch.mentions])
+        cached = quick_warehouse(cfg).cached_labels([m.text_hash for m in batch.mentions])
     except WarehouseLocked:
         cached = {}
     classify(batch.mentions, classifier, cached)
@@ -294,6 +318,8 @@ def write(cfg: Config, batch: Batch, report: CycleReport, secrets: Secrets) -> C
     wh = warehouse_for(cfg)
     hooks.checkpoint("before-store")
     try:
+        if spool_pending(cfg):  # what the replay at the start could not write (the lock was held then)
+            report.replayed += replay_spool(cfg, wh, report)
         report.stored = report.stored + store(wh, report.cycle_id, batch.mentions, batch.states, report.targets)
     except WarehouseLocked as e:
         report.spooled = len(batch.mentions)
@@ -321,8 +347,21 @@ def store_cycle(
     report: CycleReport,
     secrets: Secrets,
 ) -> CycleReport:
-    """Relevance, classification (pure preparation) and the cycle's one write."""
-    return write(cfg, prepare(cfg, results, classifier, report, secrets), report, secrets)
+    """Relevance, classification (pure preparation), the urgent alerts, and the cycle's one write."""
+    batch = prepare(cfg, results, classifier, report, secrets)
+    send_urgent_alerts(cfg, batch, report, secrets)
+    return write(cfg, batch, report, secrets)
+
+
+def send_urgent_alerts(cfg: Config, batch: Batch, report: CycleReport, secrets: Secrets) -> CycleReport:
+    """Threat alerts for the classified batch, before (and whatever happens to) the store."""
+    report.urgent = urgent.send_urgent(cfg, batch.mentions, secrets, report.cycle_id)
+    return report
+
+
+def spool_pending(cfg: Config) -> bool:
+    d = spool_dir(cfg)
+    return d.exists() and any(d.glob("*.json"))
 
 
 def protocol_actions(cfg: Config, report: CycleReport, now: datetime | None = None) -> CycleReport:
@@ -339,8 +378,28 @@ def deliver_alerts(cfg: Config, report: CycleReport, secrets: Secrets, now: date
 
     Alerts delivered on an earlier attempt of the same cycle stay in `report.actions.delivered`;
     `report.actions.failed` is what this attempt could not deliver."""
-    if report.actions is not None:
-        protocol.deliver_alerts(cfg, warehouse_for(cfg), report.actions, secrets, now)
+    if report.actions is None:
+        return report
+    tried = report.urgent.attempted if report.urgent else []
+    protocol.deliver_alerts(cfg, warehouse_for(cfg), report.actions, secrets, now, skip=tried)
+    if report.urgent is not None:
+        if not report.urgent.merged:  # the urgent alerts of this cycle count as delivered (or failed) here
+            report.actions.delivered = report.urgent.sent + report.actions.delivered
+            report.urgent.merged = True
+        if tried:  # a retry of this step (Prefect) tries them again like any failed alert
+            report.actions.failed = report.urgent.failed + report.actions.failed
+            report.urgent.attempted = []
+    return report
+
+
+def publish_copy(cfg: Config, report: CycleReport, secrets: Secrets) -> CycleReport:
+    """Publish the analysts' copy after the cycle's writes (not when it spooled); never fails a cycle."""
+    if report.spooled:
+        return report
+    try:
+        report.published = str(publish(cfg, secrets).path)
+    except Exception as e:  # the copy is a convenience for analysts; the cycle's work is done
+        log.warning("analysts' copy not published: %s: %s", type(e).__name__, e)
     return report
 
 
@@ -351,10 +410,12 @@ def process(
     report: CycleReport,
     secrets: Secrets,
 ) -> CycleReport:
-    """Everything after the fetch, in order: store the cycle, the protocol's actions, deliver alerts."""
+    """Everything after the fetch, in order: urgent alerts and the store, the protocol's actions,
+    deliver alerts, publish the analysts' copy."""
     store_cycle(cfg, results, classifier, report, secrets)
     protocol_actions(cfg, report)
     deliver_alerts(cfg, report, secrets)
+    publish_copy(cfg, report, secrets)
     report.finished_at = utcnow()
     return report
 
@@ -376,7 +437,7 @@ def new_cycle() -> CycleReport:
 def replay(cfg: Config, report: CycleReport) -> CycleReport:
     """Write what earlier cycles kept in the spool (a locked warehouse: try next cycle)."""
     try:
-        report.replayed = replay_spool(cfg, warehouse_for(cfg), report)
+        report.replayed = replay_spool(cfg, quick_warehouse(cfg), report)
     except WarehouseLocked:
         pass
     return report
@@ -386,7 +447,7 @@ def load_states(cfg: Config) -> dict[tuple[str, str], dict[str, Any]]:
     """The targets' cursors; a locked warehouse means: fetch everything again (the warehouse
     de-duplicates when it is free)."""
     try:
-        return warehouse_for(cfg).states()
+        return quick_warehouse(cfg).states()
     except WarehouseLocked:
         return {}
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import traceback
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -179,14 +180,20 @@ def decide_actions(cfg: Config, wh: Warehouse, now: datetime | None = None) -> A
 
 
 def deliver_alerts(
-    cfg: Config, wh: Warehouse, out: ActionsReport, secrets: Secrets | None = None, now: datetime | None = None
+    cfg: Config,
+    wh: Warehouse,
+    out: ActionsReport,
+    secrets: Secrets | None = None,
+    now: datetime | None = None,
+    skip: Collection[str] = (),
 ) -> ActionsReport:
-    """One attempt to deliver every pending alert, earlier failures included; never raises.
+    """One attempt to deliver every pending alert, earlier failures included (not `skip`: alerts
+    this cycle tried already); never raises.
 
     What it delivered is added to `out.delivered`; `out.failed` becomes what this attempt could
     not deliver (each row says whether the failure is `transient`, worth another try soon)."""
     try:
-        dr = alerts.deliver_pending(cfg, wh, secrets or Secrets(), now or utcnow())
+        dr = alerts.deliver_pending(cfg, wh, secrets or Secrets(), now or utcnow(), skip)
     except Exception as e:
         out.errors.append(f"delivery: {type(e).__name__}: {e}")
         log.warning("alert delivery failed: %s", e)

@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 import smtplib
 import ssl
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from email.message import EmailMessage
@@ -31,6 +31,7 @@ from core.secrets import Secrets, redact
 from core.vocabulary import SOURCE_NL
 from warehouse import Warehouse
 
+from . import ledger
 from .db import insert_rows, stable_id
 from .followups import ACTION_NL, followup_for
 
@@ -564,11 +565,18 @@ class DeliveryReport:
     failed: list[dict[str, Any]] = field(default_factory=list)  # rows with their `last_error`
 
 
-def deliver_pending(cfg: Config, wh: Warehouse, secrets: Secrets, now: datetime) -> DeliveryReport:
+def deliver_pending(
+    cfg: Config, wh: Warehouse, secrets: Secrets, now: datetime, skip: Collection[str] = ()
+) -> DeliveryReport:
     """Send every pending or failed alert (below `max_attempts`), then record the outcomes.
 
+    First the urgent alerts a cycle sent before its store are reconciled from the ledger
+    (`protocol.ledger`), so they are never sent twice; the ledger's unsettled ones and `skip`
+    (alerts this cycle tried already) are left alone.
     No connection is held while sending: one read, the network, one short write.
     """
+    ledger.reconcile(cfg, wh, now)
+    leave = ledger.owned(cfg) | set(skip)
     rows = wh.query_dicts(
         """
         SELECT a.*, m.ref, m.subject, m.body, m.link FROM alerts a LEFT JOIN alert_messages m USING (alert_id)
@@ -576,6 +584,7 @@ def deliver_pending(cfg: Config, wh: Warehouse, secrets: Secrets, now: datetime)
         ORDER BY a.severity = 'urgent' DESC, a.created_at, a.alert_id""",
         [cfg.alerts.max_attempts],
     )
+    rows = [r for r in rows if r["alert_id"] not in leave]
     report = DeliveryReport()
     client = _client(cfg.alerts.timeout_s) if any(r["channel"] == "webhook" for r in rows) else None
     try:

@@ -147,13 +147,14 @@ def test_pseudonyms_stable_across_exports_and_different_with_another_key(tmp_pat
     get = lambda out: {r["mention_id"]: r["author_pseudonym"] for r in _dataset(out, "mentions_pseudonymous")}  # noqa: E731
     export(cfg, tmp_path / "one", secrets=secrets(KEY_A))
     export(cfg, tmp_path / "two", secrets=secrets(KEY_A))
-    export(cfg, tmp_path / "three", secrets=secrets(KEY_B))
+    # another key only on purpose (issue 18.3: never silently), see tests/test_pseudonyms.py
+    export(cfg, tmp_path / "three", secrets=secrets(KEY_B), rotate_key=True)
     a1, a2, b = get(tmp_path / "one"), get(tmp_path / "two"), get(tmp_path / "three")
     assert a1 == a2 and all(a1.values())
     assert all(a1[k] != b[k] for k in a1)
     assert b[ms[0].mention_id] == b[ms[1].mention_id]
     # and back to the first key: the first pseudonyms again
-    export(cfg, tmp_path / "four", secrets=secrets(KEY_A))
+    export(cfg, tmp_path / "four", secrets=secrets(KEY_A), rotate_key=True)
     assert get(tmp_path / "four") == a1
 
 
@@ -227,9 +228,17 @@ def test_query_cli_formats(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> N
 def test_query_cli_is_read_only_and_errors_are_one_line(tmp_path: Path) -> None:
     cfg, _ = build_view_warehouse(tmp_path)
     cfg_path = write_config(tmp_path)
-    r = CliRunner().invoke(main, ["query", "--config", str(cfg_path), "DELETE FROM mentions"])
+    # the administrator's view of the main file (--main) is read-only too
+    r = CliRunner().invoke(main, ["query", "--config", str(cfg_path), "--main", "DELETE FROM mentions"])
     assert r.exit_code == 1 and "read-only" in r.output and len(r.output.strip().splitlines()) == 1
     assert Warehouse(cfg.warehouse.path).query("SELECT count(*) FROM mentions") == [(6,)]
+    # the analysts' copy (the default) has no `mentions` table at all, and is read-only
+    r = CliRunner().invoke(main, ["query", "--config", str(cfg_path), "DELETE FROM mentions"])
+    assert r.exit_code == 1 and "does not exist" in r.output and "analysts' copy holds daily_mentions" in r.output
+    r = CliRunner().invoke(main, ["query", "--config", str(cfg_path), "DELETE FROM daily_mentions"])
+    assert r.exit_code == 1 and "read-only" in r.output and len(r.output.strip().splitlines()) == 1
+    r = CliRunner().invoke(main, ["query", "--config", str(cfg_path), "SELECT sum(n) FROM daily_mentions"])
+    assert r.exit_code == 0 and r.output.strip().splitlines()[-2].strip() == "7"
     r = CliRunner().invoke(main, ["query", "--config", str(cfg_path), "SELECT nonsense FROM nowhere"])
     assert r.exit_code == 1 and r.output.startswith("Error: query error:") and len(r.output.strip().splitlines()) == 1
     r = CliRunner().invoke(main, ["query", "--config", str(tmp_path / "missing.toml"), "SELECT 1"])

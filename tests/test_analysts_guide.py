@@ -1,4 +1,5 @@
-"""Every SQL block of the analysts' guide (docs/analysts.md) runs: on the warehouse, and on its Parquet export."""
+"""Every SQL block of the analysts' guide (docs/analysts.md) runs: on the warehouse, on its analysts' copy
+and on its Parquet export."""
 
 from __future__ import annotations
 
@@ -9,9 +10,11 @@ import duckdb
 import pytest
 from analysts_data import KEY_A, build_view_warehouse
 
+from core.config import Config
 from core.secrets import Secrets
 from warehouse import Warehouse
 from warehouse.export import export
+from warehouse.publish import open_copy, publish
 from warehouse.views import prepare
 
 GUIDE = (Path(__file__).resolve().parents[1] / "docs" / "analysts.md").read_text(encoding="utf-8")
@@ -33,20 +36,21 @@ def _rows(con: duckdb.DuckDBPyConnection, sql: str) -> list[tuple]:
 
 
 @pytest.fixture(scope="module")
-def exported(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Warehouse]:
+def exported(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Warehouse, Config]:
     tmp = tmp_path_factory.mktemp("guide")
     cfg, _ = build_view_warehouse(tmp)
     wh = Warehouse(cfg.warehouse.path)
     prepare(wh, cfg, KEY_A.encode())
     export(cfg, tmp / "export", secrets=Secrets(environ={"EDUMON_PSEUDONYM_KEY": KEY_A}))
-    return tmp, wh
+    publish(cfg, Secrets(environ={"EDUMON_PSEUDONYM_KEY": KEY_A}))
+    return tmp, wh, cfg
 
 
 @pytest.mark.parametrize("n", range(len(QUERIES)))
-def test_guide_sql_runs_on_warehouse_and_parquet(
-    exported: tuple[Path, Warehouse], monkeypatch: pytest.MonkeyPatch, n: int
+def test_guide_sql_runs_on_warehouse_copy_and_parquet(
+    exported: tuple[Path, Warehouse, Config], monkeypatch: pytest.MonkeyPatch, n: int
 ) -> None:
-    tmp, wh = exported
+    tmp, wh, cfg = exported
     monkeypatch.chdir(tmp)  # the guide's paths are relative: export/...
     sql = QUERIES[n]
     with wh.connect(read_only=True) as con:
@@ -56,6 +60,8 @@ def test_guide_sql_runs_on_warehouse_and_parquet(
     mem.execute("SET TimeZone = 'UTC'")
     mem.execute(SETUP[0])
     assert _rows(mem, sql) == on_warehouse
+    with open_copy(cfg) as con:
+        assert _rows(con, sql) == on_warehouse
 
 
 def test_negatives_per_school_per_week_numbers(tmp_path: Path) -> None:

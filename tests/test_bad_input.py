@@ -225,10 +225,23 @@ REVIEWED_SQL_FSTRINGS = {
     ("warehouse/export.py", "_sql_str(target)"),  # the export path, quoted ('' doubling): tested below
     ("warehouse/export.py", "_sql_str(target / 'month=none' / 'data_0.parquet')"),
     ("warehouse/retention.py", "table"),  # DEPENDENT_TABLES, a code constant
+    ("warehouse/retention.py", "where"),  # _WITH_MENTIONS and _BY_AGE conditions, code constants
+    ("warehouse/compact.py", "_sql_str(target)"),  # the compaction's new file, quoted ('' doubling)
+    ("warehouse/compact.py", "ALIAS"),  # a code constant
+    ("warehouse/compact.py", "_ident(source)"),  # the database name DuckDB reports, quoted ("" doubling)
+    ("warehouse/compact.py", "_ident(t)"),  # table names DuckDB reports, quoted ("" doubling)
     ("warehouse/views.py", "AUTHOR_KEY_SQL"),  # a code constant
+    ("warehouse/publish.py", "name"),  # VIEWS, the analysts' view names, code constants
     ("edumon/protocol/db.py", "table"),  # table names: literals at every call site
     ("edumon/protocol/db.py", "col_list"),  # keys of rows built in code
     ("edumon/protocol/db.py", "name"),  # "_in_" + the table name
+    ("warehouse/backup.py", "_lit(tmp)"),  # the backup's path, quoted ('' doubling): tests/test_backup.py
+    ("warehouse/backup.py", "_lit(incoming)"),  # "<warehouse>.restoring", quoted the same way
+    ("warehouse/backup.py", "_q(name)"),  # current_database(), quoted as an identifier
+    ("warehouse/backup.py", "_q(t)"),  # table names from the catalogue, quoted
+    ("warehouse/backup.py", "_q(table)"),  # CARRY_OVER, a code constant
+    ("warehouse/backup.py", "_q(into)"),  # "edumon_restored", a code constant
+    ("warehouse/backup.py", "col_list"),  # column names from the catalogue, quoted
 }
 
 
@@ -345,7 +358,10 @@ url = "https://example.nl/feed.xml"
             ('name = "Ley College"', 'name = "Ley College"\naliases = ["Ley College", "  "]'),
             "schools[0].aliases[1]: must not be empty",
         ),
-        (('name = "Ley College"', 'name = "Ley College"\naliases = []'), None),  # falls back to the name
+        (  # issue 18: an empty list matched nothing silently; leaving the key out matches the name
+            ('name = "Ley College"', 'name = "Ley College"\naliases = []'),
+            "schools[0].aliases: empty for school 'ley-college'",
+        ),
         (
             (
                 "[organisation]",

@@ -244,12 +244,16 @@ def test_backup_and_restore_instructions_work(tmp_path: Path) -> None:
             ["bash", "-euo", "pipefail", "-c", block], cwd=site, env=env, capture_output=True, text=True, timeout=120
         )
         assert done.returncode == 0, f"{block}\nexit {done.returncode}: {done.stderr}"
-        if re.search(r"^(cp|mv) .* data/edumon\.duckdb$", block, re.M):
+        if re.search(r"^edumon restore .*$", block, re.M):
             restores += 1
             assert _snapshot(site / "data" / "edumon.duckdb") == original, (
                 f"the restore gave another warehouse:\n{block}"
             )
     assert restores >= 2, "a restore way is no longer run"
-    for copy in ("backups/edumon-copy.duckdb", "backups/edumon-online.duckdb"):
+    copies = ["backups/edumon-online.duckdb", "backups/edumon-imported.duckdb"]
+    copies += [str(p.relative_to(site)) for p in (site / "data" / "backups").glob("*.duckdb")]  # the default name
+    assert len(copies) == 3, copies
+    for copy in copies:
         assert _snapshot(site / copy) == original, copy
+    assert len(list((site / "data" / "replaced").glob("*.duckdb"))) == restores  # each replaced file kept
     assert "mentions" in done.stdout  # the check after the restore printed its figures

@@ -1,5 +1,5 @@
 """The documented exit codes of `edumon`, through the CLI runner: 0 ok; 1 ran, but a source or
-delivery failed; 2 usage or config error.  Every error is one line on stderr, never a trace."""
+delivery failed (`edumon status`: a target needs attention); 2 usage or config error.  Every error is one line on stderr, never a trace."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import click
 import pytest
 from click.testing import CliRunner
 from conftest import rss_feed
+from conftest import write_config as feeds_config
 from protocol_env import Env, env, smtp_server, write_config  # noqa: F401  (fixtures)
 
 import edumon.cli.cycle as cycle_cli
@@ -20,22 +21,7 @@ FEED = rss_feed([("g1", "Leerlingen Ley College winnen debatwedstrijd", "Vier le
 
 
 def config(tmp_path: Path, urls: list[str]) -> Path:
-    feeds = "".join(f'\n[[sources.rss]]\nurl = "{u}"\nretries = 0\ntimeout_s = 5\n' for u in urls)
-    path = tmp_path / "edumon.toml"
-    path.write_text(
-        f"""
-[organisation]
-name = "Edu-Ley (test)"
-[warehouse]
-path = "{(tmp_path / "w.duckdb").as_posix()}"
-[[schools]]
-id = "ley-college"
-name = "Ley College"
-aliases = ["Ley College"]
-{feeds}""",
-        encoding="utf-8",
-    )
-    return path
+    return feeds_config(tmp_path, urls, db="w.duckdb")
 
 
 def invoke(*args: str) -> click.testing.Result:
@@ -87,6 +73,29 @@ def test_1_when_another_cycle_holds_the_warehouse_or_the_thing_is_not_there(feed
     res = invoke("followups", "list", "--config", str(cfg))  # no cycle ran yet: no warehouse
     assert res.exit_code == 1
     assert "no warehouse here yet" in one_error_line(res)
+
+
+def test_status_0_when_every_target_is_fine_and_1_when_one_needs_attention(feeds, tmp_path):
+    """`edumon status` is a check for systemd, Nagios or cron: 1 when a target is FAILING, SILENT
+    or OVERDUE (issue 18: it exited 0 with FAILING and OVERDUE targets)."""
+    good = config(tmp_path, [feeds.url + "/good.xml"])
+    with good.open("a", encoding="utf-8") as f:
+        f.write("\n[health]\nfailing_after_minutes = 0\n")  # the first failure is FAILING
+    res = invoke("status", "--config", str(good))
+    assert res.exit_code == 1 and "OVERDUE" in res.output, res.output  # no cycle ran yet
+    assert invoke("run", "--no-prefect", "--config", str(good)).exit_code == 0
+    res = invoke("status", "--config", str(good))
+    assert res.exit_code == 0, res.output
+    assert "1 targets; 0 failing or silent; 0 overdue" in res.output
+    both = good.read_text(encoding="utf-8").replace(
+        "[health]", f'[[sources.rss]]\nurl = "{feeds.url}/gone.xml"\nretries = 0\n\n[health]'
+    )
+    good.write_text(both, encoding="utf-8")
+    assert invoke("run", "--no-prefect", "--config", str(good)).exit_code == 1
+    res = invoke("status", "--config", str(good))
+    assert res.exit_code == 1, res.output
+    assert "FAILING" in res.output and "1 failing or silent" in res.output
+    assert "Traceback" not in res.output and not res.stderr  # a finding is not an error line
 
 
 @pytest.mark.parametrize(

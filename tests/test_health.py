@@ -54,15 +54,14 @@ def test_silence_after_delivering_is_a_finding_and_quiet_from_the_start_is_not()
     assert health.findings([run("a", timedelta(hours=47), fetched=7), run("a", m(0))], H, NOW) == []
     # a target that never returned anything is not "silent": nothing changed
     assert health.findings([run("a", timedelta(hours=h)) for h in range(100, -1, -10)], H, NOW) == []
-    # 304 Not Modified confirms the content is still there: not silent
-    assert (
-        health.findings(
-            [run("a", timedelta(hours=60), fetched=3), run("a", timedelta(hours=1), "not_modified"), run("a", m(0))],
-            H,
-            NOW,
-        )
-        == []
+    # 304 Not Modified says nothing changed: no new item for 60 hours is silent (issue 18: an
+    # emptied feed that kept its ETag never became SILENT when a 304 counted as delivering)
+    (f,) = health.findings(
+        [run("a", timedelta(hours=60), fetched=3), run("a", timedelta(hours=1), "not_modified"), run("a", m(0))],
+        H,
+        NOW,
     )
+    assert (f.kind, f.since) == ("silent", NOW - timedelta(hours=60))
     # the last run delivered: not silent, however long ago the one before
     assert health.findings([run("a", timedelta(days=9), fetched=3), run("a", m(0), fetched=1)], H, NOW) == []
 
@@ -156,7 +155,7 @@ def test_status_shows_last_run_outcome_and_what_is_overdue(tmp_path):
         ],
     )
     res = CliRunner().invoke(main, ["status", "--config", str(cfg_path)])
-    assert res.exit_code == 0, res.output
+    assert res.exit_code == 1, res.output  # something needs attention (issue 18: it was 0)
     lines = {ln.split()[-1]: ln for ln in res.output.splitlines() if ln.startswith("rss")}
     assert " ok " in lines[fine] and lines[fine].split()[4] == "4"  # outcome, fetched
     assert "FAILING" in lines[failing] and "HTTP 503 Service Unavailable" in res.output
@@ -169,7 +168,7 @@ def test_status_shows_last_run_outcome_and_what_is_overdue(tmp_path):
 def test_status_before_any_cycle(tmp_path):
     cfg_path = write_config(tmp_path, ["https://a.example.nl/feed"])
     res = CliRunner().invoke(main, ["status", "--config", str(cfg_path)])
-    assert res.exit_code == 0, res.output
+    assert res.exit_code == 1, res.output  # nothing has run: every target is overdue
     assert "never run" in res.output and "No cycle has run yet" in res.output
 
 

@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 
 from click.testing import CliRunner
+from conftest import write_config
 
 from classifiers import load_classifier
 from core.config import load_config
@@ -54,24 +55,7 @@ def write_posts(tmp_path: Path, n: int) -> Path:
 
 
 def small_batch_config(tmp_path: Path, backend: str = "default") -> Path:
-    path = tmp_path / "edumon.toml"
-    path.write_text(
-        f"""
-[organisation]
-name = "Edu-Ley (test)"
-[warehouse]
-path = "{(tmp_path / "w.duckdb").as_posix()}"
-[[schools]]
-id = "ley-college"
-name = "Ley College"
-aliases = ["Ley College"]
-[classifier]
-backend = "{backend}"
-batch_size = 2
-""",
-        encoding="utf-8",
-    )
-    return path
+    return write_config(tmp_path, [], db="w.duckdb", extra=f'[classifier]\nbackend = "{backend}"\nbatch_size = 2\n')
 
 
 def test_classify_in_chunks_gives_the_labels_of_one_call_and_prints_no_progress_when_captured(tmp_path):

@@ -16,13 +16,14 @@ from edumon.web.app import create_app
 from tests.web_helpers import (
     CHROMEDRIVER,
     CHROMIUM,
-    PASSWORDS,
     SECRET,
     LiveServer,
     chromium_driver,
     followup,
+    log_in,
     review_config,
     seed,
+    submit,
 )
 
 if not (os.path.exists(CHROMIUM) or shutil.which("chromium")):
@@ -33,8 +34,7 @@ if not (os.path.exists(CHROMIUM) or shutil.which("chromium")):
     )
 
 from selenium.webdriver.common.by import By  # noqa: E402
-from selenium.webdriver.support import expected_conditions as EC  # noqa: E402
-from selenium.webdriver.support.ui import Select, WebDriverWait  # noqa: E402
+from selenium.webdriver.support.ui import Select  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -54,22 +54,6 @@ def live(make_config: Callable[..., Config]) -> Iterator[tuple[Config, dict[str,
     ids = seed(cfg)
     with LiveServer(create_app(cfg, SECRET)) as srv:
         yield cfg, ids, srv.url
-
-
-def submit(driver: Any, button: Any) -> None:
-    """Click a submit button and wait until the next page has replaced this one."""
-    old = driver.find_element(By.TAG_NAME, "html")
-    button.click()
-    WebDriverWait(driver, 10).until(EC.staleness_of(old))
-
-
-def log_in(driver: Any, url: str, username: str) -> None:
-    driver.delete_all_cookies()
-    driver.get(url + "/login")
-    driver.find_element(By.NAME, "username").send_keys(username)
-    driver.find_element(By.NAME, "password").send_keys(PASSWORDS[username])
-    submit(driver, driver.find_element(By.CSS_SELECTOR, "form[action='/login'] button"))
-    assert driver.current_url.rstrip("/") == url, driver.find_element(By.TAG_NAME, "main").text
 
 
 def act(driver: Any, what: str, note: str, reason: str | None = None) -> None:

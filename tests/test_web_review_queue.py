@@ -18,15 +18,13 @@ from core.mention import Mention
 from edumon.web.app import create_app
 from fakes.server import FakeServer, Response
 from protocol.act import ActionsReport, handle_new_mentions
-from tests.web_helpers import CHROMIUM, NOW, PASSWORDS, SECRET, LiveServer, chromium_driver, review_config
+from tests.web_helpers import CHROMIUM, NOW, SECRET, LiveServer, chromium_driver, log_in, review_config, submit
 from warehouse import upsert_mentions
 
 if not (os.path.exists(CHROMIUM) or shutil.which("chromium")):
     pytest.skip(f"no chromium binary at {CHROMIUM}", allow_module_level=True)
 
 from selenium.webdriver.common.by import By  # noqa: E402
-from selenium.webdriver.support import expected_conditions as EC  # noqa: E402
-from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
 
 
 def doubtful(sid: str, text: str, school: str, pt: float, lang: str | None = None) -> Mention:
@@ -83,20 +81,6 @@ def live(make_config: Callable[..., Config]) -> Iterator[tuple[Config, dict[str,
         hooks.route("/hook", hook)
         cfg.alerts.webhook_url = hooks.url + "/hook"
         yield cfg, {k: m.mention_id for k, m in posts.items()}, srv.url, received
-
-
-def submit(driver: Any, button: Any) -> None:
-    old = driver.find_element(By.TAG_NAME, "html")
-    button.click()
-    WebDriverWait(driver, 10).until(EC.staleness_of(old))
-
-
-def log_in(driver: Any, url: str, username: str) -> None:
-    driver.delete_all_cookies()
-    driver.get(url + "/login")
-    driver.find_element(By.NAME, "username").send_keys(username)
-    driver.find_element(By.NAME, "password").send_keys(PASSWORDS[username])
-    submit(driver, driver.find_element(By.CSS_SELECTOR, "form[action='/login'] button"))
 
 
 def test_comms_confirms_and_dismisses_and_a_leader_sees_only_their_schools(browser: Any, live: Any) -> None:

@@ -184,6 +184,29 @@ def chromium_driver(user_data_dir: str, width: int = 1280, height: int = 1400) -
 # --- concurrent HTTP clients against a running page (issue 17) ---------------------------------
 
 
+def submit(driver: Any, button: Any) -> None:
+    """Click a submit button and wait until the next page has replaced this one."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions as EC
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    old = driver.find_element(By.TAG_NAME, "html")
+    button.click()
+    WebDriverWait(driver, 10).until(EC.staleness_of(old))
+
+
+def log_in(driver: Any, url: str, username: str) -> None:
+    """Log in on the real login form and check it landed on the start page."""
+    from selenium.webdriver.common.by import By
+
+    driver.delete_all_cookies()
+    driver.get(url + "/login")
+    driver.find_element(By.NAME, "username").send_keys(username)
+    driver.find_element(By.NAME, "password").send_keys(PASSWORDS[username])
+    submit(driver, driver.find_element(By.CSS_SELECTOR, "form[action='/login'] button"))
+    assert driver.current_url.rstrip("/") == url, driver.find_element(By.TAG_NAME, "main").text
+
+
 def browser(url: str, client_ip: str = "127.0.0.1") -> httpx.Client:
     """A client with its own cookies, connecting from `client_ip` (any 127.x address on Linux)."""
     transport = httpx.HTTPTransport(local_address=client_ip)

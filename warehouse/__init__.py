@@ -1,6 +1,7 @@
 """The DuckDB warehouse: schema, migrations and idempotent batch writes."""
 
 from .store import (
+    SchemaTooNew,
     UpsertResult,
     Warehouse,
     WarehouseLocked,
@@ -9,11 +10,13 @@ from .store import (
     record_run,
     save_labels,
     save_state,
+    schema_version,
     upsert_mentions,
     warehouse_for,
 )
 
 __all__ = [
+    "SchemaTooNew",
     "UpsertResult",
     "Warehouse",
     "WarehouseLocked",
@@ -22,6 +25,7 @@ __all__ = [
     "record_run",
     "save_labels",
     "save_state",
+    "schema_version",
     "upsert_mentions",
     "warehouse_for",
 ]

@@ -25,10 +25,11 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import duckdb
 
+from .publish import open_copy, publication
 from .store import Warehouse
 from .views import get_setting, key_id, missing_pseudonyms, prepare, require_key, schema_version
 
@@ -62,11 +63,12 @@ def _sql_str(p: Path) -> str:
 
 
 @contextmanager
-def _current(wh: Warehouse, cfg: Config, key: bytes) -> Iterator[duckdb.DuckDBPyConnection]:
+def _current(wh: Warehouse, cfg: Config, key: bytes, rotate: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
     """A read-only connection on which every author has a pseudonym under `key` (a cycle
-    may store new authors between `prepare` and the read: then prepare again)."""
-    for _ in range(3):
-        prepare(wh, cfg, key)
+    may store new authors between `prepare` and the read: then prepare again). `rotate`:
+    the key replaces the warehouse's (every pseudonym recomputed)."""
+    for attempt in range(3):
+        prepare(wh, cfg, key, rotate=rotate and attempt == 0)
         with wh.connect(read_only=True) as con:
             if missing_pseudonyms(con, key) == 0:
                 yield con
@@ -81,44 +83,64 @@ def export(
     secrets: Secrets | None = None,
     now: datetime | None = None,
     wh: Warehouse | None = None,
+    rotate_key: bool = False,
 ) -> ExportReport:
-    """Write the pseudonymous datasets to `out` (created if needed); returns row counts."""
+    """Write the pseudonymous datasets of the main warehouse to `out` (created if needed).
+
+    A key other than the one the warehouse's pseudonyms were made with is refused
+    (`PseudonymKeyMismatch`) unless `rotate_key`: then it becomes the warehouse's key."""
     key = require_key(cfg, secrets)
     wh = wh or Warehouse(cfg.warehouse.path, lock_timeout_s=cfg.warehouse.lock_timeout_s)
     if not wh.path.exists():
         raise FileNotFoundError(f"{wh.path}: no warehouse here yet (run a cycle first)")
-    out = Path(out)
+    with _current(wh, cfg, key, rotate_key) as con:
+        meta = {"schema_version": schema_version(con), "timezone": get_setting(con, "timezone")}
+        return write_datasets(con, cfg, Path(out), {**meta, "pseudonym_key_id": key_id(key)}, now)
+
+
+def export_copy(
+    cfg: Config, out: str | Path, *, secrets: Secrets | None = None, now: datetime | None = None
+) -> ExportReport:
+    """Write the pseudonymous datasets of the analysts' copy (`warehouse.publish`) to `out`.
+
+    Never touches the main warehouse. The key in the environment must be the one the copy's
+    pseudonyms were made with (else the pseudonyms would not match earlier exports)."""
+    key = require_key(cfg, secrets)
+    with open_copy(cfg) as con:
+        info = publication(con)
+        if info.get("pseudonym_key_id") != key_id(key) or info.get("authors_without_pseudonym", "0") != "0":
+            raise CopyNotCurrent(
+                "the analysts' copy was not published with this pseudonym key; publish it again "
+                "(edumon export does so when it can) or ask the administrator"
+            )
+        meta = {
+            "schema_version": int(info.get("schema_version") or 0),
+            "timezone": info.get("timezone"),
+            "pseudonym_key_id": key_id(key),
+            "published_at": info.get("published_at"),
+        }
+        return write_datasets(con, cfg, Path(out), meta, now)
+
+
+class CopyNotCurrent(RuntimeError):
+    """The analysts' copy does not carry pseudonyms under the caller's key."""
+
+
+def write_datasets(
+    con: duckdb.DuckDBPyConnection, cfg: Config, out: Path, meta: dict[str, Any], now: datetime | None
+) -> ExportReport:
+    """Write the datasets readable on `con` to `out`, swapping each in whole."""
     out.mkdir(parents=True, exist_ok=True)
     report = ExportReport(out=out)
     staging = out / f".staging-{uuid.uuid4().hex[:8]}"
     staging.mkdir()
     try:
-        with _current(wh, cfg, key) as con:
-            version = schema_version(con)
-            tz = get_setting(con, "timezone")
-            for name, sql in DATASETS.items():
-                n = con.execute(f"SELECT count(*) FROM ({sql})").fetchall()[0][0]
-                target = staging / name
-                if n:
-                    con.execute(
-                        f"COPY ({sql}) TO {_sql_str(target)} (FORMAT parquet, COMPRESSION zstd, PARTITION_BY (month))"
-                    )
-                else:  # an empty dataset still has its schema, so the readers' globs match
-                    (target / "month=none").mkdir(parents=True)
-                    con.execute(
-                        f"COPY (SELECT * EXCLUDE (month) FROM ({sql}) LIMIT 0) TO "
-                        f"{_sql_str(target / 'month=none' / 'data_0.parquet')} (FORMAT parquet, COMPRESSION zstd)"
-                    )
-                report.rows[name] = n
-                report.months[name] = sorted(
-                    p.name.split("=", 1)[1] for p in target.glob("month=*") if p.name != "month=none"
-                )
+        for name, sql in DATASETS.items():
+            _write_dataset(con, name, sql, staging / name, report)
         manifest = {
             "generated_at": (now or datetime.now(timezone.utc)).isoformat(timespec="seconds"),
-            "schema_version": version,
-            "timezone": tz,
+            **meta,
             "retention_days": cfg.retention.days,
-            "pseudonym_key_id": key_id(key),
             "rows": report.rows,
             "note": (
                 "Pseudonymised personal data (AVG/GDPR), not anonymous: post texts can identify people. "
@@ -138,3 +160,17 @@ def export(
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return report
+
+
+def _write_dataset(con: duckdb.DuckDBPyConnection, name: str, sql: str, target: Path, report: ExportReport) -> None:
+    n = con.execute(f"SELECT count(*) FROM ({sql})").fetchall()[0][0]
+    if n:
+        con.execute(f"COPY ({sql}) TO {_sql_str(target)} (FORMAT parquet, COMPRESSION zstd, PARTITION_BY (month))")
+    else:  # an empty dataset still has its schema, so the readers' globs match
+        (target / "month=none").mkdir(parents=True)
+        con.execute(
+            f"COPY (SELECT * EXCLUDE (month) FROM ({sql}) LIMIT 0) TO "
+            f"{_sql_str(target / 'month=none' / 'data_0.parquet')} (FORMAT parquet, COMPRESSION zstd)"
+        )
+    report.rows[name] = n
+    report.months[name] = sorted(p.name.split("=", 1)[1] for p in target.glob("month=*") if p.name != "month=none")

@@ -6,7 +6,7 @@ Add a migration by appending to `MIGRATIONS`; never edit an applied one.
 
 from __future__ import annotations
 
-from .viewsql import ANALYST_VIEWS, DAILY_MENTIONS_DIRECT, POSTED_DAY
+from .viewsql import ANALYST_VIEWS, DAILY_MENTIONS_DIRECT, MASKED_TEXT, POSTED_DAY
 
 MIGRATIONS: list[tuple[int, str, str]] = [
     (
@@ -308,6 +308,17 @@ CREATE TABLE followup_school_decisions (
 );
 """,
     ),
+    (
+        11,
+        "source-runs-newest-item",
+        """
+-- when the newest item a fetch returned was published (NULL: no items, or none with a date), so
+-- source health judges silence on content: a feed answering 304 or repeating old items is not news
+ALTER TABLE source_runs ADD COLUMN newest_item_at TIMESTAMPTZ;
+""",
+    ),
+    # issue 18.3: handles masked only at mention positions, e-mail addresses whole (warehouse.viewsql)
+    (12, "pseudonymous-text-masking", MASKED_TEXT),
 ]
 
 LATEST = max(version for version, _, _ in MIGRATIONS)

@@ -33,6 +33,16 @@ class WarehouseLocked(RuntimeError):
     """Another process held the database lock for longer than we were willing to wait."""
 
 
+class SchemaTooNew(RuntimeError):
+    """The warehouse was migrated by a newer edumon than this one: refuse to touch it."""
+
+    def __init__(self, path: Path, version: int) -> None:
+        super().__init__(
+            f"{path}: the warehouse is at schema {version}, this edumon knows up to {LATEST}: upgrade edumon"
+        )
+        self.version = version
+
+
 def _is_lock_error(e: Exception) -> bool:
     msg = str(e).lower()
     return "lock" in msg and ("conflicting" in msg or "could not set lock" in msg)
@@ -62,6 +72,7 @@ class Warehouse:
         self.path = Path(path)
         self.lock_timeout_s = lock_timeout_s
         self._migrated = False
+        self._schema_checked = False
 
     # --- connections ---------------------------------------------------------------------
     @contextmanager
@@ -86,6 +97,9 @@ class Warehouse:
                 time.sleep(min(delay, max(0.0, deadline - time.monotonic())))
                 delay = min(delay * 2, 1.0)
         try:
+            if not self._schema_checked:
+                check_schema(con, self.path)  # before anything is written (no migration, no SET)
+                self._schema_checked = True
             con.execute("SET TimeZone = 'UTC'")
             if not read_only and not self._migrated:
                 migrate(con)
@@ -108,9 +122,20 @@ class Warehouse:
 
     def migrate(self) -> int:
         """Create or upgrade the schema; returns the schema version."""
-        self._migrated = False
-        with self.connect():
-            return LATEST
+        return self.upgrade()[1]
+
+    def upgrade(self) -> tuple[int | None, int]:
+        """Apply the migrations the file lacks: (the version before, the version now); None
+        before means a new file.  A file at a newer schema raises `SchemaTooNew`, unchanged."""
+        self._migrated = True  # this call migrates, not `connect`
+        try:
+            with self.connect() as con:
+                before = schema_version(con)
+                after = migrate(con)
+        except BaseException:
+            self._migrated = False
+            raise
+        return before, after
 
     # --- reads ---------------------------------------------------------------------------
     def query(self, sql: str, params: Sequence[Any] | None = None) -> list[tuple[Any, ...]]:
@@ -162,13 +187,40 @@ def warehouse_for(cfg: Any) -> Warehouse:
     return Warehouse(cfg.warehouse.path, lock_timeout_s=cfg.warehouse.lock_timeout_s)
 
 
-def migrate(con: duckdb.DuckDBPyConnection) -> int:
+def schema_version(con: duckdb.DuckDBPyConnection) -> int | None:
+    """The newest migration applied to the database of `con`; None when it has no
+    `schema_version` table (a new, empty file).  Reads only."""
+    exists = con.execute(
+        "SELECT count(*) FROM duckdb_tables() WHERE database_name = current_database() "
+        "AND schema_name = 'main' AND table_name = 'schema_version'"
+    ).fetchone()[0]
+    if not exists:
+        return None
+    row = con.execute("SELECT max(version) FROM schema_version").fetchone()
+    return row[0] if row and row[0] is not None else None
+
+
+def check_schema(con: duckdb.DuckDBPyConnection, path: Path | str) -> int | None:
+    """Raise `SchemaTooNew` when the database is at a schema this code does not know (a newer
+    edumon migrated it); reads only.  Returns the schema version (None: no schema yet)."""
+    version = schema_version(con)
+    if version is not None and version > LATEST:
+        raise SchemaTooNew(Path(path), version)
+    return version
+
+
+def migrate(con: duckdb.DuckDBPyConnection, upto: int | None = None) -> int:
+    """Apply the migrations the database lacks, each in its own transaction (up to and including
+    `upto`, for tests that build an older release's schema); returns the schema version.
+    A database at a newer schema than this code knows raises `SchemaTooNew` before any write."""
+    path = con.execute("SELECT path FROM duckdb_databases() WHERE database_name = current_database()").fetchone()
+    check_schema(con, path[0] if path and path[0] else ":memory:")
     con.execute(
         "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER PRIMARY KEY, name VARCHAR, applied_at TIMESTAMPTZ)"
     )
     applied = {r[0] for r in con.execute("SELECT version FROM schema_version").fetchall()}
     for version, name, sql in sorted(MIGRATIONS):
-        if version in applied:
+        if version in applied or (upto is not None and version > upto):
             continue
         con.execute("BEGIN TRANSACTION")
         try:
@@ -178,7 +230,7 @@ def migrate(con: duckdb.DuckDBPyConnection) -> int:
         except BaseException:
             con.execute("ROLLBACK")
             raise
-    return LATEST
+    return LATEST if upto is None else min(upto, LATEST)
 
 
 def upsert_mentions(con: duckdb.DuckDBPyConnection, mentions: Sequence[Mention]) -> UpsertResult:
@@ -280,12 +332,15 @@ def record_run(
     new: int,
     started_at: datetime,
     finished_at: datetime,
+    newest_item_at: datetime | None = None,
 ) -> str:
     """Record one fetch of one target.  The run id is derived from (cycle, source, target), so
     writing the same cycle again (a spool replayed after a crash) records it once."""
     run_id = hashlib.sha256(f"{cycle_id}\x1f{source}\x1f{target}".encode()).hexdigest()[:32]
     con.execute(
-        "INSERT INTO source_runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+        "INSERT INTO source_runs (run_id, cycle_id, source, target, status, error, http_status, requests, fetched,"
+        " relevant, new, started_at, finished_at, duration_ms, newest_item_at)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
         [
             run_id,
             cycle_id,
@@ -301,6 +356,7 @@ def record_run(
             started_at,
             finished_at,
             (finished_at - started_at).total_seconds() * 1000,
+            newest_item_at,
         ],
     )
     return run_id

@@ -21,7 +21,10 @@ Two things a view cannot do, and how we do them:
 - The pseudonym key lives in the environment (`[analytics] pseudonym_key_env`, default
   `EDUMON_PSEUDONYM_KEY`). Python computes HMAC-SHA256(key, source:author_id) into the
   `pseudonyms` table (`refresh_pseudonyms`), and the view joins it. The key is never
-  stored: only a fingerprint, so that a new key recomputes every pseudonym.
+  stored: only its fingerprint (`settings` 'pseudonym_key_id'), recorded with the first
+  pseudonyms. A different key is refused (`PseudonymKeyMismatch`) instead of silently giving
+  every author a new pseudonym; changing the key on purpose is `rotate=True`
+  (`edumon export --rotate-key`), which recomputes them all and records the new fingerprint.
 """
 
 from __future__ import annotations
@@ -49,7 +52,13 @@ class PseudonymKeyMissing(RuntimeError):
     """The pseudonym key is not set (or too short) in the environment."""
 
 
+class PseudonymKeyMismatch(PseudonymKeyMissing, ValueError):
+    """The key in the environment is not the one the stored pseudonyms were made with."""
+
+
 MIN_KEY_CHARS = 16
+KEY_ID = "pseudonym_key_id"  # the `settings` key holding the fingerprint
+ROTATE_HINT = "edumon export --rotate-key"
 
 
 def pseudonym(key: bytes, author_key: str) -> str:
@@ -88,6 +97,35 @@ def require_key(cfg: Config, secrets: Secrets | None = None) -> bytes:
     return key
 
 
+def check_key(con: duckdb.DuckDBPyConnection, cfg: Config, key: bytes | None) -> None:
+    """Refuse a key other than the one whose fingerprint the warehouse holds (none yet: any key)."""
+    stored = get_setting(con, KEY_ID)
+    if key is None or stored is None or stored == key_id(key):
+        return
+    raise PseudonymKeyMismatch(
+        f"{cfg.analytics.pseudonym_key_env} is not the pseudonym key of this warehouse (its fingerprint is "
+        f"{stored}, this key's is {key_id(key)}): with it every author would get a new pseudonym. Set the "
+        f"key the warehouse was made with, or change it on purpose with `{ROTATE_HINT}` (docs/privacy.md)"
+    )
+
+
+def verify_key(cfg: Config, wh: Warehouse, secrets: Secrets | None = None) -> None:
+    """Before a run: refuse a pseudonym key that does not match the warehouse's (`PseudonymKeyMismatch`).
+    Nothing to check without a key, without a warehouse, or while another process holds it (a cycle
+    never changes the key: it only warns)."""
+    key = pseudonym_key(cfg, secrets)
+    if key is None or not wh.path.exists():
+        return
+    try:
+        with wh.connect(read_only=True) as con:
+            if schema_version(con) >= 3:
+                check_key(con, cfg, key)
+    except PseudonymKeyMismatch:
+        raise
+    except (duckdb.Error, RuntimeError):  # locked (WarehouseLocked is a RuntimeError) or not a warehouse yet
+        return
+
+
 # --- keeping the views' inputs current ----------------------------------------------------
 
 
@@ -121,12 +159,20 @@ def missing_pseudonyms(con: duckdb.DuckDBPyConnection, key: bytes | None) -> int
     ][0]
 
 
-def refresh_pseudonyms(con: duckdb.DuckDBPyConnection, key: bytes) -> int:
-    """Compute the pseudonyms of authors that have none (all of them after a key change)."""
+def refresh_pseudonyms(
+    con: duckdb.DuckDBPyConnection, key: bytes, cfg: Config | None = None, rotate: bool = False
+) -> int:
+    """Compute the pseudonyms of authors that have none. A key other than the recorded one is
+    refused (`PseudonymKeyMismatch`, needs `cfg` for the message) unless `rotate`: then every
+    pseudonym is recomputed under the new key and its fingerprint recorded."""
     kid = key_id(key)
-    if get_setting(con, "pseudonym_key_id") != kid:
+    if get_setting(con, KEY_ID) != kid:
+        if not rotate and get_setting(con, KEY_ID) is not None:
+            if cfg is None:
+                raise PseudonymKeyMismatch("the pseudonym key does not match the warehouse's")
+            check_key(con, cfg, key)
         con.execute("DELETE FROM pseudonyms")
-        set_setting(con, "pseudonym_key_id", kid)
+        set_setting(con, KEY_ID, kid)
     todo = [
         r[0]
         for r in con.execute(f"""
@@ -168,26 +214,30 @@ def schema_version(con: duckdb.DuckDBPyConnection) -> int:
         return 0
 
 
-def prepare(wh: Warehouse, cfg: Config, key: bytes | None) -> Prepared:
+def prepare(wh: Warehouse, cfg: Config, key: bytes | None, rotate: bool = False) -> Prepared:
     """Make the views current for this config and key, writing only when needed.
 
     Looks with a read-only connection first; only when the schema is behind, the time
     zone differs from the config, or authors lack a pseudonym (and `key` is given) does it
-    take one short write transaction (waiting on the lock like any writer).
+    take one short write transaction (waiting on the lock like any writer). A key other
+    than the warehouse's is refused (`PseudonymKeyMismatch`) unless `rotate`.
     """
 
     with wh.connect(read_only=True) as con:
         version = schema_version(con)
         stale = version < LATEST
+        if not stale and not rotate:
+            check_key(con, cfg, key)
         if not stale:
             stale = get_setting(con, "timezone") != cfg.organisation.timezone
             missing = missing_pseudonyms(con, key)
             stale = stale or (key is not None and missing > 0)
+            stale = stale or (rotate and key is not None and get_setting(con, KEY_ID) != key_id(key))
     if not stale:
         return Prepared(False, missing if key is None else 0)
     with wh.transaction() as con:
         sync_settings(con, cfg)
         if key is not None:
-            refresh_pseudonyms(con, key)
+            refresh_pseudonyms(con, key, cfg, rotate)
         missing = missing_pseudonyms(con, key) if key is None else 0
     return Prepared(True, missing)

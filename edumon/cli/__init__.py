@@ -14,7 +14,7 @@ import logging  # noqa: E402
 
 import click  # noqa: E402
 
-from edumon.cli import analysts, classify, cycle, feedback, protocol, schedule, web  # noqa: E402
+from edumon.cli import analysts, backup, classify, cycle, feedback, protocol, schedule, web  # noqa: E402
 from edumon.cli.options import EXIT_USAGE, CliError, as_cli_error  # noqa: E402
 
 
@@ -80,6 +80,7 @@ for _command in (
     schedule.status,
     web.web,
     feedback.feedback,
+    *backup.COMMANDS,
 ):
     main.add_command(_command)
 

@@ -1,4 +1,9 @@
-"""`edumon export`, `edumon query` and `edumon purge`: analysts and retention."""
+"""`edumon export`, `edumon query` and `edumon purge`: analysts and retention.
+
+`query` and `export` read the analysts' copy (`warehouse.publish`), never the main file, so an
+analyst can never hold up a monitoring cycle; `--main` is for administrators. When there is no
+copy yet, or it was not made with the caller's pseudonym key, it is published first (a short
+read of the main file, waiting on its lock like any reader)."""
 
 from __future__ import annotations
 
@@ -13,13 +18,15 @@ import click
 import duckdb
 
 from core.config import Config
-from edumon.cli.options import CliError, config_option
+from edumon.cli.options import CliError, config_option, usage_error
 from edumon.cli.progress import Progress
 from pipeline.deletion import check_deleted as do_check
 from warehouse import Warehouse, WarehouseLocked
+from warehouse.export import CopyNotCurrent, export_copy
 from warehouse.export import export as do_export
+from warehouse.publish import copy_info, open_copy, publication, publish
 from warehouse.retention import purge as do_purge
-from warehouse.views import PseudonymKeyMissing, prepare, pseudonym_key
+from warehouse.views import PseudonymKeyMismatch, PseudonymKeyMissing, key_id, prepare, pseudonym_key, require_key
 
 T = TypeVar("T")
 
@@ -97,15 +104,23 @@ def _json_value(v: Any) -> Any:
     "wait",
     type=float,
     default=None,
-    help="Seconds to wait while a cycle holds the lock [default: warehouse.lock_timeout_s].",
+    help="Seconds to wait for the main file's lock (--main, or when the analysts' copy must be "
+    "published first) [default: warehouse.lock_timeout_s].",
 )
 @click.option("--max-rows", type=int, default=200, show_default=True, help="Rows shown as a table (csv/json: all).")
-def query(cfg: Config, sql: str, fmt: str, wait: float | None, max_rows: int) -> None:
-    """Run one SQL query on a read-only connection to the warehouse.
+@click.option(
+    "--main",
+    "main_file",
+    is_flag=True,
+    help="Administrators: query the main warehouse (all tables; waits for, and holds, its lock) "
+    "instead of the analysts' copy.",
+)
+def query(cfg: Config, sql: str, fmt: str, wait: float | None, max_rows: int, main_file: bool) -> None:
+    """Run one SQL query on the analysts' copy of the warehouse (read-only).
 
-    The analysts' views are `daily_mentions`, `mentions_pseudonymous` and
-    `followup_stats` (see docs/analysts.md). When a monitoring cycle holds
-    the lock, the query waits and retries, then says so.
+    The copy holds `daily_mentions`, `mentions_pseudonymous` and `followup_stats`
+    (see docs/analysts.md); it is published after every cycle and purge, so a query
+    never waits for a cycle and never holds one up. `--main` queries the main file.
 
     \b
     Example:
@@ -117,26 +132,21 @@ def query(cfg: Config, sql: str, fmt: str, wait: float | None, max_rows: int) ->
         key = pseudonym_key(cfg)
     except PseudonymKeyMissing as e:
         raise CliError(str(e)) from None
-
-    def run(wh: Warehouse) -> tuple[list[str], list[tuple[Any, ...]], int]:
-        prep = prepare(wh, cfg, key)
-        with wh.connect(read_only=True) as con:
-            cur = con.execute(sql)
-            if cur.description is None:
-                return [], [], prep.unpseudonymised
-            return [d[0] for d in cur.description], cur.fetchall(), prep.unpseudonymised
-
+    wait_s = cfg.warehouse.lock_timeout_s if wait is None else wait
     try:
-        names, rows, unpseudonymised = with_lock_wait(
-            cfg, cfg.warehouse.lock_timeout_s if wait is None else wait, "edumon query", run
-        )
-    except FileNotFoundError as e:
+        if main_file:
+            names, rows, unpseudonymised = _query_main(cfg, sql, key, wait_s)
+        else:
+            ensure_copy(cfg, key, wait_s, "edumon query")
+            with open_copy(cfg) as con:
+                names, rows = _run(con, sql)
+                unpseudonymised = int(publication(con).get("authors_without_pseudonym") or 0)
+    except (FileNotFoundError, PseudonymKeyMissing) as e:
         raise CliError(str(e)) from None
+    except PseudonymKeyMismatch as e:
+        raise usage_error(str(e)) from None
     except duckdb.Error as e:
-        msg = str(e).strip().splitlines()[0]
-        if "read-only" in msg.lower():
-            msg = "the warehouse is opened read-only here; edumon query cannot change it (" + msg + ")"
-        raise CliError(f"query error: {msg}") from None
+        raise CliError(f"query error: {_query_error(e, main_file)}") from None
     if unpseudonymised:
         click.echo(
             f"note: {unpseudonymised} authors have no pseudonym yet ({cfg.analytics.pseudonym_key_env} "
@@ -163,28 +173,96 @@ def query(cfg: Config, sql: str, fmt: str, wait: float | None, max_rows: int) ->
         click.echo(f"({len(rows)} row{'s' if len(rows) != 1 else ''}){tail}")
 
 
+def _run(con: duckdb.DuckDBPyConnection, sql: str) -> tuple[list[str], list[tuple[Any, ...]]]:
+    cur = con.execute(sql)
+    if cur.description is None:
+        return [], []
+    return [d[0] for d in cur.description], cur.fetchall()
+
+
+def _query_main(cfg: Config, sql: str, key: bytes | None, wait: float) -> tuple[list[str], list[tuple[Any, ...]], int]:
+    def run(wh: Warehouse) -> tuple[list[str], list[tuple[Any, ...]], int]:
+        prep = prepare(wh, cfg, key)
+        with wh.connect(read_only=True) as con:
+            return (*_run(con, sql), prep.unpseudonymised)
+
+    return with_lock_wait(cfg, wait, "edumon query", run)
+
+
+def _query_error(e: duckdb.Error, main_file: bool) -> str:
+    msg = str(e).strip().splitlines()[0]
+    if "read-only" in msg.lower():
+        where = "the warehouse" if main_file else "the analysts' copy"
+        return f"{where} is opened read-only here; edumon query cannot change it ({msg})"
+    if not main_file and isinstance(e, duckdb.CatalogException):
+        return msg + " (the analysts' copy holds daily_mentions, mentions_pseudonymous and followup_stats)"
+    return msg
+
+
+def ensure_copy(cfg: Config, key: bytes | None, wait: float, what: str) -> None:
+    """Publish the analysts' copy when there is none yet, or when it was not made with `key`
+    (another key, or without one while the caller has it); otherwise leave the main file alone."""
+    info = copy_info(cfg)
+    if info is not None and (
+        key is None
+        or (info.get("pseudonym_key_id") == key_id(key) and info.get("authors_without_pseudonym", "0") == "0")
+    ):
+        return
+    try:
+        with_lock_wait(cfg, wait, what, lambda wh: publish(cfg, wh=wh))
+    except PermissionError as e:
+        raise CliError(
+            f"{what}: cannot write the analysts' copy ({e}); ask the administrator to run a cycle or "
+            "`edumon export` with the pseudonym key"
+        ) from None
+
+
 @click.command()
 @config_option
 @click.option(
     "--out", "out_dir", required=True, type=click.Path(file_okay=False), help="Directory for the Parquet files."
 )
-def export(cfg: Config, out_dir: str) -> None:
-    """Export the pseudonymous mentions and the views as Parquet (zstd, one folder per month).
+@click.option(
+    "--rotate-key",
+    is_flag=True,
+    help="Make the key in the environment the warehouse's new pseudonym key: every author gets a new "
+    "pseudonym (older exports no longer match). Without it, a key other than the warehouse's is refused. "
+    "Reads the main warehouse.",
+)
+@click.option(
+    "--main",
+    "main_file",
+    is_flag=True,
+    help="Administrators: export from the main warehouse (waits for its lock) instead of the analysts' copy.",
+)
+def export(cfg: Config, out_dir: str, rotate_key: bool, main_file: bool) -> None:
+    """Export the pseudonymous mentions and the views as Parquet (zstd, one folder per month),
+    from the analysts' copy (`--main`: from the main warehouse).
 
     No handle, name, author id or raw payload is exported; authors appear as a keyed
     hash (key: $EDUMON_PSEUDONYM_KEY, or the variable [analytics] pseudonym_key_env names).
+    A key other than the one the warehouse's pseudonyms were made with is refused (exit 2);
+    --rotate-key changes it on purpose.
 
     \b
     Example:
         EDUMON_PSEUDONYM_KEY=... edumon export --config config/example.toml --out export/
     """
 
+    wait = cfg.warehouse.lock_timeout_s
     try:
         with Progress(f"Exporting to {out_dir}"):
-            report = with_lock_wait(
-                cfg, cfg.warehouse.lock_timeout_s, "edumon export", lambda wh: do_export(cfg, out_dir, wh=wh)
-            )
-    except (PseudonymKeyMissing, FileNotFoundError) as e:
+            if main_file or rotate_key:
+                report = with_lock_wait(
+                    cfg, wait, "edumon export", lambda wh: do_export(cfg, out_dir, wh=wh, rotate_key=rotate_key)
+                )
+            else:
+                key = require_key(cfg)
+                ensure_copy(cfg, key, wait, "edumon export")
+                report = export_copy(cfg, out_dir)
+    except PseudonymKeyMismatch as e:
+        raise usage_error(str(e)) from None
+    except (PseudonymKeyMissing, FileNotFoundError, CopyNotCurrent) as e:
         raise CliError(str(e)) from None
     click.echo(report.summary())
 
@@ -224,4 +302,4 @@ def purge(cfg: Config, dry_run: bool, check_deleted: bool) -> None:
         raise CliError(f"edumon purge: {e}; nothing was removed, try again later") from None
     except FileNotFoundError as e:
         raise CliError(str(e)) from None
-    click.echo(report.summary())
+    click.echo(report.summary())  # names what became of the analysts' copy

@@ -11,7 +11,7 @@ import click
 
 from core.config import Config
 from edumon import demo as d
-from edumon.cli.options import EXIT_FAILED, CliError, config_option
+from edumon.cli.options import EXIT_FAILED, CliError, config_option, refuse_other_pseudonym_key
 from edumon.cli.report import cycle_summary
 from flows.monitor import CycleCrashed, run_cycle
 from pipeline import CycleReport
@@ -20,6 +20,7 @@ from pipeline.cyclelock import CycleBusy
 
 def _cycle(cfg: Config, use_prefect: bool | None) -> CycleReport:
     """One cycle: a flow run or the plain functions (`flows.monitor.run_cycle`)."""
+    refuse_other_pseudonym_key(cfg)
     try:
         return run_cycle(cfg, use_prefect, warn=lambda msg: click.echo(f"note: {msg}", err=True))
     except (CycleBusy, CycleCrashed) as e:

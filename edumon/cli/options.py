@@ -16,13 +16,15 @@ from __future__ import annotations
 import functools
 import logging
 from collections.abc import Callable
+from pathlib import Path
 from typing import IO, Any
 
 import click
 
 from classifiers import ClassifierError
 from core.config import ClassifierConfig, Config, ConfigError, load_config
-from warehouse import Warehouse, WarehouseLocked, warehouse_for
+from warehouse import SchemaTooNew, Warehouse, WarehouseLocked, warehouse_for
+from warehouse.views import PseudonymKeyMismatch, PseudonymKeyMissing, verify_key
 
 EXIT_OK = 0
 EXIT_FAILED = 1  # ran, but a source or delivery failed (or what was asked cannot be done now)
@@ -50,6 +52,17 @@ def usage_error(message: str) -> CliError:
     return CliError(message, EXIT_USAGE)
 
 
+def refuse_other_pseudonym_key(cfg: Config) -> None:
+    """Before `run` and `serve`: a pseudonym key other than the warehouse's is a config error
+    (exit 2), not a silent new pseudonym for every author (`warehouse.views.verify_key`)."""
+    try:
+        verify_key(cfg, warehouse_for(cfg))
+    except PseudonymKeyMismatch as e:
+        raise usage_error(str(e)) from None
+    except PseudonymKeyMissing:  # a too-short key: the cycle warns and computes no pseudonyms
+        pass
+
+
 def first_line(e: BaseException) -> str:
     text = str(e).strip()
     return text.splitlines()[0] if text else type(e).__name__
@@ -58,6 +71,8 @@ def first_line(e: BaseException) -> str:
 def as_cli_error(e: Exception) -> CliError:
     """An error no command caught, as one line with exit code 1 (the trace is logged at debug)."""
     log.debug("unexpected error", exc_info=e)
+    if isinstance(e, SchemaTooNew):
+        return usage_error(first_line(e))
     if isinstance(e, WarehouseLocked):
         return CliError(first_line(e))
     return CliError(f"{type(e).__name__}: {first_line(e)}")
@@ -76,6 +91,8 @@ def one_line_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
             raise
         except FileNotFoundError as e:
             raise usage_error(f"{e.filename or e}: file not found") from None
+        except SchemaTooNew as e:
+            raise usage_error(first_line(e)) from None
         except (ValueError, ConfigError, ClassifierError) as e:  # UnicodeDecodeError, JSON errors are ValueErrors
             raise usage_error(first_line(e)) from None
         except WarehouseLocked as e:
@@ -95,11 +112,28 @@ def load(path: str) -> Config:
         raise usage_error(f"config error: {e}") from None
 
 
-def config_option(f: Callable[..., Any] | None = None, *, required: bool = True) -> Any:
+def refuse_newer_schema(cfg: Config) -> None:
+    """A warehouse a newer edumon migrated: one line and exit 2 before the command does anything.
+    Reads only, without waiting: a locked or unreadable file is left to the command itself (every
+    connection checks again, `warehouse.SchemaTooNew`)."""
+    path = Path(cfg.warehouse.path)
+    if not path.is_file():
+        return
+    try:
+        Warehouse(path, lock_timeout_s=0).query("SELECT 1")
+    except SchemaTooNew as e:
+        raise usage_error(first_line(e)) from None
+    except Exception:  # noqa: BLE001 - locked, damaged: the command meets it and says so
+        log.debug("schema check of %s skipped", path, exc_info=True)
+
+
+def config_option(f: Callable[..., Any] | None = None, *, required: bool = True, schema_check: bool = True) -> Any:
     """`--config FILE` (or $EDUMON_CONFIG), loaded and passed as the command's first argument.
 
     The one definition every command uses.  `required=False` (the classifier's commands, the
-    `edumon web` group) passes None when it is not given."""
+    `edumon web` group) passes None when it is not given.  Every command refuses a warehouse at
+    a newer schema than this code (`refuse_newer_schema`) unless `schema_check=False` (`edumon
+    restore`, which may go back to an older backup)."""
 
     def decorate(fn: Callable[..., Any]) -> Callable[..., Any]:
         @click.option(
@@ -112,7 +146,10 @@ def config_option(f: Callable[..., Any] | None = None, *, required: bool = True)
         )
         @functools.wraps(fn)
         def wrapper(config_path: str | None, **kw: Any) -> Any:
-            return fn(load(config_path) if config_path else None, **kw)
+            cfg = load(config_path) if config_path else None
+            if cfg is not None and schema_check:
+                refuse_newer_schema(cfg)
+            return fn(cfg, **kw)
 
         return wrapper
 

@@ -61,4 +61,8 @@ def cycle_summary(cfg: Config, report: CycleReport) -> str:
         )
     if report.actions is not None:
         lines += [terminal_safe(line) for line in summary(report.actions)]
+    elif report.urgent is not None and (report.urgent.sent or report.urgent.failed):  # spooled: said here
+        lines.append(
+            f"Urgent alerts sent before the store: {len(report.urgent.sent)}; failed: {len(report.urgent.failed)}"
+        )
     return "\n".join(lines)

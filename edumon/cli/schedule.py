@@ -9,7 +9,7 @@ import click
 
 import health
 from core.config import Config
-from edumon.cli.options import CliError, config_option, usage_error
+from edumon.cli.options import EXIT_FAILED, CliError, config_option, refuse_other_pseudonym_key, usage_error
 from flows.deployments import deployments
 from flows.monitor import prefect_api_url
 from flows.serving import ServeBusy, end_orphaned_runs, run_deployments, serve_lock
@@ -55,6 +55,7 @@ def serve(cfg: Config, cycle_every: float | None, limit: int | None) -> None:
             "PREFECT_API_URL=http://127.0.0.1:4200/api (or `prefect config set PREFECT_API_URL=...`)"
         )
     assert cfg.path is not None
+    refuse_other_pseudonym_key(cfg)
     deps = deployments(cfg, cfg.path, cycle_every_s=cycle_every)
     names = [f"{d.flow_name}/{d.name}" for d in deps]
     try:
@@ -100,8 +101,14 @@ def status(cfg: Config) -> None:
     and SILENT follow the [health] rules that raise admin alerts.
 
     \b
+    Exit codes, for systemd, Nagios or a cron check:
+      0  every target is fine
+      1  a target is FAILING, SILENT or OVERDUE (or the warehouse is locked)
+      2  usage or config error
+
+    \b
     Example:
-        edumon status --config config/edumon.toml
+        edumon status --config config/edumon.toml || echo "edumon needs attention"
     """
 
     now = datetime.now(timezone.utc)
@@ -143,3 +150,5 @@ def status(cfg: Config) -> None:
     )
     if not wh.path.exists():
         click.echo(f"No cycle has run yet: no warehouse at {wh.path}.")
+    if overdue or broken:
+        raise click.exceptions.Exit(EXIT_FAILED)
