@@ -144,7 +144,7 @@ def check_source_health(cfg: Config) -> list[health.Finding]:
     return found
 
 
-@task(name="publish-analysts-copy", cache_policy=NO_CACHE)
+@task(name="publish-analysts-copy", cache_policy=NO_CACHE, persist_result=False)
 def publish_copy(cfg: Config, report: pipeline.CycleReport) -> pipeline.CycleReport:
     """Publish the analysts' copy (never fails the cycle)."""
     return pipeline.publish_copy(cfg, report, Secrets())

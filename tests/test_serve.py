@@ -191,21 +191,35 @@ def start_serve(cfg_path: Path, env: dict[str, str], log_path: Path) -> tuple[su
     return proc, log
 
 
-def cycle_runs(url: str) -> list[dict[str, Any]]:
+def utc(ts: str) -> float:
+    from datetime import datetime
+
+    return datetime.fromisoformat(ts.replace("Z", "+00:00")).timestamp()
+
+
+def cycle_runs(url: str, since: float = 0.0) -> list[dict[str, Any]]:
+    """The cycle deployment's runs past SCHEDULED whose state changed after `since` (the
+    deployment and the server are shared by this module's tests)."""
     try:
         dep = api(url, "/deployments/name/monitor-cycle/edumon")
     except urllib.error.HTTPError:
         return []
-    return api(url, "/flow_runs/filter", {"deployments": {"id": {"any_": [dep["id"]]}}, "sort": "START_TIME_ASC"})
+    body = {
+        "deployments": {"id": {"any_": [dep["id"]]}},
+        "flow_runs": {"state": {"type": {"not_any_": ["SCHEDULED"]}}},
+        "sort": "START_TIME_ASC",
+    }
+    return [r for r in api(url, "/flow_runs/filter", body) if utc(r["state"]["timestamp"]) > since]
 
 
-def wait_for(url: str, proc: subprocess.Popen[bytes], ok: Any, timeout_s: float) -> list[dict[str, Any]]:
-    """The cycle runs, polled until `ok(runs)` holds, serve exits or `timeout_s` passes."""
+def wait_for(url: str, proc: subprocess.Popen[bytes], ok: Any, timeout_s: float, since: float) -> list[dict[str, Any]]:
+    """The cycle runs changed after `since`, polled until `ok(runs)` holds, serve exits or
+    `timeout_s` passes."""
     deadline = time.monotonic() + timeout_s
     runs: list[dict[str, Any]] = []
     while time.monotonic() < deadline and proc.poll() is None:
         time.sleep(1)
-        runs = cycle_runs(url)
+        runs = cycle_runs(url, since)
         if ok(runs):
             break
     return runs
@@ -225,9 +239,10 @@ def test_a_failing_cycle_leaves_no_text_or_handle_in_logs_or_prefect(prefect_ser
         src.route("/hook", lambda req: (hook.append(req.body), Response(503, b"busy"))[1])
         extra = f'[classifier]\nbackend = "rules"\n[alerts]\nwebhook_url = "{src.url}/hook"\ntimeout_s = 3\n'
         cfg_path = write_config(tmp_path, [src.url + "/forum.xml", src.url + "/broken.xml"], extra=extra)
+        began = time.time()
         serve, log = start_serve(cfg_path, env, tmp_path / "serve.log")
         try:
-            runs = wait_for(url, serve, lambda rs: any(r["state_type"] == "FAILED" for r in rs), 120)
+            runs = wait_for(url, serve, lambda rs: any(r["state_type"] == "FAILED" for r in rs), 120, began)
             time.sleep(3)  # the run's last log lines reach the server
         finally:
             stop(serve)
@@ -261,12 +276,6 @@ def test_a_failing_cycle_leaves_no_text_or_handle_in_logs_or_prefect(prefect_ser
 
 
 # --- an interrupted serve leaves no run that blocks the next cycle (issue 18.4) --------------
-
-
-def utc(ts: str) -> float:
-    from datetime import datetime
-
-    return datetime.fromisoformat(ts.replace("Z", "+00:00")).timestamp()
 
 
 def refused_between(runs: list[dict[str, Any]], start: float, end: float) -> list[str]:
@@ -307,12 +316,13 @@ def test_an_interrupted_or_killed_serve_never_blocks_the_next_cycle(prefect_serv
         def interrupt_during_a_cycle(sig: int) -> dict[str, Any]:
             """Start serve, send `sig` to it and its flow run (as Ctrl-C does) during a cycle."""
             seen = len(src.requests_to("/slow.xml"))
+            began = time.time()
             serve, log = start_serve(cfg_path, env, log_path)
             try:
                 deadline = time.monotonic() + 90
                 while len(src.requests_to("/slow.xml")) == seen and time.monotonic() < deadline:
                     time.sleep(0.2)
-                running = [r for r in cycle_runs(url) if r["state_type"] == "RUNNING"]
+                running = [r for r in cycle_runs(url, began) if r["state_type"] == "RUNNING"]
                 assert running, log_path.read_text(errors="replace")[-3000:]
                 os.killpg(serve.pid, sig)
                 serve.wait(timeout=60)
@@ -333,13 +343,14 @@ def test_an_interrupted_or_killed_serve_never_blocks_the_next_cycle(prefect_serv
         restart = time.time()
         serve, log = start_serve(cfg_path, env, log_path)
         try:
-            runs = wait_for(url, serve, lambda rs: any(r["state_type"] == "COMPLETED" for r in rs), 120)
+            runs = wait_for(url, serve, lambda rs: any(r["state_type"] == "COMPLETED" for r in rs), 120, restart)
         finally:
             stop(serve)
             log.close()
     output = log_path.read_text(errors="replace")
     [after] = [r for r in runs if r["id"] == second["id"]]
-    assert after["state_type"] == "CRASHED" and "its process is gone" in after["state"]["message"]
+    assert after["state_type"] == "CRASHED", (after, output[-4000:])
+    assert "its process is gone" in after["state"]["message"]
     assert f"Marked 1 flow run(s) left running by a stopped serve as crashed: {second['name']}" in output
     completed = [r for r in runs if r["state_type"] == "COMPLETED"]
     assert completed, output[-3000:]

@@ -49,3 +49,21 @@ def test_one_serve_per_warehouse(tmp_path):
         assert str(serve_lock_path(cfg)) in res.output
     with serve_lock(cfg):  # free again once the first serve is gone
         pass
+
+
+def test_no_flow_or_task_persists_its_result():
+    """Results carry texts (a cycle report, a digest): none may go to Prefect's result storage,
+    whatever the server's default storage says."""
+    from prefect import Flow
+    from prefect.tasks import Task
+
+    from flows import digest, monitor, retention
+
+    found = [
+        (mod.__name__, name, obj)
+        for mod in (monitor, digest, retention)
+        for name, obj in vars(mod).items()
+        if isinstance(obj, (Flow, Task))
+    ]
+    assert len(found) >= 10
+    assert [(m, n) for m, n, obj in found if obj.persist_result is not False] == []

@@ -165,7 +165,10 @@ def test_upgrade_from_the_previous_release_keeps_the_data(env: Env, smtp_server,
     # 1. back up (the previous release's file, as it is)
     res = cli.invoke(main, ["backup", "--config", str(cfg_path), "--output", str(tmp_path / "pre-upgrade.duckdb")])
     assert res.exit_code == 0 and f"schema {PREVIOUS_RELEASE}" in res.output, res.output
-    assert Warehouse(tmp_path / "pre-upgrade.duckdb").query("SELECT max(version) FROM schema_version")[0][0] == PREVIOUS_RELEASE
+    assert (
+        Warehouse(tmp_path / "pre-upgrade.duckdb").query("SELECT max(version) FROM schema_version")[0][0]
+        == PREVIOUS_RELEASE
+    )
     # 2-3. stop, upgrade: this code.  4. migrate
     res = cli.invoke(main, ["migrate", "--config", str(cfg_path)])
     assert res.exit_code == 0, res.output
@@ -239,4 +242,7 @@ def test_going_back_an_older_edumon_restores_over_a_newer_warehouse(tmp_path: Pa
     wh = Warehouse(db)
     assert wh.query("SELECT max(version) FROM schema_version")[0][0] == LATEST
     assert wh.query("SELECT alert_id, status FROM alerts") == [("sent-by-newer", "sent")]
-    assert CliRunner().invoke(main, ["query", "--main", "--config", str(cfg), "SELECT count(*) FROM alerts"]).exit_code == 0
+    assert (
+        CliRunner().invoke(main, ["query", "--main", "--config", str(cfg), "SELECT count(*) FROM alerts"]).exit_code
+        == 0
+    )
