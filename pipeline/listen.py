@@ -43,6 +43,7 @@ from pipeline import (
     prepare,
     protocol_actions,
     replay,
+    send_urgent_alerts,
     spool_dir,
     write,
 )
@@ -289,7 +290,8 @@ def _results(taken: dict[str, list[Mention]], states: list[StreamState]) -> list
 
 def run_batch(cfg: Config, feed: Feed, classifier: Classifier, secrets: Secrets) -> BatchOutcome:
     """Store what the streams matched since the last batch and act on it, exactly as a cycle would:
-    spool first, then relevance and classification (`prepare`), the one write or the spool
+    spool first, then relevance and classification (`prepare`), the urgent (threat) alerts before
+    the store (`send_urgent_alerts`, so a locked warehouse never delays them), the one write or the spool
     (`write`), the streams' cursors, the protocol's actions and alert delivery.  Under the cycle
     lock; when a cycle holds it, the matches wait in memory for the next batch."""
     try:
@@ -302,6 +304,7 @@ def run_batch(cfg: Config, feed: Feed, classifier: Classifier, secrets: Secrets)
                 report = replay(cfg, new_cycle())
                 batch = prepare(cfg, _results(taken, states), classifier, report, secrets)
                 batch.states, report.targets = [], []  # cursors go to stream_state; runs once a minute
+                send_urgent_alerts(cfg, batch, report, secrets)  # threats: before (and whatever) the store
                 write(cfg, batch, report, secrets)
             except Exception:
                 feed.give_back(taken)
