@@ -298,7 +298,7 @@ def test_digest_and_alerts_link_to_the_page_when_public_url_is_set(make_config) 
     from digest.render import to_html, to_text
     from protocol.alerts import mention_message
 
-    cfg = make_config(users=tests_users(), web={"public_url": "https://review.example.nl/"})
+    cfg = make_config(users=users_for_tests(), web={"public_url": "https://review.example.nl/"})
     ids = seed(cfg)
     digest = collect(cfg, pipeline.warehouse_for(cfg), now=datetime.now(timezone.utc))
     for text in (to_text(digest), to_html(digest)):
@@ -317,11 +317,11 @@ def test_digest_and_alerts_link_to_the_page_when_public_url_is_set(make_config) 
         login(c, "anna", PASSWORDS["anna"])
         assert "rooster is chaos" in c.get(link.removeprefix("https://review.example.nl")).text
     # without public_url: the command, as before
-    plain = make_config(users=tests_users())
+    plain = make_config(users=users_for_tests())
     assert "edumon followups show" in mention_message(plain, threat, "threat")[1]
 
 
-def tests_users() -> list[dict[str, Any]]:
+def users_for_tests() -> list[dict[str, Any]]:
     from tests.web_helpers import USERS
 
     return USERS
