@@ -18,14 +18,12 @@ and every cycle due before then is cancelled ("Deployment concurrency limit reac
 from __future__ import annotations
 
 import asyncio
-import fcntl
-import json
 import logging
 import os
 import signal
 import socket
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
+from contextlib import AbstractContextManager as ContextManager
 from pathlib import Path
 from typing import Any
 
@@ -44,6 +42,7 @@ from prefect.runner import Runner
 from prefect.states import Cancelled, Crashed
 
 from core.config import Config
+from pipeline.cyclelock import file_lock, holder
 
 log = logging.getLogger("edumon.flows.serving")
 
@@ -60,31 +59,14 @@ def serve_lock_path(cfg: Config) -> Path:
     return db.with_name(db.name + ".serve.lock")
 
 
-@contextmanager
-def serve_lock(cfg: Config) -> Iterator[Path]:
+def serve_lock(cfg: Config) -> ContextManager[Path]:
     """Hold the serve lock for the life of `edumon serve`; `ServeBusy` when another serve has it.
     The operating system drops the lock when the process dies, however it dies."""
-    path = serve_lock_path(cfg)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
-    try:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            try:
-                pid = json.loads(path.read_text(encoding="utf-8") or "{}").get("pid", "?")
-            except (OSError, ValueError):
-                pid = "?"
-            raise ServeBusy(f"another edumon serve (pid {pid}) already serves this warehouse ({path})") from None
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, json.dumps({"pid": os.getpid()}).encode(), 0)
-        try:
-            yield path
-        finally:
-            os.ftruncate(fd, 0)
-            fcntl.flock(fd, fcntl.LOCK_UN)
-    finally:
-        os.close(fd)
+
+    def busy(path: Path) -> Exception:
+        return ServeBusy(f"another edumon serve ({holder(path)}) already serves this warehouse ({path})")
+
+    return file_lock(serve_lock_path(cfg), "serve", 0.0, busy)
 
 
 def this_process() -> str:

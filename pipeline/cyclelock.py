@@ -15,7 +15,8 @@ import fcntl
 import json
 import os
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager as ContextManager
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
@@ -44,12 +45,22 @@ def holder(path: Path) -> str:
     return f"pid {info.get('pid', '?')}, {info.get('job', 'job')} since {info.get('since', '?')}"
 
 
-@contextmanager
-def cycle_lock(cfg: Config, job: str = "cycle", wait_s: float | None = None) -> Iterator[Path]:
+def cycle_lock(cfg: Config, job: str = "cycle", wait_s: float | None = None) -> ContextManager[Path]:
     """Hold the machine-wide warehouse lock for `job`; raise `CycleBusy` after `wait_s`."""
-    path = lock_path(cfg)
-    path.parent.mkdir(parents=True, exist_ok=True)
     wait = cfg.schedule.lock_wait_s if wait_s is None else wait_s
+
+    def busy(path: Path) -> Exception:
+        return CycleBusy(f"another {holder(path)} holds {path} (waited {wait:g} s); this {job} is skipped")
+
+    return file_lock(lock_path(cfg), job, wait, busy)
+
+
+@contextmanager
+def file_lock(path: Path, job: str, wait: float, busy: Callable[[Path], Exception]) -> Iterator[Path]:
+    """Hold an exclusive lock on the file `path` for `job`, writing who holds it (see `holder`);
+    when another process keeps it longer than `wait` seconds, raise `busy(path)`. The operating
+    system drops the lock when the holder dies, however it dies."""
+    path.parent.mkdir(parents=True, exist_ok=True)
     fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
     try:
         deadline = time.monotonic() + wait
@@ -60,9 +71,7 @@ def cycle_lock(cfg: Config, job: str = "cycle", wait_s: float | None = None) -> 
                 break
             except BlockingIOError:
                 if time.monotonic() >= deadline:
-                    raise CycleBusy(
-                        f"another {holder(path)} holds {path} (waited {wait:g} s); this {job} is skipped"
-                    ) from None
+                    raise busy(path) from None
                 time.sleep(min(delay, max(0.0, deadline - time.monotonic())))
                 delay = min(delay * 2, 1.0)
         info = {"pid": os.getpid(), "job": job, "since": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")}

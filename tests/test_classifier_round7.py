@@ -15,13 +15,9 @@ from pathlib import Path
 import pytest
 
 from classifiers import load_classifier
-from classifiers.datasets import labelled, load_split
-from classifiers.evaluate import confusion
-from classifiers.language import detect
 from classifiers.train import EXTRA_TRAIN
 from core.config import ClassifierConfig, TriageConfig
-from core.vocabulary import HARMS, SENTIMENTS
-from protocol.triage import triage
+from tests.sealed_sets import assert_no_post_shared_with_training, count, macro_f1s, measure
 
 SEALED = ("r7-w22", "r7-w23", "r7-w24")
 ROUND7_HEADS = Path(__file__).parent / "data" / "heads-r7-2.ebca6f.npz"
@@ -31,35 +27,17 @@ ROUND7_TRIAGE = TriageConfig(
 )
 
 
-def _key(text: str) -> str:
-    return " ".join(text.lower().split())
-
-
 @pytest.fixture(scope="module")
 def measured() -> dict:
-    rows = [r for name in SEALED for r in labelled(name).read()]
     clf = load_classifier(ClassifierConfig(heads_path=str(ROUND7_HEADS)))
     assert clf.version == "2.ebca6f"
-    labels = clf.classify([r["text"] for r in rows])
-    cfg = ROUND7_TRIAGE
-    decisions = [triage(lab, detect(r["text"]), cfg).decision for lab, r in zip(labels, rows)]
-    return {"rows": rows, "labels": labels, "triage": decisions}
+    return measure(SEALED, clf, ROUND7_TRIAGE)
 
 
 def test_round7_sets_were_unseen_by_the_round7_heads_and_are_training_data_now():
     """The round-7 heads learnt from the other training sets, which share no post with these; new heads learn from them."""
     assert set(SEALED) <= set(EXTRA_TRAIN)
-    trained = {_key(r["text"]) for r in load_split("train")} | {
-        _key(r["text"]) for name in set(EXTRA_TRAIN) - set(SEALED) for r in labelled(name).read()
-    }
-    for name in SEALED:
-        rows = labelled(name).read()
-        assert len(rows) == 300 and not {_key(r["text"]) for r in rows} & trained, name
-
-
-def _count(m: dict, gold: tuple[str, ...], decided: tuple[str, ...]) -> tuple[int, int]:
-    pairs = [(r["harm"], t) for r, t in zip(m["rows"], m["triage"]) if r["harm"] in gold]
-    return sum(t in decided for _, t in pairs), len(pairs)
+    assert_no_post_shared_with_training(SEALED)
 
 
 def test_triage_on_the_round7_sealed_sets(measured):
@@ -67,10 +45,10 @@ def test_triage_on_the_round7_sealed_sets(measured):
     63 reviewed, 79 of 103 threats alerted, 101 alerted or reviewed).
     Met: harmless alerted 13/729 = 1.8% (<= 2%), harmless in review 32/729 = 4.4% (<= 10%).
     Missed: threats alerted 77/103 = 74.8% (target >= 85%), alerted or reviewed 99/103 = 96.1% (target >= 97%)."""
-    alerted, harmless = _count(measured, ("none",), ("alert",))
-    reviewed, _ = _count(measured, ("none",), ("review",))
-    threat_alert, threats = _count(measured, ("threat",), ("alert",))
-    threat_seen, _ = _count(measured, ("threat",), ("alert", "review"))
+    alerted, harmless = count(measured, ("none",), ("alert",))
+    reviewed, _ = count(measured, ("none",), ("review",))
+    threat_alert, threats = count(measured, ("threat",), ("alert",))
+    threat_seen, _ = count(measured, ("threat",), ("alert", "review"))
     assert (harmless, threats) == (729, 103)
     assert alerted <= 13, alerted
     assert reviewed <= 32, reviewed
@@ -80,8 +58,6 @@ def test_triage_on_the_round7_sealed_sets(measured):
 
 def test_labels_on_the_round7_sealed_sets(measured):
     """Harm and sentiment macro-F1 0.886 and 0.857 (before, the round-6 heads: 0.816 and 0.827)."""
-    rows, labels = measured["rows"], measured["labels"]
-    harm = confusion([r["harm"] for r in rows], [lab.harm for lab in labels], HARMS)
-    sent = confusion([r["sentiment"] for r in rows], [lab.sentiment for lab in labels], SENTIMENTS)
-    assert harm.macro_f1 >= 0.8855, harm.macro_f1
-    assert sent.macro_f1 >= 0.8565, sent.macro_f1
+    harm, sent = macro_f1s(measured)
+    assert harm >= 0.8855, harm
+    assert sent >= 0.8565, sent
