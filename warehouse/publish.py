@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING
 import duckdb
 import pyarrow as pa
 
-from .store import Warehouse, WarehouseLocked, _is_lock_error
+from .store import Warehouse
 from .views import prepare, pseudonym_key
 from .viewsql import VIEWS
 
@@ -61,21 +61,7 @@ class Published:
 
 def _attach_main(con: duckdb.DuckDBPyConnection, wh: Warehouse) -> None:
     """Attach the main warehouse read-only as `wh`, retrying while another process writes it."""
-    deadline = time.monotonic() + wh.lock_timeout_s
-    delay = 0.05
-    while True:
-        try:
-            con.execute("ATTACH ? AS wh (READ_ONLY)", [str(wh.path)])
-            return
-        except duckdb.Error as e:
-            if not _is_lock_error(e):
-                raise
-            if time.monotonic() >= deadline:
-                raise WarehouseLocked(
-                    f"{wh.path}: the database is locked by another process (waited {wh.lock_timeout_s:g} s)"
-                ) from None
-            time.sleep(min(delay, max(0.0, deadline - time.monotonic())))
-            delay = min(delay * 2, 1.0)
+    wh.retry_locked(lambda: con.execute("ATTACH ? AS wh (READ_ONLY)", [str(wh.path)]))
 
 
 def _remove(path: Path) -> None:

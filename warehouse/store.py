@@ -12,12 +12,12 @@ from __future__ import annotations
 import hashlib
 import json
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import duckdb
 import pyarrow as pa
@@ -27,6 +27,8 @@ from core.mention import Mention
 from .rows import MENTION_SCHEMA, mentions_to_arrow
 from .schema import LATEST, MIGRATIONS
 from .viewsql import POSTED_DAY_SQL
+
+T = TypeVar("T")
 
 
 class WarehouseLocked(RuntimeError):
@@ -75,18 +77,14 @@ class Warehouse:
         self._schema_checked = False
 
     # --- connections ---------------------------------------------------------------------
-    @contextmanager
-    def connect(self, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
-        """A connection, retried while another process holds the lock."""
-        if read_only and not self.path.exists():
-            raise FileNotFoundError(f"{self.path}: no warehouse here yet (run a cycle first)")
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+    def retry_locked(self, open_it: Callable[[], T]) -> T:
+        """`open_it()` (a connect or an ATTACH of this file), retried with backoff while another
+        process holds the file's lock; `WarehouseLocked` after `lock_timeout_s`."""
         deadline = time.monotonic() + self.lock_timeout_s
         delay = 0.05
         while True:
             try:
-                con = duckdb.connect(str(self.path), read_only=read_only)
-                break
+                return open_it()
             except duckdb.Error as e:
                 if not _is_lock_error(e):
                     raise
@@ -96,6 +94,14 @@ class Warehouse:
                     ) from None
                 time.sleep(min(delay, max(0.0, deadline - time.monotonic())))
                 delay = min(delay * 2, 1.0)
+
+    @contextmanager
+    def connect(self, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A connection, retried while another process holds the lock."""
+        if read_only and not self.path.exists():
+            raise FileNotFoundError(f"{self.path}: no warehouse here yet (run a cycle first)")
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        con = self.retry_locked(lambda: duckdb.connect(str(self.path), read_only=read_only))
         try:
             if not self._schema_checked:
                 check_schema(con, self.path)  # before anything is written (no migration, no SET)
