@@ -30,6 +30,10 @@ from .viewsql import POSTED_DAY_SQL
 
 T = TypeVar("T")
 
+# The longest pause between two tries for a locked file: short, because a busy writer frees the file
+# only between its transactions, and a try that comes seldom keeps missing those gaps.
+LOCK_RETRY_MAX_S = 0.2
+
 
 class WarehouseLocked(RuntimeError):
     """Another process held the database lock for longer than we were willing to wait."""
@@ -93,7 +97,7 @@ class Warehouse:
                         f"{self.path}: the database is locked by another process (waited {self.lock_timeout_s:g} s)"
                     ) from None
                 time.sleep(min(delay, max(0.0, deadline - time.monotonic())))
-                delay = min(delay * 2, 1.0)
+                delay = min(delay * 2, LOCK_RETRY_MAX_S)
 
     @contextmanager
     def connect(self, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
