@@ -68,19 +68,19 @@ class ClassifierConfig:
 # [triage]: which classified posts alert a school leader at once, which go to comms staff for review.
 @dataclass
 class TriageConfig:
-    """`[triage]`: thresholds on the model's probabilities. Defaults tuned out-of-writer (round 7): the shipped
-    heads' grouped cross-validation predictions (`edumon train --cv-folds 4 --cv-out`) of the five stream-like
-    writers w17-w21, by `bench/bench_triage.py cv --tune`; docs/triage.md explains the trade a school makes
-    when it moves one."""
+    """`[triage]`: thresholds on the model's probabilities. Defaults tuned out-of-writer (rounds 7 and 9): the
+    shipped heads' grouped cross-validation predictions (`edumon train --cv-folds 4 --cv-out`) of the stream-like
+    writers (w17-w21, w22-w24, w25-w27 as separate groups), by `bench/bench_triage.py cv`; docs/triage.md
+    explains the trade a school makes when it moves one."""
 
-    alert_threat: float = 0.8  # model P(threat) at or above: an urgent alert (Dutch posts only)
+    alert_threat: float = 0.7  # model P(threat) at or above: an urgent alert (Dutch posts only)
     alert_insult: float = 0.9  # model P(insult) at or above: a normal alert (Dutch posts only)
     review_threat: float = 0.05  # model P(threat) at or above (below alert_threat): review by comms staff
     review_insult: float = 0.8  # model P(insult) at or above (below alert_insult): review
     rules_alert: bool = True  # a threat or insult the rules find alerts at once (see rules_alert_min)
     rules_alert_min: float = 0.3  # ... when the model's P(threat) + P(insult) is at least this; below: review
     rules_strong: bool = (
-        True  # a strong rule cue (a frame, a target and an act; rules 1.4) alerts at once, any language
+        True  # a strong rule cue (a frame, a target and an act; rules 1.4-1.5) alerts at once, any language
     )
     rules_strong_min: float = 0.05  # ... when the model's P(threat) + P(insult) is at least this; below: review
     review_within_hours: float = 24.0  # a review item nobody handled within this becomes an alert

@@ -87,13 +87,10 @@ def test_demo_posts(reports):
     assert reports["demo_gold"]["sentiment"].macro_f1 >= 0.75
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the heads (2.b36a76, still 2.ebca6f in round 7) read a one-word title over a complaint that judges a thing "
-    "('Rooster' + 'is weer waardeloos / rommelig en slecht geregeld') as an insult "
-    "(0.52-0.90), as RSS items are built; see docs/evaluation-history.md, 'Round 5'",
-)
 def test_titled_complaints_about_things_are_not_insults(clf):
+    """A one-word title over a complaint that judges a thing, as RSS items are built: no insult. The heads up to
+    round 8 (2.b36a76, 2.ebca6f) read these as insults at 0.52-0.90 (docs/evaluation-history.md, 'Round 5'); the
+    round-9 heads, trained with three more stream-like writers, do not."""
     out = clf.classify(
         [
             "Rooster\nHet rooster van het Ley College is weer waardeloos en slecht geregeld.",

@@ -1,30 +1,44 @@
-"""Round 8 (issue 15): rules 1.4 (strong threat cues) + triage on the sealed stream-like sets r8-w25/26/27.
+"""Round 8 (issue 15), kept as history: rules 1.4 (strong threat cues) + triage on the then-sealed sets r8-w25/26/27.
 
 900 posts by three writers who saw only the labelling guide, committed before any round-8 change was merged.
-Measured exactly once, after the merge, with the shipped heads, rules and [triage] defaults
-(docs/evaluation-round8.md). The figures below are that measurement, asserted as floors against regressions;
-never tune on them.
+Measured exactly once, after the merge, with the round-8 heads, rules and [triage] defaults
+(docs/evaluation-round8.md).
+
+Since round 9 these sets are spent: they are training data (data/labelled/train/), so they can no longer check
+new heads. The figures below are pinned to round 8: its heads (the round-7 heads, tests/data/heads-r7-2.ebca6f.npz,
+which never read these posts) with the round-8 [triage] defaults. The rules are today's (a later rules version
+must not lose what round 8 measured).
 """
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import pytest
 
 from classifiers import load_classifier
 from classifiers.train import EXTRA_TRAIN
-from core.config import TriageConfig
+from core.config import ClassifierConfig, TriageConfig
 from tests.sealed_sets import assert_no_post_shared_with_training, count, macro_f1s, measure
 
 SEALED = ("r8-w25", "r8-w26", "r8-w27")
+ROUND8_HEADS = Path(__file__).parent / "data" / "heads-r7-2.ebca6f.npz"
+# the [triage] defaults of round 8
+ROUND8_TRIAGE = TriageConfig(
+    alert_threat=0.8, alert_insult=0.9, review_threat=0.05, review_insult=0.8, rules_alert_min=0.3, rules_strong_min=0.05
+)
 
 
 @pytest.fixture(scope="module")
 def measured() -> dict:
-    return measure(SEALED, load_classifier(), TriageConfig())
+    clf = load_classifier(ClassifierConfig(heads_path=str(ROUND8_HEADS)))
+    assert clf.version == "2.ebca6f"
+    return measure(SEALED, clf, ROUND8_TRIAGE)
 
 
-def test_round8_sealed_sets_are_never_trained_on():
-    assert not set(SEALED) & set(EXTRA_TRAIN)
+def test_round8_sets_were_unseen_by_the_round8_heads_and_are_training_data_now():
+    """The round-8 heads learnt from the other training sets, which share no post with these; new heads learn from them."""
+    assert set(SEALED) <= set(EXTRA_TRAIN)
     assert_no_post_shared_with_training(SEALED)
 
 

@@ -1,4 +1,5 @@
-"""Rules 1.4: strong threat cues (a conditional, veiled or announced statement + a target + an act) and how
+"""Rules 1.4 and 1.5: strong threat cues (a conditional, veiled or announced statement + a target + an act; from
+1.5 also a threat that says it is no joke, and intimidation by knowing someone's address, route or family) and how
 triage acts on them. Examples written for this test; none comes from a labelled set."""
 
 from __future__ import annotations
@@ -26,6 +27,22 @@ STRONG = [
     ("If that teacher at Ley College gives my son detention again, he will regret it", "verhuld"),
     ("if mr de wit fails me again i'm bringing a knife to school tomorrow", "voorwaarde"),
     ("Wenn dieser Lehrer meine Tochter noch einmal anschreit, dann schlage ich ihn zusammen", "voorwaarde"),
+    # rules 1.5: more veiled phrases, German "wer ..., dem ...", broken bones, someone announced as armed
+    ("Het zou zonde zijn als uw dochter op weg naar De Regenboog iets overkomt, meneer de Boer", "verhuld"),
+    ("Als de directie zo doorgaat dan gebeurt er iets wat niemand wil, jullie horen het nog", "verhuld"),
+    ("That headteacher at Ley College will regret this. I know people.", "verhuld"),
+    ("Wenn der Direktor meinen Sohn rauswirft, wird er das bereuen", "verhuld"),
+    ("Wer meine Schwester am Ley College anfasst, dem breche ich die Knochen", "voorwaarde"),
+    ("als juf Petra mijn kind nog eens vernedert breek ik haar armen", "voorwaarde"),
+    ("heads up, someone is bringing a gun to school on friday", "voornemen"),
+    # rules 1.5: it says it is no joke, with an explosive or an act
+    ("Eén fles benzine en het probleem Ley College is opgelost", "ernst"),
+    ("dit is geen grap: vrijdag ligt er een bom in de aula van de school", "ernst"),
+    # rules 1.5: knowing or asking where someone lives or rides, or their daily times, with a veiled closing line
+    ("Wij kennen het adres van meneer Smit en zijn route naar school", "gevolgd"),
+    ("Ik weet waar de conrector van het Bonifatius woont. Mooi hoekhuis.", "gevolgd"),
+    ("weet iemand in welke straat die nieuwe scheikundeleraar van het Ley woont?", "gevolgd"),
+    ("Mevrouw Yilmaz, uw Opel staat elke ochtend om 7.50 bij het hek. Gewoon even zeggen.", "gevolgd-detail"),
 ]
 STAYS_NONE = [
     # jokey idioms with a trivial trigger in a joke, game or sport context (docs/labelling-guide.md)
@@ -46,11 +63,22 @@ STAYS_NONE = [
     "Wacht maar af tot het inspectierapport van de school verschijnt",
     # a knife for a cooking lesson
     "Morgen nemen we messen mee voor de kookles van meneer Ali",
+    # rules 1.5: "als" as "like" or "as a", news about a threat, a spoiler, phrases without a threat
+    "De musical sloeg in als een bom, trots op alle leerlingen van het Ley College!",
+    "Als oud-leerling van het Ley College: die schoolfeesten waren echt de bom",
+    "Anyone know if the bomb threat at Ley College was real? Saw it on the local news",
+    "ik vermoord je als je verklapt wie de talentenjacht van school wint",
+    "Wij weten niet waar de nieuwe gymzaal van de school komt",
+    "Ik weet waar de sleutel van het fietsenhok ligt, vraag het de conciërge",
+    "Het zou jammer zijn als de schoolreis van groep 8 niet doorgaat",
+    "Dit is geen grap: de kantine van het Ley College heeft eindelijk gezonde broodjes",
+    "Weet iemand hoe laat de bus naar het Ley College rijdt op zaterdag?",
+    "Weet iemand waar juf Anouk van groep 4 woont? We willen een bloemetje brengen voor de baby",
 ]
 
 
-def test_rules_are_version_1_4():
-    assert VERSION == "1.4"
+def test_rules_are_version_1_5():
+    assert VERSION == "1.5"
 
 
 @pytest.mark.parametrize("text,name", STRONG)
