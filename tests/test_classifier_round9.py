@@ -1,0 +1,54 @@
+"""Round 9 (issue 15): rules 1.5, heads retrained with the spent round-8 sets, alert_threat 0.7, on the sealed
+stream-like sets r9-w28/29/30.
+
+900 posts by three writers who saw only the labelling guide, committed to main before any round-9 change.
+Measured exactly once, after the change was committed, with the shipped heads, rules and [triage] defaults
+(docs/evaluation-round9.md). The figures below are that measurement, asserted as floors against regressions;
+never tune on them.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from classifiers import load_classifier
+from classifiers.train import EXTRA_TRAIN
+from core.config import TriageConfig
+from tests.sealed_sets import assert_no_post_shared_with_training, count, macro_f1s, measure
+
+SEALED = ("r9-w28", "r9-w29", "r9-w30")
+
+
+@pytest.fixture(scope="module")
+def measured() -> dict:
+    return measure(SEALED, load_classifier(), TriageConfig())
+
+
+def test_round9_sealed_sets_are_never_trained_on():
+    assert not set(SEALED) & set(EXTRA_TRAIN)
+    assert_no_post_shared_with_training(SEALED)
+
+
+def test_triage_on_the_round9_sealed_sets(measured):
+    """Measured once (before: the round-8 classifier gave 15 of 728 harmless alerted, 58 reviewed, 90 of 104
+    threats alerted, 103 alerted or reviewed). All four targets met: harmless alerted 13/728 = 1.8% (<= 2%),
+    harmless in review 52/728 = 7.1% (<= 10%), threats alerted 97/104 = 93.3% (>= 85%), threats alerted or
+    reviewed 104/104 (>= 97%); insults alerted or reviewed 67/68."""
+    alerted, harmless = count(measured, ("none",), ("alert",))
+    reviewed, _ = count(measured, ("none",), ("review",))
+    threat_alert, threats = count(measured, ("threat",), ("alert",))
+    threat_seen, _ = count(measured, ("threat",), ("alert", "review"))
+    insult_seen, insults = count(measured, ("insult",), ("alert", "review"))
+    assert (harmless, threats, insults) == (728, 104, 68)
+    assert alerted <= 13, alerted
+    assert reviewed <= 52, reviewed
+    assert threat_alert >= 97, threat_alert
+    assert threat_seen >= 104, threat_seen
+    assert insult_seen >= 67, insult_seen
+
+
+def test_labels_on_the_round9_sealed_sets(measured):
+    """Harm and sentiment macro-F1 0.902 and 0.831 (the round-8 classifier: 0.867 and 0.803 on these sets)."""
+    harm, sent = macro_f1s(measured)
+    assert harm >= 0.9015, harm
+    assert sent >= 0.831, sent
