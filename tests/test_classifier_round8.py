@@ -25,7 +25,12 @@ SEALED = ("r8-w25", "r8-w26", "r8-w27")
 ROUND8_HEADS = Path(__file__).parent / "data" / "heads-r7-2.ebca6f.npz"
 # the [triage] defaults of round 8
 ROUND8_TRIAGE = TriageConfig(
-    alert_threat=0.8, alert_insult=0.9, review_threat=0.05, review_insult=0.8, rules_alert_min=0.3, rules_strong_min=0.05
+    alert_threat=0.8,
+    alert_insult=0.9,
+    review_threat=0.05,
+    review_insult=0.8,
+    rules_alert_min=0.3,
+    rules_strong_min=0.05,
 )
 
 
