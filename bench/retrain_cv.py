@@ -1,7 +1,7 @@
 """Out-of-writer predictions of retrained heads, per variant, on cached embeddings (prints; asserts nothing).
 
     .venv/bin/python bench/embed_cache.py fill --shared-data ../shared/data      # once: embeds the texts
-    .venv/bin/python bench/retrain_cv.py --shared-data ../shared/data --folds 4 --weights 1,1,1 2,1,1 [--members 3]
+    .venv/bin/python bench/retrain_cv.py --shared-data ../shared/data --folds 4 --weights 1,1,1 2,1,1 [--members N]
 
 Per variant (harm class weights none,insult,threat) it writes `/tmp/<tag>-oof-<w>.npz` (tag: r8): each writer's posts
 predicted by heads trained without that writer (grouped k-fold over writers), for `bench/bench_triage.py cv`.
@@ -70,7 +70,9 @@ def main() -> None:
     ap.add_argument("--final", default=None, help="Train the heads with these weights; write them to --out.")
     ap.add_argument("--out", default="/tmp/r8-heads-{version}.npz")
     ap.add_argument("--tag", default="r8", help="Prefix of the /tmp files written (r8-oof-<w>.npz).")
-    ap.add_argument("--members", type=int, default=1, help="Networks per head (the shipped heads: 3).")
+    ap.add_argument(
+        "--members", type=int, default=1, help="Networks per head (the shipped heads: 1; round 10 measured 3)."
+    )
     a = ap.parse_args()
     if a.final:
         cw = [float(v) for v in a.final.split(",")]

@@ -6,7 +6,7 @@ Measured exactly once, after the change was committed, with the round-9 heads, r
 (docs/evaluation-round9.md).
 
 Since round 10 these sets are spent: they are training data (data/labelled/train/). The figures below are pinned
-to round 9: its heads (tests/data/heads-r9-2.12e887.npz, which never read these posts) with the round-9 [triage]
+to round 9: its heads (tests/data/heads-r9-2.12e887.npz, still the shipped heads, which never read these posts) with the round-9 [triage]
 defaults. The rules are today's (a later rules version must not lose what round 9 measured).
 """
 

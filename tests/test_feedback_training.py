@@ -187,10 +187,7 @@ def test_new_heads_do_better_on_held_out_posts_and_no_worse_on_dev(trained: Trai
     assert rep["n"] == len(HELD_OUT) and b["classifier"] == f"e5-heads/{Heads.load(BASELINE).version}"
     assert a["heads"] == str(trained.heads)
     assert a["harm"]["macro_f1"] >= b["harm"]["macro_f1"] + 0.3
-    # round 10: `edumon train` follows the shipped recipe (harmless weighs 2 in the harm loss, 3 networks per head),
-    # which trades some threat recall for fewer false alarms; with it the retrain finds 5 of these 10 threats
-    # against the shipped heads' 2 (the recipe before round 10, 1,1,1 and one network, found 7)
-    assert a["harm"]["per_class"]["threat"]["recall"] >= b["harm"]["per_class"]["threat"]["recall"] + 0.3
+    assert a["harm"]["per_class"]["threat"]["recall"] >= b["harm"]["per_class"]["threat"]["recall"] + 0.5
     assert a["harm"]["per_class"]["threat"]["precision"] >= 0.8
     assert a["sentiment"]["macro_f1"] > b["sentiment"]["macro_f1"] + 0.2
 
@@ -218,9 +215,7 @@ def test_compare_prints_before_and_after_side_by_side(trained: Trained) -> None:
     assert any(line.split()[0] == "threat" for line in out.splitlines() if line.startswith("  threat"))
     assert "threat recall: " in out
     fixed = [line for line in out.splitlines() if line.startswith("  fixed  ")]
-    # a threat the shipped heads missed is among them (since round 10 the shipped heads already read "niet
-    # heelhuids" as a threat, so which one varies with the heads)
-    assert len(fixed) >= len(HELD_OUT) // 2 and any("gold threat" in line for line in fixed)
+    assert len(fixed) >= len(HELD_OUT) // 2 and any("niet heelhuids" in line for line in fixed)
 
     # --heads evaluates the given heads alone
     r = cli("eval", "--input", str(held), "--heads", str(trained.heads))

@@ -343,7 +343,7 @@ def eval_(
     type=click.IntRange(min=1),
     default=MEMBERS,
     show_default=True,
-    help="Each head is the mean of this many networks with consecutive seeds (the shipped heads: 3).",
+    help="Each head is the mean of this many networks with consecutive seeds (the shipped heads: 1).",
 )
 @click.option(
     "--harm-class-weight",
