@@ -3,14 +3,14 @@
     .venv/bin/python -m edumon train --cv-folds 4 --cv-out /tmp/oof.npz   # out-of-writer predictions (slow)
     .venv/bin/python bench/bench_triage.py heldout r6-w20-lookalikes r6-w21-stream --out /tmp/oof.npz [--heads F]
     .venv/bin/python bench/bench_triage.py cv /tmp/oof.npz [--tune] [--writers w17 w18]
-    .venv/bin/python bench/bench_triage.py sealed r9-w28 r9-w29 r9-w30   # ONCE per round: the sealed sets (any names)
+    .venv/bin/python bench/bench_triage.py sealed r10-w31 r10-w32 r10-w33   # ONCE per round: the sealed sets (any names)
     .venv/bin/python bench/bench_triage.py speed [--n 200]
 
 `cv` reads the out-of-writer harm probabilities of `edumon train --cv-out` (each writer's posts predicted by
 heads that never read that writer), runs the rules and the language detector on the same texts and applies
 `protocol.triage.triage` with the [triage] defaults; `--tune` searches the thresholds on them (the defaults in
 core/config.py came from here). `sealed` classifies the named sealed sets once, in one run: "before" (the
-round-8 heads, tests/data/heads-r7-2.ebca6f.npz, with the round-8 [triage] values and today's rules),
+round-9 heads, tests/data/heads-r9-2.12e887.npz, with the round-9 [triage] values and today's rules),
 "legacy" (the same labels, every harm label alerts: the rule before triage) and "after" (the shipped heads with
 the [triage] defaults). Run it
 once per round, at its end, never to tune. `--backend rules` measures the rules backend alone instead.
@@ -40,11 +40,11 @@ from core.config import TriageConfig  # noqa: E402
 from core.vocabulary import HARMS, SENTIMENTS, TRIAGES  # noqa: E402
 from protocol.triage import triage  # noqa: E402
 
-SEALED = ("r9-w28", "r9-w29", "r9-w30")
-# the heads of rounds 7 and 8 (round 9 retrained them) and the [triage] values of round 8
-ROUND8_HEADS = Path(__file__).resolve().parents[1] / "tests" / "data" / "heads-r7-2.ebca6f.npz"
-ROUND8_TRIAGE = {"alert_threat": 0.8, "alert_insult": 0.9, "review_threat": 0.05, "review_insult": 0.8}
-ROUND8_TRIAGE.update(rules_alert_min=0.3, rules_strong=True, rules_strong_min=0.05)
+SEALED = ("r10-w31", "r10-w32", "r10-w33")
+# the heads of round 9 (round 10 retrained them) and the [triage] values of round 9
+BEFORE_HEADS = Path(__file__).resolve().parents[1] / "tests" / "data" / "heads-r9-2.12e887.npz"
+BEFORE_TRIAGE = {"alert_threat": 0.7, "alert_insult": 0.9, "review_threat": 0.05, "review_insult": 0.8}
+BEFORE_TRIAGE.update(rules_alert_min=0.3, rules_strong=True, rules_strong_min=0.05)
 BASE_RATE = 0.03
 TARGETS = {"harmless_alert": 0.02, "harmless_review": 0.10, "threat_alert": 0.85, "threat_alert_or_review": 0.97}
 
@@ -205,7 +205,7 @@ def sealed_figures(rows: list[dict], labels: list[Labels], decisions: list[str])
 
 
 def sealed(names: list[str], backend: str) -> None:
-    """Before (round-8 heads + round-8 triage, today's rules), legacy (every harm label alerts) and after, in one run."""
+    """Before (round-9 heads + round-9 triage, today's rules), legacy (every harm label alerts) and after, in one run."""
     from classifiers.embedded import Encoder, MemoEncoder
     from core.config import ClassifierConfig
 
@@ -222,7 +222,7 @@ def sealed(names: list[str], backend: str) -> None:
     memo = MemoEncoder(Encoder())
     runs = []
     for what, heads_path, cfg in (
-        ("before", str(ROUND8_HEADS), TriageConfig(**ROUND8_TRIAGE)),
+        ("before", str(BEFORE_HEADS), TriageConfig(**BEFORE_TRIAGE)),
         ("after", None, TriageConfig()),
     ):
         clf = load_classifier(ClassifierConfig(heads_path=heads_path))

@@ -1,7 +1,7 @@
 """Out-of-writer predictions of retrained heads, per variant, on cached embeddings (prints; asserts nothing).
 
     .venv/bin/python bench/embed_cache.py fill --shared-data ../shared/data      # once: embeds the texts
-    .venv/bin/python bench/retrain_cv.py --shared-data ../shared/data --folds 4 --weights 1,1,1 2,1,1
+    .venv/bin/python bench/retrain_cv.py --shared-data ../shared/data --folds 4 --weights 1,1,1 2,1,1 [--members N]
 
 Per variant (harm class weights none,insult,threat) it writes `/tmp/<tag>-oof-<w>.npz` (tag: r8): each writer's posts
 predicted by heads trained without that writer (grouped k-fold over writers), for `bench/bench_triage.py cv`.
@@ -36,7 +36,9 @@ from classifiers.train import (  # noqa: E402
 )
 
 
-def out_of_writer(shared: str | None, folds: int, seed: int, weights: list[str], tag: str = "r8") -> None:
+def out_of_writer(
+    shared: str | None, folds: int, seed: int, weights: list[str], tag: str = "r8", members: int = 1
+) -> None:
     rng = np.random.default_rng(seed)
     ex = school_examples("train") + extra_examples()
     if shared:
@@ -53,7 +55,7 @@ def out_of_writer(shared: str | None, folds: int, seed: int, weights: list[str],
     for spec in weights:
         cw = [float(v) for v in spec.split(",")]
         t = time.perf_counter()
-        p = cross_validate(z[idx], yh, w[idx], groups, seed, print, folds, None if cw == [1, 1, 1] else cw)
+        p = cross_validate(z[idx], yh, w[idx], groups, seed, print, folds, None if cw == [1, 1, 1] else cw, members)
         out = f"/tmp/{tag}-oof-{spec.replace(',', '-')}.npz"
         save_out_of_writer(out, p[held], yh[held], [g for g in groups if g], [texts[i] for i in idx[held]])
         print(f"variant {spec}: {out} in {time.perf_counter() - t:.0f} s", flush=True)
@@ -68,6 +70,9 @@ def main() -> None:
     ap.add_argument("--final", default=None, help="Train the heads with these weights; write them to --out.")
     ap.add_argument("--out", default="/tmp/r8-heads-{version}.npz")
     ap.add_argument("--tag", default="r8", help="Prefix of the /tmp files written (r8-oof-<w>.npz).")
+    ap.add_argument(
+        "--members", type=int, default=1, help="Networks per head (the shipped heads: 1; round 10 measured 3)."
+    )
     a = ap.parse_args()
     if a.final:
         cw = [float(v) for v in a.final.split(",")]
@@ -79,10 +84,11 @@ def main() -> None:
             cv_out=f"/tmp/{a.tag}-final-oof-{a.final.replace(',', '-')}.npz",
             cv_folds=a.folds,
             harm_class_weight=None if cw == [1, 1, 1] else cw,
+            members=a.members,
         )
         print(f"final {a.final}: {heads.meta['version']} {heads.meta}")
         return
-    out_of_writer(a.shared_data, a.folds, a.seed, a.weights, a.tag)
+    out_of_writer(a.shared_data, a.folds, a.seed, a.weights, a.tag, a.members)
 
 
 if __name__ == "__main__":

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from .base import Labels
 
 NAME = "rules"
-VERSION = "1.5"
+VERSION = "1.6"
 
 _LEET = str.maketrans({"0": "o", "1": "i", "3": "e", "4": "a", "@": "a", "$": "s", "5": "s"})
 _REPEAT = re.compile(r"([a-z])\1{2,}")
@@ -276,7 +276,7 @@ THREAT_PATTERNS: tuple[Pattern, ...] = (
     # veiled threats and intimidation
     _p(
         "wacht-maar",
-        r"\b(?:wacht maar|let maar op|let op mijn woorden|je bent gewaarschuwd|jullie zijn gewaarschuwd|"
+        r"\b(?:wacht maar(?! af tot| tot)|let maar op|let op mijn woorden|je bent gewaarschuwd|jullie zijn gewaarschuwd|"
         r"zijn gewaarschuwd|wat (?:hem|haar|je|jou|u|jullie) te wachten staat|zal het (?:nog )?merken|"
         r"zullen het (?:nog )?merken|gaat het merken|spijt van krijgen|spijt krijgen|met wie (?:hij|ze|je|u) te maken)\b",
     ),
@@ -384,7 +384,7 @@ _INTENT = (
     r"(?:\S+ ){0,2}?(?:gun|knife|bomb|wapen|mes|pistool|bom|waffe|messer|pistole|bombe)\w*)\b"
 )
 _VEILED = (
-    r"\b(?:wacht (?:jij |u |jullie )?maar af(?! tot)|(?:gaat|gaan|zal|zullen) het (?:nog )?(?:voelen|merken)|"
+    r"\b(?:(?:gaat|gaan|zal|zullen) het (?:nog )?(?:voelen|merken)|"
     r"(?:weet|weten) niet wat (?:hem|haar|je|jou|u|jullie|ze) te wachten staat|spijt (?:van )?krijgen|krijgt spijt|"
     r"(?:bent|zijn|is) gewaarschuwd|aan de beurt|op mijn (?:eigen )?manier|recht in eigen hand|laatste waarschuwing|"
     r"beter niet (?:meer )?(?:naar school )?(?:kan |kunnen )?komen|ik vergeet niets|"
@@ -396,6 +396,9 @@ _VEILED = (
     r"(?:wird|werdet|wirst|werden) es (?:noch )?bereuen|pass(?:t)? (?:bloss |bloß |besser |mal |gut )?auf|"
     r"besser aufpassen|wo (?:ihr|du) mich findet|ich (?:weiss|weiß) (?:genau |auch )?(?:wo|wann)|letzte warnung|"
     r"dann knallt es|knallt es|gut uberlegen|gut überlegen|"
+    # rules 1.6: "dann kracht es", "wäre schade drum", "het gaat niet goed aflopen met ..."
+    r"(?:dann )?kracht es|es wird krachen|ware schade (?:drum|darum|um (?:dich|ihn|sie))|"
+    r"(?:gaat|zal|loopt) (?:het )?niet goed aflopen met|"
     # rules 1.5: "it would be a pity if something happened to him", "something nobody wants will happen",
     # "will regret this", "I know people", "watch yourselves", "dann passiert was"
     r"(?:zou|zal|is|wordt) (?:toch |wel |best )?(?:zonde|jammer|vervelend|naar|sneu|erg) (?:zijn |wezen )?als "
@@ -432,7 +435,10 @@ _WATCHING = (
     r"(?:ik|wij|we|i|ich) (?:weet|weten|know|weiß|weiss)(?! niet| nicht| not)(?: \S+){0,3}? (?:waar|welke (?:weg|route|auto)|"
     r"hoe laat|where|which (?:way|road|car)|what time|wo|wann) (?:\S+ ){0,8}?"
     r"(?:woont|wonen|parkeert|fietst|rijdt|lives|parks|drives|wohnt|parkt|fahrt|fährt)|"
-    r"ik weet (?:hem|haar|je|jou|u|jullie) (?:wel )?te vinden|i know where to find|ich weiß,? wo ich (?:dich|ihn|sie) finde)\b"
+    r"ik weet (?:hem|haar|je|jou|u|jullie) (?:wel )?te vinden|i know where to find|ich weiß,? wo ich (?:dich|ihn|sie) finde|"
+    # rules 1.6: "u woont toch op de Lindelaan?", "ich weiß, in welchem Haus / wann dein Bus ..."
+    r"(?:u|je|jij) woont toch (?:op|in|aan|bij|naast)|you live (?:on|at|in) .{0,30}\bright\b|"
+    r"ich (?:weiss|weiß),? (?:genau )?(?:in welchem|in welcher|wann (?:dein|deine|ihr|sein|seine)|welchen? (?:bus|weg|auto)))\b"
 )
 # rules 1.5: an everyday detail of someone's life (a clock time, their car, house, route or family) with a
 # veiled closing line ("gewoon even zeggen", "fijn om te weten", "wij zien u", "denkt u nog eens na")
@@ -445,16 +451,26 @@ _CLOSER = (
     r"\b(?:gewoon (?:even|ff) (?:zeggen|melden|laten weten)|fijn om te weten|goed om te weten|(?:wij|we|ik) zien (?:u|je|jou|jullie)|"
     r"ik zie (?:u|je|haar|hem) (?:heus |echt )?wel|weet het (?:alleen )?nog niet|eenzame weg|"
     r"denk(?:t)? (?:u|je|jij) (?:er )?(?:nog eens|goed|twee keer) (?:over )?na|denk goed na over|niet met woorden|"
-    r"just saying|nice to know|good to know|we see you|wir sehen (?:dich|sie|euch)|nur so als info)\b"
+    r"just saying|nice to know|good to know|we see you|wir sehen (?:dich|sie|euch)|nur so als info|"
+    r"(?:zie|zien|tot) (?:u|je|jou|jullie) (?:snel|gauw|binnenkort)|see you soon|bis bald)\b"
 )
 # an everyday reason for a knife or a "bring": a cooking lesson, a craft, a play
 _PROPS = re.compile(
     r"\b(?:kookles|koken|keuken|snijden|groente|fruit|appel|taart|knutsel\w*|practicum|toneel\w*|rekwisiet\w*|"
     r"musical|verkleed\w*|kostuum|cooking|baking|cake|costume|play|kochen|kuchen|theater)\b"
 )
+# "wacht maar af" is veiled only towards a person: "wacht maar af, die nieuwe regel houdt het geen maand vol" about the
+# school is a prediction (rules 1.6)
+_PERSON = (
+    rf"\b(?:{STAFF}|jullie|je|jou|jij|u|hem|haar|die (?:jongen|gozer|gast|meid|brugklasser|leerling)|"
+    r"teacher|headteacher|principal|headmaster|mr|mrs|ms|miss|sir|you|him|her|them|lehrer\w*|direktor\w*|"
+    r"rektor\w*|schulleiter\w*|dich|ihn|euch)\b"
+)
+_WAIT = r"\bwacht (?:jij |u |jullie )?maar af\b(?! tot)"
 STRONG_THREAT: tuple[Pattern, ...] = (
     Pattern("voorwaarde", re.compile(rf"^(?=.*{_TARGET})(?=.*{_ACT}).*?(?P<cue>{_CONDITION}.*)$"), 1.0),
     Pattern("verhuld", re.compile(rf"^(?=.*{_TARGET}).*?(?P<cue>{_VEILED})"), 1.0),
+    Pattern("verhuld", re.compile(rf"^(?=.*{_PERSON}).*?(?P<cue>{_WAIT})"), 1.0),
     Pattern("voornemen", re.compile(rf"^(?=.*{_TARGET})(?=.*{_ACT}).*?(?P<cue>{_INTENT})"), 1.0),
     Pattern("ernst", re.compile(rf"^(?=.*{_TARGET})(?=.*{_BANG}).*?(?P<cue>{_SERIOUS})"), 1.0),
     Pattern("gevolgd", re.compile(rf"(?P<cue>{_WATCHING})"), 1.0),
@@ -527,7 +543,12 @@ HARD_NEGATIVES = re.compile(
     r"\b(?:die|deze|de|dat|het)\s+\w*(?:toets|examen|tentamen|proefwerk)\w*\s+(?:\S+\s+){0,3}?(?:vermoorden|afmaken|slopen)\b|"
     r"\b(?:escape ?room|spel|level|game|puzzel)\b[^.!?]*\bafmaken\b|"
     r"\b(?:bouwvakkers?|renovatie|verbouwing|aannemer|sloopwerk\w*|nieuwbouw)\b[^.!?]*\b(?:slopen|sloop)\w*|"
-    r"\b(?:slopen|sloop)\w*\b[^.!?]*\b(?:bouwvakkers?|renovatie|verbouwing|aannemer|nieuwbouw|noodlokalen|vleugel)\b"
+    r"\b(?:slopen|sloop)\w*\b[^.!?]*\b(?:bouwvakkers?|renovatie|verbouwing|aannemer|nieuwbouw|noodlokalen|vleugel)\b|"
+    # rules 1.6: a building torn down, "een bom energie/geld", "petje af" (praise)
+    r"\b(?:slopen|sloop)\w*\s+(?:die|dat|de|het)\s+(?:hele\s+|oude\s+)?(?:gymzaal|gebouw|schoolgebouw|kantine|toiletten|"
+    r"wc'?s|aula|fietsenhok|noodlokalen?|lokalen?)\b|\b(?:gymzaal|gebouw|schoolgebouw|kantine|aula|fietsenhok|noodlokalen?)\b"
+    r"(?:\s+\S+){0,5}?\s+(?:slopen|gesloopt)\b|\bbom (?:energie|geld|stress|werk|ideeen|talent|plezier)\b|"
+    r"\b(?:petje|hoedje|pet) af\b"
 )
 
 # Reporting context: a news item about violence is not a threat by its author.

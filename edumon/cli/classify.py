@@ -16,7 +16,7 @@ from classifiers.embedded import DEFAULT_HEADS, MemoEncoder
 from classifiers.evaluate import evaluate, format_compare, read_jsonl, threat_recall
 from classifiers.hf import pull as pull_models
 from classifiers.language import post_language
-from classifiers.train import text_key
+from classifiers.train import HARM_CLASS_WEIGHT, MEMBERS, text_key
 from classifiers.train import train as train_heads
 from core.config import Config, TriageConfig
 from core.vocabulary import TRIAGES
@@ -338,6 +338,19 @@ def eval_(
     default=None,
     help="Cross-validate on this many seeded groups of writers (fewer fits) instead of one writer at a time.",
 )
+@click.option(
+    "--members",
+    type=click.IntRange(min=1),
+    default=MEMBERS,
+    show_default=True,
+    help="Each head is the mean of this many networks with consecutive seeds (the shipped heads: 1).",
+)
+@click.option(
+    "--harm-class-weight",
+    default=",".join(f"{v:g}" for v in HARM_CLASS_WEIGHT),
+    show_default=True,
+    help="Weights of the harm classes none,insult,threat in the harm head's loss (harmless above 1: fewer false alarms).",
+)
 @config_option(required=False)
 def train(
     cfg: Config | None,
@@ -350,6 +363,8 @@ def train(
     feedback_holdout: float,
     cv_out: str | None,
     cv_folds: int | None,
+    members: int,
+    harm_class_weight: str,
 ) -> None:
     """Rebuild the embedded model's heads (seeded) from the school-context set + shared data (+ feedback).
 
@@ -360,7 +375,8 @@ def train(
 
     @one_line_errors
     def go() -> None:
-        kw: dict[str, Any] = {"cv_out": cv_out, "cv_folds": cv_folds}
+        kw: dict[str, Any] = {"cv_out": cv_out, "cv_folds": cv_folds, "members": members}
+        kw["harm_class_weight"] = _class_weights(harm_class_weight)
         if no_shared:
             kw.update(hatecheck_weight=0.0, xed_weight=0.0)
         out = output_path or str(DEFAULT_HEADS)
@@ -416,3 +432,14 @@ def pull(cfg: Config | None) -> None:
 
 eval_.name = "eval"
 COMMANDS = [classify, eval_, train, models]
+
+
+def _class_weights(spec: str) -> tuple[float, float, float] | None:
+    """'2,1,1' -> (2.0, 1.0, 1.0); '1,1,1' -> None (no class weights)."""
+    try:
+        values = tuple(float(v) for v in spec.split(","))
+    except ValueError:
+        values = ()
+    if len(values) != 3 or any(v <= 0 for v in values):
+        raise usage_error(f"--harm-class-weight: expected three positive numbers none,insult,threat, got {spec!r}")
+    return None if values == (1.0, 1.0, 1.0) else values  # type: ignore[return-value]
