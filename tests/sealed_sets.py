@@ -4,12 +4,15 @@ and whether a set shares a post with the training data."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
+from classifiers import load_classifier
 from classifiers.base import Classifier
 from classifiers.datasets import labelled, load_split
 from classifiers.evaluate import confusion
 from classifiers.language import detect
 from classifiers.train import EXTRA_TRAIN
-from core.config import TriageConfig
+from core.config import ClassifierConfig, TriageConfig
 from core.vocabulary import HARMS, SENTIMENTS
 from protocol.triage import triage
 
@@ -24,6 +27,13 @@ def measure(names: tuple[str, ...], clf: Classifier, cfg: TriageConfig) -> dict:
     labels = clf.classify([r["text"] for r in rows])
     decisions = [triage(lab, detect(r["text"]), cfg).decision for lab, r in zip(labels, rows)]
     return {"rows": rows, "labels": labels, "triage": decisions}
+
+
+def measure_pinned(names: tuple[str, ...], heads: Path, version: str, cfg: TriageConfig) -> dict:
+    """A past round's measurement: that round's heads (kept in tests/data) with its [triage] values."""
+    clf = load_classifier(ClassifierConfig(heads_path=str(heads)))
+    assert clf.version == version, clf.version
+    return measure(names, clf, cfg)
 
 
 def count(m: dict, gold: tuple[str, ...], decided: tuple[str, ...]) -> tuple[int, int]:
@@ -48,3 +58,24 @@ def assert_no_post_shared_with_training(names: tuple[str, ...]) -> None:
     for name in names:
         rows = labelled(name).read()
         assert len(rows) == 300 and not {text_key(r["text"]) for r in rows} & others, name
+
+
+def triage_counts(m: dict) -> dict[str, int]:
+    """The posts per gold label and the triage counts issue 15's targets read."""
+    return {
+        "harmless": count(m, ("none",), ())[1],
+        "threats": count(m, ("threat",), ())[1],
+        "insults": count(m, ("insult",), ())[1],
+        "harmless_alert": count(m, ("none",), ("alert",))[0],
+        "harmless_review": count(m, ("none",), ("review",))[0],
+        "threat_alert": count(m, ("threat",), ("alert",))[0],
+        "threat_seen": count(m, ("threat",), ("alert", "review"))[0],
+        "insult_seen": count(m, ("insult",), ("alert", "review"))[0],
+    }
+
+
+def assert_floors(counts: dict[str, int], most: dict[str, int], least: dict[str, int]) -> None:
+    """Each count in `most` at most its measured value, each in `least` at least; a failure names every miss."""
+    misses = [f"{k} {counts[k]} > {v}" for k, v in most.items() if counts[k] > v]
+    misses += [f"{k} {counts[k]} < {v}" for k, v in least.items() if counts[k] < v]
+    assert not misses, "; ".join(misses)

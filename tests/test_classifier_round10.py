@@ -14,7 +14,13 @@ import pytest
 from classifiers import load_classifier
 from classifiers.train import EXTRA_TRAIN
 from core.config import TriageConfig
-from tests.sealed_sets import assert_no_post_shared_with_training, count, macro_f1s, measure
+from tests.sealed_sets import (
+    assert_floors,
+    assert_no_post_shared_with_training,
+    macro_f1s,
+    measure,
+    triage_counts,
+)
 
 SEALED = ("r10-w31", "r10-w32", "r10-w33")
 
@@ -33,17 +39,13 @@ def test_triage_on_the_round10_sealed_sets(measured):
     """All four targets met: harmless alerted 8/726 = 1.1% (<= 2%), harmless in review 37/726 = 5.1% (<= 10%),
     threats alerted 91/106 = 85.8% (>= 85%), threats alerted or reviewed 105/106 = 99.1% (>= 97%); insults
     alerted or reviewed 66/68."""
-    alerted, harmless = count(measured, ("none",), ("alert",))
-    reviewed, _ = count(measured, ("none",), ("review",))
-    threat_alert, threats = count(measured, ("threat",), ("alert",))
-    threat_seen, _ = count(measured, ("threat",), ("alert", "review"))
-    insult_seen, insults = count(measured, ("insult",), ("alert", "review"))
-    assert (harmless, threats, insults) == (726, 106, 68)
-    assert alerted <= 8, alerted
-    assert reviewed <= 37, reviewed
-    assert threat_alert >= 91, threat_alert
-    assert threat_seen >= 105, threat_seen
-    assert insult_seen >= 66, insult_seen
+    c = triage_counts(measured)
+    assert (c["harmless"], c["threats"], c["insults"]) == (726, 106, 68)
+    assert_floors(
+        c,
+        most={"harmless_alert": 8, "harmless_review": 37},
+        least={"threat_alert": 91, "threat_seen": 105, "insult_seen": 66},
+    )
 
 
 def test_labels_on_the_round10_sealed_sets(measured):

@@ -16,10 +16,15 @@ from pathlib import Path
 
 import pytest
 
-from classifiers import load_classifier
 from classifiers.train import EXTRA_TRAIN
-from core.config import ClassifierConfig, TriageConfig
-from tests.sealed_sets import assert_no_post_shared_with_training, count, macro_f1s, measure
+from core.config import TriageConfig
+from tests.sealed_sets import (
+    assert_floors,
+    assert_no_post_shared_with_training,
+    macro_f1s,
+    measure_pinned,
+    triage_counts,
+)
 
 SEALED = ("r6-w17", "r6-w18", "r6-w19")
 ROUND6_HEADS = Path(__file__).parent / "data" / "heads-r6-2.b36a76.npz"
@@ -31,9 +36,7 @@ ROUND6_TRIAGE = TriageConfig(
 
 @pytest.fixture(scope="module")
 def measured() -> dict:
-    clf = load_classifier(ClassifierConfig(heads_path=str(ROUND6_HEADS)))
-    assert clf.version == "2.b36a76"
-    return measure(SEALED, clf, ROUND6_TRIAGE)
+    return measure_pinned(SEALED, ROUND6_HEADS, "2.b36a76", ROUND6_TRIAGE)
 
 
 def test_round6_sets_were_unseen_by_the_round6_heads_and_are_training_data_now():
@@ -46,15 +49,9 @@ def test_triage_on_the_round6_sealed_sets(measured):
     """The round-6 heads and triage, measured once at the end of round 6 (before: 106 of 724 harmless posts alerted, every threat alerted).
     Met: threats alerted or reviewed 107/108 (>= 97%), harmless in review 60/724 = 8.3% (<= 10%).
     Missed: harmless alerted 17/724 = 2.3% (target <= 2%), threats alerted 83/108 = 76.9% (target >= 85%)."""
-    alerted, harmless = count(measured, ("none",), ("alert",))
-    reviewed, _ = count(measured, ("none",), ("review",))
-    threat_alert, threats = count(measured, ("threat",), ("alert",))
-    threat_seen, _ = count(measured, ("threat",), ("alert", "review"))
-    assert (harmless, threats) == (724, 108)
-    assert alerted <= 17, alerted
-    assert reviewed <= 60, reviewed
-    assert threat_alert >= 83, threat_alert
-    assert threat_seen >= 107, threat_seen
+    c = triage_counts(measured)
+    assert (c["harmless"], c["threats"]) == (724, 108)
+    assert_floors(c, most={"harmless_alert": 17, "harmless_review": 60}, least={"threat_alert": 83, "threat_seen": 107})
 
 
 def test_labels_on_the_round6_sealed_sets_no_worse_than_before(measured):

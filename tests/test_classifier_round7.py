@@ -14,10 +14,15 @@ from pathlib import Path
 
 import pytest
 
-from classifiers import load_classifier
 from classifiers.train import EXTRA_TRAIN
-from core.config import ClassifierConfig, TriageConfig
-from tests.sealed_sets import assert_no_post_shared_with_training, count, macro_f1s, measure
+from core.config import TriageConfig
+from tests.sealed_sets import (
+    assert_floors,
+    assert_no_post_shared_with_training,
+    macro_f1s,
+    measure_pinned,
+    triage_counts,
+)
 
 SEALED = ("r7-w22", "r7-w23", "r7-w24")
 ROUND7_HEADS = Path(__file__).parent / "data" / "heads-r7-2.ebca6f.npz"
@@ -29,9 +34,7 @@ ROUND7_TRIAGE = TriageConfig(
 
 @pytest.fixture(scope="module")
 def measured() -> dict:
-    clf = load_classifier(ClassifierConfig(heads_path=str(ROUND7_HEADS)))
-    assert clf.version == "2.ebca6f"
-    return measure(SEALED, clf, ROUND7_TRIAGE)
+    return measure_pinned(SEALED, ROUND7_HEADS, "2.ebca6f", ROUND7_TRIAGE)
 
 
 def test_round7_sets_were_unseen_by_the_round7_heads_and_are_training_data_now():
@@ -45,15 +48,9 @@ def test_triage_on_the_round7_sealed_sets(measured):
     63 reviewed, 79 of 103 threats alerted, 101 alerted or reviewed).
     Met: harmless alerted 13/729 = 1.8% (<= 2%), harmless in review 32/729 = 4.4% (<= 10%).
     Missed: threats alerted 77/103 = 74.8% (target >= 85%), alerted or reviewed 99/103 = 96.1% (target >= 97%)."""
-    alerted, harmless = count(measured, ("none",), ("alert",))
-    reviewed, _ = count(measured, ("none",), ("review",))
-    threat_alert, threats = count(measured, ("threat",), ("alert",))
-    threat_seen, _ = count(measured, ("threat",), ("alert", "review"))
-    assert (harmless, threats) == (729, 103)
-    assert alerted <= 13, alerted
-    assert reviewed <= 32, reviewed
-    assert threat_alert >= 77, threat_alert
-    assert threat_seen >= 99, threat_seen
+    c = triage_counts(measured)
+    assert (c["harmless"], c["threats"]) == (729, 103)
+    assert_floors(c, most={"harmless_alert": 13, "harmless_review": 32}, least={"threat_alert": 77, "threat_seen": 99})
 
 
 def test_labels_on_the_round7_sealed_sets(measured):

@@ -16,10 +16,15 @@ from pathlib import Path
 
 import pytest
 
-from classifiers import load_classifier
 from classifiers.train import EXTRA_TRAIN
-from core.config import ClassifierConfig, TriageConfig
-from tests.sealed_sets import assert_no_post_shared_with_training, count, macro_f1s, measure
+from core.config import TriageConfig
+from tests.sealed_sets import (
+    assert_floors,
+    assert_no_post_shared_with_training,
+    macro_f1s,
+    measure_pinned,
+    triage_counts,
+)
 
 SEALED = ("r8-w25", "r8-w26", "r8-w27")
 ROUND8_HEADS = Path(__file__).parent / "data" / "heads-r7-2.ebca6f.npz"
@@ -36,9 +41,7 @@ ROUND8_TRIAGE = TriageConfig(
 
 @pytest.fixture(scope="module")
 def measured() -> dict:
-    clf = load_classifier(ClassifierConfig(heads_path=str(ROUND8_HEADS)))
-    assert clf.version == "2.ebca6f"
-    return measure(SEALED, clf, ROUND8_TRIAGE)
+    return measure_pinned(SEALED, ROUND8_HEADS, "2.ebca6f", ROUND8_TRIAGE)
 
 
 def test_round8_sets_were_unseen_by_the_round8_heads_and_are_training_data_now():
@@ -52,15 +55,9 @@ def test_triage_on_the_round8_sealed_sets(measured):
     42 reviewed, 79 of 102 threats alerted, 100 alerted or reviewed).
     Met: harmless alerted 6/731 = 0.8% (<= 2%), harmless in review 56/731 = 7.7% (<= 10%), threats alerted or
     reviewed 101/102 = 99.0% (>= 97%). Missed: threats alerted 83/102 = 81.4% (target >= 85%)."""
-    alerted, harmless = count(measured, ("none",), ("alert",))
-    reviewed, _ = count(measured, ("none",), ("review",))
-    threat_alert, threats = count(measured, ("threat",), ("alert",))
-    threat_seen, _ = count(measured, ("threat",), ("alert", "review"))
-    assert (harmless, threats) == (731, 102)
-    assert alerted <= 6, alerted
-    assert reviewed <= 56, reviewed
-    assert threat_alert >= 83, threat_alert
-    assert threat_seen >= 101, threat_seen
+    c = triage_counts(measured)
+    assert (c["harmless"], c["threats"]) == (731, 102)
+    assert_floors(c, most={"harmless_alert": 6, "harmless_review": 56}, least={"threat_alert": 83, "threat_seen": 101})
 
 
 def test_labels_on_the_round8_sealed_sets(measured):

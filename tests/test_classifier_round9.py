@@ -16,10 +16,15 @@ from pathlib import Path
 
 import pytest
 
-from classifiers import load_classifier
 from classifiers.train import EXTRA_TRAIN
-from core.config import ClassifierConfig, TriageConfig
-from tests.sealed_sets import assert_no_post_shared_with_training, count, macro_f1s, measure
+from core.config import TriageConfig
+from tests.sealed_sets import (
+    assert_floors,
+    assert_no_post_shared_with_training,
+    macro_f1s,
+    measure_pinned,
+    triage_counts,
+)
 
 SEALED = ("r9-w28", "r9-w29", "r9-w30")
 ROUND9_HEADS = Path(__file__).parent / "data" / "heads-r9-2.12e887.npz"
@@ -36,9 +41,7 @@ ROUND9_TRIAGE = TriageConfig(
 
 @pytest.fixture(scope="module")
 def measured() -> dict:
-    clf = load_classifier(ClassifierConfig(heads_path=str(ROUND9_HEADS)))
-    assert clf.version == "2.12e887"
-    return measure(SEALED, clf, ROUND9_TRIAGE)
+    return measure_pinned(SEALED, ROUND9_HEADS, "2.12e887", ROUND9_TRIAGE)
 
 
 def test_round9_sets_were_unseen_by_the_round9_heads_and_are_training_data_now():
@@ -52,19 +55,15 @@ def test_triage_on_the_round9_sealed_sets(measured):
     threats alerted, 103 alerted or reviewed). All four targets met: harmless alerted 13/728 = 1.8% (<= 2%),
     harmless in review 52/728 = 7.1% (<= 10%), threats alerted 97/104 = 93.3% (>= 85%), threats alerted or
     reviewed 104/104 (>= 97%); insults alerted or reviewed 67/68."""
-    alerted, harmless = count(measured, ("none",), ("alert",))
-    reviewed, _ = count(measured, ("none",), ("review",))
-    threat_alert, threats = count(measured, ("threat",), ("alert",))
-    threat_seen, _ = count(measured, ("threat",), ("alert", "review"))
-    insult_seen, insults = count(measured, ("insult",), ("alert", "review"))
-    assert (harmless, threats, insults) == (728, 104, 68)
-    assert alerted <= 13, alerted
-    # 52 measured; rules 1.6 (round 10) changed the rule features of a few posts, which the round-9 heads read:
-    # with them one more harmless post goes to review
-    assert reviewed <= 53, reviewed
-    assert threat_alert >= 97, threat_alert
-    assert threat_seen >= 104, threat_seen
-    assert insult_seen >= 67, insult_seen
+    c = triage_counts(measured)
+    assert (c["harmless"], c["threats"], c["insults"]) == (728, 104, 68)
+    # 52 reviewed when measured; rules 1.6 (round 10) changed the rule features of a few posts, which the round-9
+    # heads read: with them one more harmless post goes to review
+    assert_floors(
+        c,
+        most={"harmless_alert": 13, "harmless_review": 53},
+        least={"threat_alert": 97, "threat_seen": 104, "insult_seen": 67},
+    )
 
 
 def test_labels_on_the_round9_sealed_sets(measured):
