@@ -1,4 +1,4 @@
-"""Shared by the sealed-set tests of each round (tests/test_classifier_round*.py): classify and
+"""Shared by the sealed-set tests of each round (tests/test_classifier_rounds.py): classify and
 triage a round's sealed sets once, count triage decisions per gold label, the labels' macro-F1s,
 and whether a set shares a post with the training data."""
 
