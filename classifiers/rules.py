@@ -345,11 +345,14 @@ WEAK_THREAT = (
 # ("morgen neem ik ... mee") statement that names a target (the school, staff, a pupil, "jullie") and a
 # harmful act or weapon. One word alone never makes one. Dutch, English and German: the threats the Dutch
 # model reads but may not alert on alone (docs/triage.md) are mostly English and German ones.
-_TARGET = (
-    rf"\b(?:{STAFF}|{SCHOOL}|jullie|je|jou|jij|u|hem|haar|die (?:jongen|gozer|gast|meid|brugklasser|leerling|\w+)|"
-    r"teacher|headteacher|head|principal|headmaster|school|mr|mrs|ms|miss|sir|you|u|him|her|them|kid|guy|whoever|"
-    r"lehrer\w*|schule|direktor\w*|rektor\w*|schulleiter\w*|dich|ihn|euch|typ)\b"
+# a person a threat can be aimed at (staff, a pupil, you, him, her; nl, en, de)
+_PERSON = (
+    rf"\b(?:{STAFF}|jullie|je|jou|jij|u|hem|haar|die (?:jongen|gozer|gast|meid|brugklasser|leerling)|"
+    r"teacher|headteacher|principal|headmaster|mr|mrs|ms|miss|sir|you|him|her|them|lehrer\w*|direktor\w*|"
+    r"rektor\w*|schulleiter\w*|dich|ihn|euch)\b"
 )
+# a target: a person, the school, or anyone named ("die \w+", "whoever", "that guy")
+_TARGET = rf"(?:{_PERSON}|\b(?:{SCHOOL}|die \w+|head|school|kid|guy|whoever|schule|typ)\b)"
 _ACT = (
     rf"\b(?:{WEAPON}|bom|bommen|fik|in brand|slaan|sla|steek|steken|schiet|schieten|afmaken|maak \S+ af|"
     r"afgemaakt|kapot(?:slaan|maken|trappen)|(?:sla|maak|trap) \S+ kapot|in elkaar|pijn|bloeden|vermoord\w*|"
@@ -459,13 +462,8 @@ _PROPS = re.compile(
     r"\b(?:kookles|koken|keuken|snijden|groente|fruit|appel|taart|knutsel\w*|practicum|toneel\w*|rekwisiet\w*|"
     r"musical|verkleed\w*|kostuum|cooking|baking|cake|costume|play|kochen|kuchen|theater)\b"
 )
-# "wacht maar af" is veiled only towards a person: "wacht maar af, die nieuwe regel houdt het geen maand vol" about the
-# school is a prediction (rules 1.6)
-_PERSON = (
-    rf"\b(?:{STAFF}|jullie|je|jou|jij|u|hem|haar|die (?:jongen|gozer|gast|meid|brugklasser|leerling)|"
-    r"teacher|headteacher|principal|headmaster|mr|mrs|ms|miss|sir|you|him|her|them|lehrer\w*|direktor\w*|"
-    r"rektor\w*|schulleiter\w*|dich|ihn|euch)\b"
-)
+# "wacht maar af" is veiled only towards a person (`_PERSON`): "wacht maar af, die nieuwe regel houdt het geen maand
+# vol" about the school is a prediction (rules 1.6)
 _WAIT = r"\bwacht (?:jij |u |jullie )?maar af\b(?! tot)"
 STRONG_THREAT: tuple[Pattern, ...] = (
     Pattern("voorwaarde", re.compile(rf"^(?=.*{_TARGET})(?=.*{_ACT}).*?(?P<cue>{_CONDITION}.*)$"), 1.0),
